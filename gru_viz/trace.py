@@ -1,0 +1,252 @@
+"""Exact gate tracing of any ``torch.nn.GRU``.
+
+The fused ``nn.GRU`` kernel returns only hidden states. Every gate of every step is a function of the
+input x_t and the previous hidden state h_{t-1}, so once the fused forward has produced the h sequence,
+all gates follow from two batched matrix products — no Python loop over time (PyTorch's convention):
+
+    r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+    z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+    n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
+    h_t = z_t ⊙ h_{t-1} + (1 − z_t) ⊙ n_t
+
+With clamps (a gate forced to a value) the h sequence itself changes, so that path runs the recurrence
+step by step.
+
+Example::
+
+    gru = torch.nn.GRU(8, 16)
+    trace = trace_gru(gru, torch.randn(5, 8))          # unbatched (T, I)
+    trace.update.shape                                   # (1, 1, 1, 5, 16)
+    rnn_like = trace_gru(gru, x, clamp_update=0, clamp_reset=1)   # a vanilla tanh RNN
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["GRUTrace", "trace_gru"]
+
+
+@dataclass(frozen=True, repr=False)
+class GRUTrace:
+    """Every internal of one ``nn.GRU`` run, as numpy arrays in the module's dtype.
+
+    Gate fields are shaped ``(L, D, B, T, H)``: layers, directions (0 forward, 1 backward), batch,
+    steps, hidden units. Step ``t`` is input position ``t`` in both directions (the backward
+    direction reads position T−1 first, but its values are stored at the position they belong to).
+
+    update:    z_t, the update gate (1 keeps the old memory, 0 writes the candidate).
+    reset:     r_t, the reset gate (0 ignores h_{t-1} when writing the candidate).
+    candidate: n_t, the candidate ("new memory content").
+    hidden:    h_t, the hidden state after step t.
+    h0:        ``(L, D, B, H)``, the initial hidden state.
+    output:    what ``nn.GRU`` returns as its output, in the layout of the input
+               (``(T, B, D*H)``, ``(B, T, D*H)`` when batch_first, ``(T, D*H)`` when unbatched).
+    h_n:       what ``nn.GRU`` returns as its final state: ``(L*D, B, H)``, ``(L*D, H)`` unbatched.
+    """
+
+    update: np.ndarray
+    reset: np.ndarray
+    candidate: np.ndarray
+    hidden: np.ndarray
+    h0: np.ndarray
+    output: np.ndarray
+    h_n: np.ndarray
+
+    @property
+    def previous(self) -> np.ndarray:
+        """h_{t-1} for every step, ``(L, D, B, T, H)``: the state each step read."""
+        previous = np.empty_like(self.hidden)
+        previous[:, 0, :, 0] = self.h0[:, 0]
+        previous[:, 0, :, 1:] = self.hidden[:, 0, :, :-1]
+        if self.hidden.shape[1] == 2:  # backward direction reads position t+1 before t
+            previous[:, 1, :, -1] = self.h0[:, 1]
+            previous[:, 1, :, :-1] = self.hidden[:, 1, :, 1:]
+        return previous
+
+    @property
+    def shape(self) -> tuple[int, int, int, int, int]:
+        return self.update.shape  # (L, D, B, T, H)
+
+    def __repr__(self) -> str:
+        layers, directions, batch, steps, units = self.shape
+        return (f"GRUTrace(layers={layers}, directions={directions}, batch={batch}, steps={steps}, "
+                f"hidden={units}, dtype={self.update.dtype}, fields=update|reset|candidate|hidden)")
+
+
+def trace_gru(gru: nn.GRU, x: torch.Tensor, h0: torch.Tensor | None = None, *,
+              clamp_update=None, clamp_reset=None) -> GRUTrace:
+    """Run ``gru`` on ``x`` (any layout ``nn.GRU`` accepts) and return every gate of every step.
+
+    ``clamp_update`` / ``clamp_reset``: a float or an array broadcastable to ``(L, D, B, T, H)``;
+    NaN entries stay free. A clamped gate replaces the computed one and changes all later steps and
+    layers. ``clamp_update=0, clamp_reset=1`` turns the GRU into a vanilla tanh RNN.
+    The module is never modified and always traced as in eval mode (no inter-layer dropout).
+    """
+    if not isinstance(gru, nn.GRU):
+        raise ValueError(f"trace_gru needs a torch.nn.GRU, got {type(gru).__name__}")
+    x = torch.as_tensor(x)
+    if x.dim() not in (2, 3):
+        raise ValueError(f"x must be (T, I) unbatched or 3-D batched, got shape {tuple(x.shape)}")
+    layers, directions, units = gru.num_layers, 2 if gru.bidirectional else 1, gru.hidden_size
+    unbatched = x.dim() == 2
+    weight = gru.weight_ih_l0
+    x = x.to(weight.dtype)
+    if unbatched:
+        x = x.unsqueeze(0)  # (1, T, I)
+    elif not gru.batch_first:
+        x = x.transpose(0, 1)  # (B, T, I)
+    batch, steps, features = x.shape
+    if features != gru.input_size:
+        raise ValueError(f"x has {features} features per step but the GRU expects {gru.input_size}")
+    if steps == 0:
+        raise ValueError("x has no steps to trace")
+
+    if h0 is None:
+        h0 = torch.zeros(layers * directions, batch, units, dtype=weight.dtype)
+    else:
+        h0 = torch.as_tensor(h0).to(weight.dtype)
+        if unbatched:
+            h0 = h0.unsqueeze(1)  # (L*D, 1, H)
+        if tuple(h0.shape) != (layers * directions, batch, units):
+            raise ValueError(f"h0 must have shape {(layers * directions, batch, units)}, "
+                             f"got {tuple(h0.shape)}")
+    h0 = h0.reshape(layers, directions, batch, units)  # (L, D, B, H)
+
+    shape = (layers, directions, batch, steps, units)
+    clamps = (_as_clamp(clamp_reset, shape, "clamp_reset"), _as_clamp(clamp_update, shape, "clamp_update"))
+
+    gates = np.empty((3,) + shape, dtype=_numpy_dtype(weight.dtype))  # (r|z|n, L, D, B, T, H)
+    hidden = np.empty(shape, dtype=gates.dtype)
+    with torch.inference_mode():
+        layer_input = x  # (B, T, I)
+        for layer in range(layers):
+            outputs = []
+            for direction in range(directions):
+                params = _parameters(gru, layer, direction)
+                start = h0[layer, direction]  # (B, H)
+                if clamps[0] is None and clamps[1] is None:
+                    states = _fused_states(params, layer_input, start, reverse=direction == 1)
+                    previous = _previous_states(states, start, reverse=direction == 1)
+                    _gates_from_states(params, layer_input, previous, gates[:, layer, direction])
+                else:
+                    layer_clamps = [None if c is None else np.ascontiguousarray(c[layer, direction], dtype=gates.dtype)
+                                    for c in clamps]
+                    states = _clamped_states(params, layer_input, start, layer_clamps,
+                                             gates[:, layer, direction], reverse=direction == 1)
+                hidden[layer, direction] = states.numpy()
+                outputs.append(states)
+            layer_input = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]  # (B, T, D*H)
+
+        output = layer_input
+        if unbatched:
+            output = output[0]  # (T, D*H)
+        elif not gru.batch_first:
+            output = output.transpose(0, 1)  # (T, B, D*H)
+    last = hidden[:, :, :, -1].copy()
+    if directions == 2:
+        last[:, 1] = hidden[:, 1, :, 0]  # backward direction ends at position 0
+    h_n = last.reshape(layers * directions, batch, units)  # (L*D, B, H)
+    if unbatched:
+        h_n = h_n[:, 0]  # (L*D, H)
+    return GRUTrace(update=gates[1], reset=gates[0], candidate=gates[2], hidden=hidden,
+                    h0=h0.numpy().astype(gates.dtype), output=output.numpy(), h_n=h_n)
+
+
+def _numpy_dtype(dtype: torch.dtype) -> np.dtype:
+    return torch.empty((), dtype=dtype).numpy().dtype
+
+
+def _parameters(gru: nn.GRU, layer: int, direction: int) -> list[torch.Tensor]:
+    """[w_ih, w_hh, b_ih, b_hh] (no biases when bias=False), PyTorch's names and gate order r|z|n."""
+    suffix = f"_l{layer}" + ("_reverse" if direction else "")
+    names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if gru.bias else [])
+    return [getattr(gru, name + suffix).detach() for name in names]
+
+
+def _fused_states(params, layer_input, start, reverse):
+    """The fused kernel on one layer and one direction: h_t for every step, (B, T, H)."""
+    if reverse:
+        layer_input = layer_input.flip(1)
+    states, _ = torch.gru(layer_input, start.unsqueeze(0).contiguous(), params, len(params) == 4,
+                          1, 0.0, False, False, True)  # (B, T, H)
+    return states.flip(1) if reverse else states
+
+
+def _previous_states(states, start, reverse):
+    """h_{t-1} as read by step t, (B, T, H)."""
+    if reverse:
+        return torch.cat([states[:, 1:], start.unsqueeze(1)], dim=1)
+    return torch.cat([start.unsqueeze(1), states[:, :-1]], dim=1)
+
+
+def _gates_from_states(params, layer_input, previous, out):
+    """Fill out (3, B, T, H) with r, z, n from two batched products, in place to stay near one forward."""
+    w_ih, w_hh = params[0], params[1]
+    if len(params) == 4:
+        from_input = torch.addmm(params[2], layer_input.flatten(0, 1), w_ih.T)  # (B*T, 3H)
+        from_hidden = torch.addmm(params[3], previous.flatten(0, 1), w_hh.T)  # (B*T, 3H)
+    else:
+        from_input = layer_input.flatten(0, 1) @ w_ih.T
+        from_hidden = previous.flatten(0, 1) @ w_hh.T
+    units = w_hh.shape[1]
+    rz = from_input[:, :2 * units].add_(from_hidden[:, :2 * units]).sigmoid_()  # (B*T, 2H)
+    candidate = from_hidden[:, 2 * units:].mul_(rz[:, :units]).add_(from_input[:, 2 * units:]).tanh_()
+    view = torch.from_numpy(out).view(3, -1, units)  # (3, B*T, H), writes into out
+    view[0] = rz[:, :units]
+    view[1] = rz[:, units:]
+    view[2] = candidate
+
+
+def _clamped_states(params, layer_input, start, clamps, out, reverse):
+    """The recurrence step by step with forced gates; fills out (3, B, T, H), returns h (B, T, H)."""
+    w_ih, w_hh = params[0], params[1]
+    units = w_hh.shape[1]
+    from_input = layer_input @ w_ih.T  # (B, T, 3H)
+    if len(params) == 4:
+        from_input = from_input + params[2]
+    gates = torch.from_numpy(out)  # (3, B, T, H), writes into out
+    clamp_reset, clamp_update = (None if c is None else torch.from_numpy(c) for c in clamps)
+    states = torch.empty(layer_input.shape[0], layer_input.shape[1], units, dtype=w_hh.dtype)
+    state = start
+    order = range(layer_input.shape[1] - 1, -1, -1) if reverse else range(layer_input.shape[1])
+    for t in order:
+        from_hidden = state @ w_hh.T  # (B, 3H)
+        if len(params) == 4:
+            from_hidden = from_hidden + params[3]
+        reset = torch.sigmoid(from_input[:, t, :units] + from_hidden[:, :units])
+        update = torch.sigmoid(from_input[:, t, units:2 * units] + from_hidden[:, units:2 * units])
+        if clamp_reset is not None:
+            reset = torch.where(torch.isnan(clamp_reset[:, t]), reset, clamp_reset[:, t])
+        if clamp_update is not None:
+            update = torch.where(torch.isnan(clamp_update[:, t]), update, clamp_update[:, t])
+        candidate = torch.tanh(from_input[:, t, 2 * units:] + reset * from_hidden[:, 2 * units:])
+        state = update * state + (1 - update) * candidate
+        gates[0, :, t], gates[1, :, t], gates[2, :, t] = reset, update, candidate
+        states[:, t] = state
+    return states
+
+
+def _as_clamp(value, shape, name):
+    """None, or a float array of exactly ``shape`` (NaN = free); None when nothing is clamped."""
+    if value is None:
+        return None
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value, dtype=np.float64)
+        array = np.broadcast_to(array, shape)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be a number or an array broadcastable to (L, D, B, T, H) = "
+                         f"{shape}: {error}") from None
+    fixed = array[~np.isnan(array)]
+    if fixed.size == 0:
+        return None
+    if fixed.min() < 0 or fixed.max() > 1:
+        raise ValueError(f"{name} values must lie in [0, 1] (or be NaN for free); "
+                         f"got {fixed.min():g} to {fixed.max():g}")
+    return np.ascontiguousarray(array)
