@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["GRUTrace", "trace_gru"]
+__all__ = ["GRUTrace", "trace_gru", "trace_rnn"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -250,3 +250,24 @@ def _as_clamp(value, shape, name):
         raise ValueError(f"{name} values must lie in [0, 1] (or be NaN for free); "
                          f"got {fixed.min():g} to {fixed.max():g}")
     return np.ascontiguousarray(array)
+
+
+def trace_rnn(rnn: nn.RNN, x: torch.Tensor, h0: torch.Tensor | None = None) -> GRUTrace:
+    """A 1-layer unidirectional ``nn.RNN`` traced as the GRU it equals: update ≡ 0, reset ≡ 1,
+    candidate = hidden. Lets every GRU view show the vanilla baseline unchanged."""
+    if not isinstance(rnn, nn.RNN) or rnn.num_layers != 1 or rnn.bidirectional:
+        raise ValueError("trace_rnn needs a 1-layer unidirectional torch.nn.RNN")
+    x = torch.as_tensor(x).to(rnn.weight_ih_l0.dtype)
+    with torch.inference_mode():
+        output, h_n = rnn(x) if h0 is None else rnn(x, torch.as_tensor(h0).to(x.dtype))
+    if x.dim() == 2:
+        batched = output.unsqueeze(0)  # (1, T, H)
+    elif not rnn.batch_first:
+        batched = output.transpose(0, 1)  # (B, T, H)
+    hidden = batched.numpy()[None, None]  # (1, 1, B, T, H)
+    if h0 is None:
+        start = np.zeros((1, 1, hidden.shape[2], hidden.shape[4]), dtype=hidden.dtype)
+    else:
+        start = np.asarray(torch.as_tensor(h0), dtype=hidden.dtype).reshape(1, 1, hidden.shape[2], -1)
+    return GRUTrace(update=np.zeros_like(hidden), reset=np.ones_like(hidden), candidate=hidden.copy(),
+                    hidden=hidden, h0=start, output=output.numpy(), h_n=h_n.numpy())
