@@ -109,7 +109,7 @@ def trace_gru(gru: nn.GRU, x: torch.Tensor, h0: torch.Tensor | None = None, *,
     if h0 is None:
         h0 = torch.zeros(layers * directions, batch, units, dtype=weight.dtype)
     else:
-        h0 = torch.as_tensor(h0).to(weight.dtype)
+        h0 = torch.as_tensor(h0).detach().to(weight.dtype)  # an h0 that requires grad is fine for nn.GRU too
         if unbatched:
             h0 = h0.unsqueeze(1)  # (L*D, 1, H)
         if tuple(h0.shape) != (layers * directions, batch, units):
