@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["decompose_final_state", "gradient_flow", "step_jacobians"]
+__all__ = ["decompose_final_state", "fit_pca", "gradient_flow", "step_jacobians"]
 
 
 def decompose_final_state(update: np.ndarray, candidate: np.ndarray, h0: np.ndarray):
@@ -107,3 +107,15 @@ def _double_copy(rnn):
                      **({"nonlinearity": rnn.nonlinearity} if isinstance(rnn, nn.RNN) else {}))
     twin.load_state_dict(rnn.state_dict())
     return twin.double().eval()
+
+
+def fit_pca(states: np.ndarray, components: int = 3) -> dict:
+    """Principal axes of hidden states (N, H): ``mean`` (H,), ``components`` (k, H), ``explained`` (k,)
+    (fraction of variance). Signs are fixed so each axis's largest loading is positive (stable bases)."""
+    states = np.asarray(states, dtype=np.float64)
+    mean = states.mean(axis=0)  # (H,)
+    _, singular, axes = np.linalg.svd(states - mean, full_matrices=False)  # axes (min(N,H), H)
+    axes = axes[:components]
+    axes *= np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(axis=1)])[:, None]
+    variance = singular ** 2
+    return {"mean": mean, "components": axes, "explained": variance[:components] / variance.sum()}

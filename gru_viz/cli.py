@@ -1,0 +1,78 @@
+"""Command line: ``python -m gru_viz trace TEXT [--model DIR] [--json]``.
+
+Every fault a user can cause (blank text, a bad model folder) is one short line on stderr and exit
+status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+from gru_viz.model import load_model
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "sst2-gru"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own usage errors: one line, exit 2
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m gru_viz", description="Trace a trained GRU reading a sentence.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    trace = commands.add_parser("trace", help="print the gates, states and prediction at every token")
+    trace.add_argument("text", help="the sentence to read")
+    trace.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model folder (default: %(default)s)")
+    trace.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    trace.add_argument("--units", type=int, default=4, help="units shown in the table (default: %(default)s)")
+    return parser
+
+
+def trace_command(args) -> str:
+    model = load_model(args.model)
+    sentence = model.trace(args.text)
+    gates = sentence.gates
+    fields = {name: getattr(gates, name)[0, 0, 0] for name in ("update", "reset", "candidate", "hidden")}
+    if args.json:
+        return json.dumps({"tokens": sentence.tokens,
+                           **{name: values.tolist() for name, values in fields.items()},
+                           "probability": sentence.probability.tolist()}, ensure_ascii=False)
+    units = min(max(args.units, 1), gates.shape[-1])
+    header = f"{'pos':>3}  {'token':<16}{'P(pos)':>7}" + "".join(
+        f"  z{u:<3} r{u:<3} h{u:<4}" for u in range(units))
+    lines = [f"{model.name} ({model.arch}, {gates.shape[-1]} units; first {units} shown)", header]
+    for t, token in enumerate(sentence.tokens):
+        shown = token if len(token) <= 15 else token[:14] + "…"
+        unknown = "" if sentence.known[t] else "?"
+        row = f"{t:>3}  {shown + unknown:<16}{sentence.probability[t]:>7.3f}"
+        for u in range(units):
+            row += f"  {fields['update'][t, u]:.2f} {fields['reset'][t, u]:.2f} {fields['hidden'][t, u]:+.2f}"
+        lines.append(row)
+    verdict = "positive" if sentence.probability[-1] >= 0.5 else "negative"
+    lines.append(f"verdict: {verdict} (P(positive) = {sentence.probability[-1]:.3f}); ? marks unknown words")
+    if sentence.note:
+        lines.append(sentence.note)
+    return "\n".join(lines)
+
+
+COMMANDS = {"trace": trace_command}
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        output = COMMANDS[args.command](args)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

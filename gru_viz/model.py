@@ -1,0 +1,269 @@
+"""The sentiment classifier the page explains, and loading it safely from a folder.
+
+embedding → one unidirectional ``nn.GRU`` (or ``nn.RNN``, the baseline) → linear head on the last hidden
+state. Reading the last state keeps the logit an exact sum over the memory decomposition
+h_T = carry + Σ_t contributions[t] (``analysis.decompose_final_state``).
+
+A model folder holds ``model.safetensors`` (weights; never pickle), ``vocab.json`` and ``card.json``
+(the ``ModelConfig`` under "config", training facts and metrics). ``load_model(path)`` rebuilds the
+network from the card and checks every tensor's shape against it before use.
+
+>>> model = load_model("models/sst2-gru")
+>>> model.predict_proba(["a gorgeous , witty , seductive movie ."])   # array([0.97...])
+>>> sentence = model.trace("But the movie is really boring")
+>>> sentence.tokens, sentence.gates.update.shape, sentence.probability.shape
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from gru_viz.text import MAX_TOKENS, TokenizedText, Vocabulary, tokenize
+from gru_viz.trace import GRUTrace, trace_gru, trace_rnn
+
+__all__ = ["ModelConfig", "SentimentNet", "SentimentModel", "SentenceTrace", "load_model", "save_model"]
+
+CARD_FORMAT = "gru-viz/1"
+WEIGHTS, VOCAB, CARD = "model.safetensors", "vocab.json", "card.json"
+MAX_WEIGHTS_BYTES = 200 * 2**20  # a bring-your-own model larger than this is refused before reading
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "gru"  # "gru", or "rnn" for the vanilla tanh RNN baseline
+    vocab_size: int = 2
+    embed_dim: int = 128
+    hidden_size: int = 64  # one heatmap row per unit: 64 rows still read at a glance
+    dropout: float = 0.5  # on embeddings and on the final state, training only
+
+    def __post_init__(self):
+        if self.arch not in ("gru", "rnn"):
+            raise ValueError(f"arch must be 'gru' or 'rnn', got {self.arch!r}")
+        for name in ("vocab_size", "embed_dim", "hidden_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= 10_000_000:
+                raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+        if self.hidden_size > 4096 or self.embed_dim > 4096:
+            raise ValueError("hidden_size and embed_dim above 4096 are not supported")
+        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown config keys {sorted(unknown)}")
+        return cls(**data)
+
+
+class SentimentNet(nn.Module):
+    """ids (B, T) and lengths (B,) → logit of P(positive) (B,)."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=Vocabulary.PAD)
+        recurrent = nn.GRU if config.arch == "gru" else nn.RNN
+        self.rnn = recurrent(config.embed_dim, config.hidden_size, batch_first=True)
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.hidden_size, 1)
+
+    @property
+    def gru(self) -> nn.GRU | nn.RNN:
+        """The recurrent module (an ``nn.RNN`` for the baseline), under the name the API promises."""
+        return self.rnn
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        embedded = self.dropout(self.embedding(ids))  # (B, T, E)
+        states, _ = self.rnn(embedded)  # (B, T, H); right padding never reaches earlier steps
+        last = states[torch.arange(len(ids)), lengths - 1]  # (B, H)
+        return self.head(self.dropout(last)).squeeze(-1)  # (B,)
+
+
+@dataclass(frozen=True)
+class SentenceTrace:
+    """One sentence read by the model.
+
+    tokens:      the words as typed (list of T str); ``normalized`` as the vocabulary spells them.
+    ids:         (T,) vocabulary ids; ``known`` (T,) False where the word maps to <unk>.
+    gates:       the ``GRUTrace`` of the recurrent layer, fields (1, 1, 1, T, H). For the vanilla RNN
+                 baseline: update ≡ 0, reset ≡ 1, candidate = hidden (what a GRU reduces to).
+    probability: (T,) P(positive) had the sentence ended after each token.
+    logit:       (T,) the head's logit after each token.
+    note:        what the tokenizer cut, if anything.
+    """
+
+    tokens: list[str]
+    normalized: list[str]
+    ids: np.ndarray
+    known: np.ndarray
+    gates: GRUTrace
+    probability: np.ndarray
+    logit: np.ndarray
+    note: str | None = None
+
+    @property
+    def hidden(self) -> np.ndarray:
+        return self.gates.hidden[0, 0, 0]  # (T, H)
+
+
+class SentimentModel:
+    """A loaded, read-only classifier: ``.gru``, ``.predict_proba``, ``.trace``. Safe to share across
+    threads: nothing here writes to the network after loading."""
+
+    def __init__(self, net: SentimentNet, vocab: Vocabulary, card: dict, path: Path | None = None):
+        self.net = net.eval()
+        for parameter in self.net.parameters():
+            parameter.requires_grad_(False)
+        self.vocab, self.card, self.path = vocab, card, path
+        self.config = net.config
+
+    @property
+    def gru(self) -> nn.GRU | nn.RNN:
+        return self.net.rnn
+
+    @property
+    def arch(self) -> str:
+        return self.config.arch
+
+    @property
+    def name(self) -> str:
+        return self.card.get("name") or (self.path.name if self.path else "model")
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (f"SentimentModel({self.name!r}, arch={c.arch}, vocab={c.vocab_size}, "
+                f"embed={c.embed_dim}, hidden={c.hidden_size})")
+
+    def tokenize(self, text: str, max_tokens: int = MAX_TOKENS) -> tuple[TokenizedText, list[int]]:
+        tokenized = tokenize(text, max_tokens)
+        return tokenized, self.vocab.encode(tokenized.normalized)
+
+    def trace(self, text: str, *, clamp_update=None, clamp_reset=None,
+              max_tokens: int = MAX_TOKENS) -> SentenceTrace:
+        """Read one text; clamps mean what they mean in ``trace_gru`` (shape (1, 1, 1, T, H))."""
+        tokenized, ids = self.tokenize(text, max_tokens)
+        ids_tensor = torch.tensor(ids)
+        with torch.inference_mode():
+            embedded = self.net.embedding(ids_tensor).unsqueeze(0)  # (1, T, E)
+            gates = self._trace(embedded, clamp_update, clamp_reset)
+            hidden = torch.from_numpy(gates.hidden[0, 0, 0])  # (T, H)
+            logit = self.net.head(hidden).squeeze(-1).double().numpy()  # (T,)
+        return SentenceTrace(tokens=tokenized.tokens, normalized=tokenized.normalized,
+                             ids=np.asarray(ids, dtype=np.int64), known=np.asarray(ids) != Vocabulary.UNK,
+                             gates=gates, probability=_sigmoid(logit), logit=logit, note=tokenized.note)
+
+    def predict_proba(self, texts, *, clamp_update=None, clamp_reset=None, batch_size: int = 512) -> np.ndarray:
+        """P(positive) for each text, (N,). Clamps broadcast to (1, 1, N, T_max, H) of the padded batch;
+        a scalar or a per-unit (H,) array is the usual choice."""
+        if isinstance(texts, str):
+            raise ValueError("predict_proba takes a list of texts; use [text] for one")
+        encoded = [self.tokenize(text)[1] for text in texts]
+        lengths = np.array([len(ids) for ids in encoded])
+        clamped = clamp_update is not None or clamp_reset is not None
+        if clamped:  # clamp positions refer to the whole padded batch, so it is one batch
+            order, batch_size = np.arange(len(encoded)), max(len(encoded), 1)
+        else:  # similar lengths together: less padding
+            order = np.argsort(lengths, kind="stable")
+        probabilities = np.empty(len(encoded))
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                chosen = order[start:start + batch_size]
+                ids = torch.zeros(len(chosen), lengths[chosen].max(), dtype=torch.long)  # (B, T)
+                for row, index in enumerate(chosen):
+                    ids[row, :lengths[index]] = torch.tensor(encoded[index])
+                lengths_tensor = torch.from_numpy(lengths[chosen])
+                if clamped:
+                    gates = self._trace(self.net.embedding(ids), clamp_update, clamp_reset)
+                    states = torch.from_numpy(gates.hidden[0, 0])  # (B, T, H)
+                    last = states[torch.arange(len(chosen)), lengths_tensor - 1]  # (B, H)
+                    logits = self.net.head(last).squeeze(-1)
+                else:
+                    logits = self.net(ids, lengths_tensor)
+                probabilities[chosen] = torch.sigmoid(logits.double()).numpy()
+        return probabilities
+
+    def _trace(self, embedded, clamp_update, clamp_reset) -> GRUTrace:
+        if self.config.arch == "gru":
+            return trace_gru(self.net.rnn, embedded, clamp_update=clamp_update, clamp_reset=clamp_reset)
+        if clamp_update is not None or clamp_reset is not None:
+            raise ValueError("the vanilla RNN has no gates to clamp; choose the GRU model")
+        return trace_rnn(self.net.rnn, embedded)
+
+
+def _sigmoid(logit: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def save_model(net: SentimentNet, vocab: Vocabulary, card: dict, path) -> None:
+    """Write a model folder: weights as safetensors, the vocabulary, and the card with the config."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    state = {name: tensor.detach().contiguous() for name, tensor in net.state_dict().items()}
+    save_file(state, str(path / WEIGHTS))
+    vocab.save(path / VOCAB)
+    card = {**card, "format": CARD_FORMAT, "config": asdict(net.config),
+            "parameters": sum(p.numel() for p in net.parameters())}
+    (path / CARD).write_text(json.dumps(card, indent=2) + "\n")
+
+
+def load_model(path) -> SentimentModel:
+    """Load a model folder. Any missing, corrupt, truncated or mis-shaped file raises ``ValueError``
+    naming the file and the fault. Weights are read with safetensors only (no code runs from files)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ValueError(f"{path}: no such model folder")
+    card_path, weights_path = path / CARD, path / WEIGHTS
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{card_path}: file is missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{card_path}: not readable JSON ({error})") from None
+    if not isinstance(card, dict) or not isinstance(card.get("config"), dict):
+        raise ValueError(f"{card_path}: must be a JSON object with a 'config' object")
+    try:
+        config = ModelConfig.from_dict(card["config"])
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{card_path}: bad config: {error}") from None
+
+    vocab = Vocabulary.load(path / VOCAB)
+    if len(vocab) != config.vocab_size:
+        raise ValueError(f"{path / VOCAB}: has {len(vocab)} tokens but the card says vocab_size="
+                         f"{config.vocab_size}")
+
+    if not weights_path.is_file():
+        raise ValueError(f"{weights_path}: file is missing")
+    if weights_path.stat().st_size > MAX_WEIGHTS_BYTES:
+        raise ValueError(f"{weights_path}: larger than {MAX_WEIGHTS_BYTES // 2**20} MiB")
+    try:
+        state = load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        raise ValueError(f"{weights_path}: not a readable safetensors file ({error})") from None
+
+    net = SentimentNet(config)
+    expected = {name: tuple(t.shape) for name, t in net.state_dict().items()}
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise ValueError(f"{weights_path}: tensors do not match the card's {config.arch} model "
+                         f"(missing {missing}, unexpected {unexpected})")
+    for name, shape in expected.items():
+        if tuple(state[name].shape) != shape:
+            raise ValueError(f"{weights_path}: tensor {name!r} has shape {tuple(state[name].shape)}, "
+                             f"the card implies {shape}")
+        if not state[name].is_floating_point():
+            raise ValueError(f"{weights_path}: tensor {name!r} is {state[name].dtype}, not floating point")
+        if not torch.isfinite(state[name]).all():
+            raise ValueError(f"{weights_path}: tensor {name!r} holds NaN or infinite values")
+    net.load_state_dict({name: t.float() for name, t in state.items()})
+    return SentimentModel(net, vocab, card, path)

@@ -1,0 +1,145 @@
+"""Text → tokens → ids: the one place where user text enters the package.
+
+The training data (SST-2) is lower-cased and split the Penn Treebank way: clitics and punctuation are
+tokens of their own ("do n't", "it 's", "movie ,"). Typed text is split the same way so it meets the
+training vocabulary, while each token keeps the user's spelling for display.
+
+Hostile text is handled here, once: control characters become spaces, invisible format characters
+(zero-width joiners, bidirectional overrides, BOM) are dropped, the text is NFC-normalised, and very
+long input is cut at ``max_tokens`` with a note saying so.
+
+>>> tokenize("I didn't LOVE it.").tokens
+['I', 'did', "n't", 'LOVE', 'it', '.']
+>>> tokenize("I didn't LOVE it.").normalized
+['i', 'did', "n't", 'love', 'it', '.']
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["MAX_TOKENS", "TokenizedText", "Vocabulary", "clean_text", "tokenize"]
+
+MAX_TOKENS = 1000  # a longer paste is cut here: beyond it a trace is too long to read or draw
+MAX_CHARACTERS = 50_000  # bounds the work done on a paste before tokenizing at all
+
+_TOKEN = re.compile(r"""
+      \w+?(?=n['’]t\b)             # "do" of "don't", "ca" of "can't"
+    | n['’]t\b                     # the clitic n't
+    | ['’](?:s|re|ve|ll|d|m)\b     # 's 're 've 'll 'd 'm
+    | \d+(?:[.,:]\d+)+             # 1.5  10,000  3:30
+    | \w+(?:[-/]\w+)*              # words, hyphenated words as one token, as in the data
+    | \.\.\.|--|``|''              # multi-character punctuation the data keeps whole
+    | [^\w\s]                      # any other symbol (punctuation, emoji) on its own
+""", re.VERBOSE | re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TokenizedText:
+    """Tokens of one text. ``tokens`` are as typed, ``normalized`` as the vocabulary spells them,
+    ``spans`` are (start, end) offsets into ``text`` (the cleaned text). ``note`` says what was cut."""
+
+    text: str
+    tokens: list[str]
+    normalized: list[str]
+    spans: list[tuple[int, int]]
+    note: str | None = None
+
+
+def clean_text(text: str) -> str:
+    """NFC text with control characters as spaces and invisible format characters removed."""
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a string, got {type(text).__name__}")
+    text = unicodedata.normalize("NFC", text[:MAX_CHARACTERS * 2])
+    kept = []
+    for character in text:
+        category = unicodedata.category(character)
+        if category == "Cf":  # zero-width and bidirectional marks would hide or reorder what is shown
+            continue
+        if category in ("Cc", "Cs", "Co", "Cn", "Zl", "Zp"):
+            kept.append(" ")
+        else:
+            kept.append(character)
+    return "".join(kept)
+
+
+def tokenize(text: str, max_tokens: int = MAX_TOKENS) -> TokenizedText:
+    """Split text as SST-2 is split; raises ValueError on blank text."""
+    cleaned = clean_text(text)
+    note = None
+    if len(cleaned) > MAX_CHARACTERS:
+        cleaned = cleaned[:MAX_CHARACTERS]
+        note = f"The text was cut to its first {MAX_CHARACTERS:,} characters."
+    tokens, spans = [], []
+    for match in _TOKEN.finditer(cleaned):
+        if len(tokens) == max_tokens:
+            note = f"The text was cut to its first {max_tokens:,} tokens."
+            break
+        tokens.append(match.group())
+        spans.append(match.span())
+    if not tokens:
+        raise ValueError("The text is empty: type a sentence (words, not only spaces or invisible characters).")
+    return TokenizedText(text=cleaned, tokens=tokens, normalized=_normalize(tokens), spans=spans, note=note)
+
+
+def _normalize(tokens: list[str]) -> list[str]:
+    normalized, open_quote = [], True
+    for token in tokens:
+        token = token.lower().replace("’", "'")
+        if token == '"':  # the data writes opening and closing double quotes as `` and ''
+            token, open_quote = ("``" if open_quote else "''"), not open_quote
+        normalized.append(token)
+    return normalized
+
+
+class Vocabulary:
+    """Token ↔ id. Id 0 pads batches, id 1 stands for every word the training data never had."""
+
+    PAD, UNK = 0, 1
+
+    def __init__(self, tokens: list[str]):
+        if len(tokens) < 2 or tokens[0] != "<pad>" or tokens[1] != "<unk>":
+            raise ValueError("a vocabulary must start with '<pad>' and '<unk>'")
+        if len(set(tokens)) != len(tokens):
+            raise ValueError("a vocabulary must not list a token twice")
+        self.tokens = list(tokens)
+        self.index = {token: i for i, token in enumerate(self.tokens)}
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def encode(self, normalized: list[str]) -> list[int]:
+        return [self.index.get(token, self.UNK) for token in normalized]
+
+    @classmethod
+    def build(cls, sentences: list[list[str]], min_count: int = 1) -> "Vocabulary":
+        """Tokens seen at least ``min_count`` times, most frequent first (ties alphabetically)."""
+        counts: dict[str, int] = {}
+        for sentence in sentences:
+            for token in sentence:
+                counts[token] = counts.get(token, 0) + 1
+        kept = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
+        return cls(["<pad>", "<unk>"] + kept)
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps({"tokens": self.tokens}, ensure_ascii=False))
+
+    @classmethod
+    def load(cls, path: Path) -> "Vocabulary":
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ValueError(f"{path}: file is missing") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path}: not a readable JSON vocabulary ({error})") from None
+        tokens = data.get("tokens") if isinstance(data, dict) else None
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            raise ValueError(f"{path}: must be an object with a list of strings under 'tokens'")
+        try:
+            return cls(tokens)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
