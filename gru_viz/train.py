@@ -125,6 +125,9 @@ def main(argv=None) -> int:
     parser.add_argument("--embed-dim", type=int, default=ModelConfig.embed_dim)
     parser.add_argument("--hidden-size", type=int, default=ModelConfig.hidden_size)
     parser.add_argument("--dropout", type=float, default=ModelConfig.dropout)
+    parser.add_argument("--exclude-val-fragments", action="store_true",
+                        help="drop training phrases cut from the unseen validation sentences, so that their "
+                             "accuracy estimates accuracy on reviews never seen in any form")
     for name, value in vars(TrainConfig()).items():
         parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
     args = parser.parse_args(argv)
@@ -143,10 +146,15 @@ def main(argv=None) -> int:
     generator = np.random.default_rng(train_config.seed)
     started = time.time()
 
+    unseen = unseen_mask([s for s, _ in val_rows], [s for s, _ in train_rows])
+    if args.exclude_val_fragments:
+        fragments = unseen_mask([s for s, _ in train_rows], [s for (s, _), new in zip(val_rows, unseen) if new])
+        train_rows = [row for row, keep in zip(train_rows, fragments) if keep]
+        print(f"dropped {int((~fragments).sum())} training phrases cut from unseen validation sentences",
+              file=sys.stderr)
     vocab = Vocabulary.build([tokenize(s).normalized for s, _ in train_rows], train_config.min_count)
     train_ids, train_labels = encode(train_rows, vocab)
     val_ids, val_labels = encode(val_rows, vocab)
-    unseen = unseen_mask([s for s, _ in val_rows], [s for s, _ in train_rows])
     long = np.array([len(ids) >= LONG_TOKENS for ids in val_ids])
     subset = {name: ([val_ids[i] for i in np.flatnonzero(mask)], val_labels[mask])
               for name, mask in (("unseen", unseen), ("long", long))}
@@ -199,7 +207,8 @@ def main(argv=None) -> int:
                "val_unseen_accuracy": accuracy(net, *subset["unseen"]),
                "val_long_accuracy": accuracy(net, *subset["long"]),
                "val_size": len(val_ids), "val_unseen_size": int(unseen.sum()),
-               "val_long_size": int(long.sum()), "val_long_min_tokens": LONG_TOKENS}
+               "val_long_size": int(long.sum()), "val_long_min_tokens": LONG_TOKENS,
+               "val_fragments_excluded_from_training": args.exclude_val_fragments}
     projection = fit_pca(hidden_states(net, train_ids))
     card = {
         "name": args.out.name,
