@@ -48,6 +48,8 @@ def step_jacobians(rnn: nn.GRU | nn.RNN, x: torch.Tensor) -> np.ndarray:
     x = torch.as_tensor(x)
     if x.dim() != 2 or x.shape[1] != rnn.input_size:
         raise ValueError(f"x must be unbatched (T, {rnn.input_size}), got {tuple(x.shape)}")
+    if len(x) == 0:
+        raise ValueError("x has no steps: gradient flow needs at least one")
     # float64 so products of many small Jacobians stay accurate
     w_ih, w_hh = rnn.weight_ih_l0.detach().double(), rnn.weight_hh_l0.detach().double()
     b_ih = rnn.bias_ih_l0.detach().double() if rnn.bias else torch.zeros(w_ih.shape[0], dtype=torch.float64)
