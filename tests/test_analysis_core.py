@@ -189,6 +189,7 @@ def test_step_jacobians_match_autograd(kind):
     (lambda: nn.GRU(3, 4), torch.randn(5, 2, 3)),  # batched
     (lambda: nn.GRU(3, 4), torch.randn(5, 4)),  # wrong feature count
     (lambda: nn.RNN(3, 4), torch.randn(5)),  # 1-D
+    (lambda: nn.GRU(3, 4), torch.randn(0, 3)),  # no steps
 ])
 def test_gradient_flow_rejects_bad_inputs(make_rnn_, x):
     with pytest.raises(ValueError):
