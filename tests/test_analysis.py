@@ -7,9 +7,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 import torch
 
+from gru_viz import figures_analysis as figures
 from gru_viz.analysis import (ABLATIONS, CLAMP_MODES, ablation, ablation_accuracy, ablation_probabilities,
                               clamp_array, dataset_gradient_flow, embed_texts, gradient_flow, intervene,
                               memory_statistics, top_activations, verdict_flips)
@@ -325,3 +327,47 @@ def test_top_activation_context_and_refusals(model, texts):
     for bad in (dict(unit=UNITS), dict(unit=0, k=0), dict(unit=0, field="output")):
         with pytest.raises(ValueError):
             top_activations(model, texts, **bad)
+
+
+# ---- figures -----------------------------------------------------------------------------------------
+
+
+def validated(figure):
+    """``figure`` after Plotly's full validation (the builders skip it for speed)."""
+    assert isinstance(figure, go.Figure)
+    go.Figure(figure.to_dict())
+    return figure
+
+
+def test_figure_builders_hold_the_numbers_given(model, texts):
+    tokens = ["a", "<b>", "c"]
+    gru, rnn = np.array([0.5, 1.0, 2.0]), np.array([1e-4, 1e-2, 2.0])
+    figure = validated(figures.gradient_flow_figure(tokens, gru, rnn))
+    assert figure.layout.yaxis.type == "log" and list(figure.layout.xaxis.ticktext) == ["a", "&lt;b&gt;", "c"]
+    assert np.array_equal(figure.data[0].y, gru) and np.array_equal(figure.data[1].y, rnn)
+
+    flow = dataset_gradient_flow(model.gru, embed_texts(model, texts[:6]))
+    figure = validated(figures.dataset_gradient_flow_figure({"GRU": flow, "RNN": flow}, min_count=2))
+    kept = flow.count >= 2
+    assert figure.layout.yaxis.type == "log" and len(figure.data) == 2
+    assert np.array_equal(figure.data[0].y, flow.geometric_mean[kept])
+
+    stats = memory_statistics(model, texts)
+    figure = validated(figures.saturation_figure(stats))
+    assert np.array_equal(figure.data[0].x, stats.update_low) and np.array_equal(figure.data[1].y, stats.reset_high)
+    figure = validated(figures.timescale_figure(np.array([2.0, np.inf, 0.5]), ["mixed", "integrator", "fast"]))
+    assert list(figure.data[0].x) == ["unit 1", "unit 0", "unit 2"] and list(figure.data[0].customdata)[0] == "∞"
+
+    free, clamped = np.array([0.2, 0.5, 0.9]), np.array([0.2, 0.4, 0.1])
+    figure = validated(figures.probability_comparison_figure(tokens, free, clamped))
+    assert [trace.name for trace in figure.data] == ["free", "clamped"] and np.array_equal(figure.data[1].y, clamped)
+    run = intervene(model, "great movie but boring plot", clamp_reset=1.0)
+    figure = validated(figures.difference_heatmap(run.free.tokens, run.free.hidden, run.clamped.hidden))
+    np.testing.assert_array_equal(figure.data[0].z, (run.clamped.hidden.astype(np.float64) - run.free.hidden).T)
+
+    accuracy = {"free": 0.9, "reset=1": 0.8, "update=0": 0.7, "reset=1,update=0": 0.6}
+    figure = validated(figures.ablation_figure(accuracy, size=872))
+    assert list(figure.data[0].x) == list(accuracy) and list(figure.data[0].y) == list(accuracy.values())
+
+    page = figures.activation_html(["a", "<script>", "c"], np.array([0.5, -1.0, 0.0]), position=1)
+    assert "&lt;script&gt;" in page and "<script>" not in page and page.count("outline") == 1

@@ -1,0 +1,234 @@
+"""Plotly figures of the analyses in ``gru_viz.analysis``: gate interventions, gradient flow, the
+ablation table and per-unit memory statistics. Builders take arrays (or the analysis result objects,
+which are named arrays) and return ``go.Figure``; nothing here computes a number the page shows.
+
+Conventions are those of ``gru_viz.figures``: word axes are positions 0 … T−1 labelled with the words as
+typed (escaped, since Plotly reads ``<b>`` and ``&…;`` in labels as markup), hover gives exact values
+(9 significant digits), figures are built without Plotly's slow validation (the tests validate them).
+
+>>> fig = gradient_flow_figure(tokens, gradient_flow(gru.gru, x_gru), gradient_flow(rnn.gru, x_rnn))
+>>> fig = saturation_figure(memory_statistics(model, texts))
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+__all__ = ["LABEL_COLORS", "ablation_figure", "activation_html", "dataset_gradient_flow_figure",
+           "difference_heatmap", "gradient_flow_figure", "probability_comparison_figure", "saturation_figure",
+           "timescale_figure"]
+
+EXACT = ":.9~g"  # 9 significant digits round-trip a float32 exactly; ~ drops trailing zeros
+MAX_WORD_TICKS = 60  # beyond this many words, label every k-th tick (hover still names every word)
+LABEL_COLORS = {"integrator": "#2166ac", "resetter": "#b2182b", "fast": "#ef8a62", "mixed": "#7f7f7f"}
+SERIES_COLORS = ["#2166ac", "#b2182b", "#1b9e77", "#7570b3"]  # first: GRU / free; second: RNN / clamped
+DIVERGING = [[0.0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#f7f7f7"], [0.75, "#67a9cf"], [1.0, "#2166ac"]]
+
+
+def _text(text) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def _figure(data: list[dict], layout: dict) -> go.Figure:
+    return go.Figure({"data": data, "layout": {"template": "plotly_white", **layout}}, _validate=False)
+
+
+def _word_axis(tokens: list[str], title: str = "word") -> dict:
+    step = max(1, math.ceil(len(tokens) / MAX_WORD_TICKS))
+    shown = list(range(0, len(tokens), step))
+    return {"tickmode": "array", "tickvals": shown, "ticktext": [_text(tokens[t]) for t in shown],
+            "range": [-0.5, len(tokens) - 0.5], "showgrid": False, "zeroline": False,
+            "title": {"text": title if step == 1 else f"{title} (every {step}th labelled; hover for all)"}}
+
+
+def gradient_flow_figure(tokens: list[str], gru: np.ndarray, rnn: np.ndarray | None = None, *,
+                         names: tuple[str, str] = ("GRU", "vanilla RNN")) -> go.Figure:
+    """‖∂h_T/∂h_t‖ at each word position, log y: ``gru`` (T,) and optionally ``rnn`` (T,) on the same
+    tokens (``analysis.gradient_flow`` of each model). The last word is √H for both by definition;
+    how fast a curve falls to the left is how fast that network forgets what it could learn from."""
+    data = []
+    for index, norms in enumerate([gru] if rnn is None else [gru, rnn]):
+        norms = np.asarray(norms, dtype=np.float64)
+        if len(norms) != len(tokens):
+            raise ValueError(f"{len(norms)} norms for {len(tokens)} tokens")
+        data.append({"type": "scatter", "mode": "lines+markers", "name": names[index],
+                     "x": np.arange(len(tokens)), "y": norms, "text": [_text(t) for t in tokens],
+                     "customdata": len(tokens) - 1 - np.arange(len(tokens)),
+                     "line": {"color": SERIES_COLORS[index]},
+                     "hovertemplate": f"{_text(names[index])}: %{{text}} (position %{{x}}, %{{customdata}} "
+                                      f"from the end)<br>‖∂h_T/∂h_t‖ = %{{y{EXACT}}}<extra></extra>"})
+    layout = {"title": {"text": "How much of a gradient at the last word reaches each word (log scale)"},
+              "xaxis": _word_axis(tokens), "legend": {"orientation": "h", "y": -0.25},
+              "yaxis": {"type": "log", "title": {"text": "‖∂h_T/∂h_t‖ (Frobenius)"}, "exponentformat": "power"}}
+    return _figure(data, layout)
+
+
+def dataset_gradient_flow_figure(flows: dict, *, statistic: str = "geometric_mean", min_count: int = 1) -> go.Figure:
+    """The data-set average of ‖∂h_T/∂h_t‖ by distance from the end, one line per model, log y.
+
+    flows: {name: ``analysis.GradientFlowByDistance``} (fields distance, mean, geometric_mean, count,
+    each (D,)); statistic: "geometric_mean" (the typical sentence) or "mean"; distances reached by fewer
+    than ``min_count`` sentences are left out (a handful of long sentences make a noisy tail).
+    Hover gives both averages and the count."""
+    if statistic not in ("geometric_mean", "mean"):
+        raise ValueError(f"statistic must be 'geometric_mean' or 'mean', got {statistic!r}")
+    data = []
+    for index, (name, flow) in enumerate(flows.items()):
+        kept = np.asarray(flow.count) >= min_count
+        extra = np.stack([np.asarray(flow.mean)[kept], np.asarray(flow.geometric_mean)[kept],
+                          np.asarray(flow.count)[kept]], axis=-1)  # (D', 3)
+        data.append({"type": "scatter", "mode": "lines+markers", "name": _text(name),
+                     "x": np.asarray(flow.distance)[kept], "y": np.asarray(getattr(flow, statistic))[kept],
+                     "customdata": extra, "line": {"color": SERIES_COLORS[index % len(SERIES_COLORS)]},
+                     "hovertemplate": (f"{_text(name)}: %{{x}} words before the end<br>"
+                                       f"mean ‖∂h_T/∂h_t‖ = %{{customdata[0]{EXACT}}}<br>"
+                                       f"geometric mean = %{{customdata[1]{EXACT}}}<br>"
+                                       "over %{customdata[2]} sentences<extra></extra>")})
+    title = "geometric mean" if statistic == "geometric_mean" else "mean"
+    layout = {"title": {"text": f"Gradient reaching t words before the end, {title} over the data set"},
+              "xaxis": {"title": {"text": "distance from the last word (T − 1 − t)"}, "zeroline": False},
+              "yaxis": {"type": "log", "title": {"text": f"{title} ‖∂h_T/∂h_t‖"}, "exponentformat": "power"},
+              "legend": {"orientation": "h", "y": -0.2}}
+    return _figure(data, layout)
+
+
+def saturation_figure(stats) -> go.Figure:
+    """Per unit, the fraction of steps a gate is closed (< 0.1, x) against open (> 0.9, y), for the
+    update gate z and the reset gate r: the saturation plot of Karpathy, Johnson & Fei-Fei (2015).
+
+    stats: ``analysis.MemoryStatistics`` (fields update_low, update_high, reset_low, reset_high (H,),
+    update_mean, reset_mean, timescale (H,), labels H str). Points lie in the triangle x + y ≤ 1; a unit
+    near (0, 1) keeps its memory (integrator), near (1, 0) overwrites it; the middle is unsaturated."""
+    units = np.arange(len(stats.labels))
+    data = []
+    for index, (gate, symbol) in enumerate((("update", "z"), ("reset", "r"))):
+        extra = np.stack([units, getattr(stats, gate + "_mean"), stats.timescale], axis=-1).astype(object)  # (H, 3)
+        data.append({"type": "scatter", "mode": "markers", "name": f"{gate} gate {symbol}",
+                     "x": getattr(stats, gate + "_low"), "y": getattr(stats, gate + "_high"),
+                     "text": list(stats.labels), "customdata": extra,
+                     "marker": {"color": SERIES_COLORS[index], "size": 8, "opacity": 0.75,
+                                "symbol": "circle" if gate == "update" else "diamond"},
+                     "hovertemplate": (f"unit %{{customdata[0]}} (%{{text}})<br>{symbol} < 0.1 on %{{x{EXACT}}} "
+                                       f"of steps<br>{symbol} > 0.9 on %{{y{EXACT}}} of steps<br>mean {symbol} = "
+                                       f"%{{customdata[1]{EXACT}}}<br>τ = %{{customdata[2]{EXACT}}} steps"
+                                       "<extra></extra>")})
+    layout = {"title": {"text": "Gate saturation per unit"},
+              "xaxis": {"title": {"text": "fraction of steps with gate < 0.1 (closed)"}, "range": [-0.02, 1.02]},
+              "yaxis": {"title": {"text": "fraction of steps with gate > 0.9 (open)"}, "range": [-0.02, 1.02],
+                        "scaleanchor": "x"},
+              "shapes": [{"type": "line", "x0": 0, "y0": 1, "x1": 1, "y1": 0,
+                          "line": {"color": "#bbbbbb", "dash": "dot", "width": 1}}],
+              "legend": {"orientation": "h", "y": -0.2}}
+    return _figure(data, layout)
+
+
+def timescale_figure(timescale: np.ndarray, labels: list[str] | None = None, *, sort: bool = True) -> go.Figure:
+    """Memory timescale τ = −1/ln(mean z) of each unit (H,), in steps, as bars on a log axis, coloured by
+    label (``LABEL_COLORS``). τ = inf (z ≡ 1) is drawn at twice the longest finite τ and hovers as ∞.
+    sort: longest memory first (the x axis names the unit either way)."""
+    timescale = np.asarray(timescale, dtype=np.float64)
+    labels = list(labels) if labels is not None else ["mixed"] * len(timescale)
+    if len(labels) != len(timescale):
+        raise ValueError(f"{len(labels)} labels for {len(timescale)} units")
+    order = np.argsort(-timescale, kind="stable") if sort else np.arange(len(timescale))
+    finite = timescale[np.isfinite(timescale) & (timescale > 0)]
+    ceiling = 2 * finite.max() if finite.size else 1.0
+    shown = np.where(np.isinf(timescale), ceiling, timescale)[order]
+    exact = ["∞" if np.isinf(value) else f"{value:.9g}" for value in timescale[order]]
+    data = [{"type": "bar", "x": [f"unit {u}" for u in order], "y": shown,
+             "marker": {"color": [LABEL_COLORS.get(labels[u], "#7f7f7f") for u in order]},
+             "text": [labels[u] for u in order], "customdata": exact, "textposition": "none",
+             "hovertemplate": "%{x} (%{text})<br>τ = %{customdata} steps<extra></extra>"}]
+    layout = {"title": {"text": "Memory timescale τ = −1/ln(mean z) per unit"},
+              "xaxis": {"title": {"text": "unit"}, "type": "category"},
+              "yaxis": {"type": "log", "title": {"text": "τ (steps)"}}, "showlegend": False}
+    return _figure(data, layout)
+
+
+def probability_comparison_figure(tokens: list[str], free: np.ndarray, clamped: np.ndarray, *,
+                                  names: tuple[str, str] = ("free", "clamped")) -> go.Figure:
+    """P(positive) after each word, free run (T,) against clamped run (T,), with the 0.5 verdict line.
+    Hover gives both values and the change."""
+    free, clamped = np.asarray(free, dtype=np.float64), np.asarray(clamped, dtype=np.float64)
+    if not len(free) == len(clamped) == len(tokens):
+        raise ValueError(f"need one probability per token: {len(tokens)} tokens, {len(free)} and {len(clamped)}")
+    words = [_text(t) for t in tokens]
+    data = []
+    for index, (name, values, other) in enumerate(((names[0], free, clamped), (names[1], clamped, free))):
+        data.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": np.arange(len(tokens)),
+                     "y": values, "text": words, "customdata": values - other if index else other - values,
+                     "line": {"color": SERIES_COLORS[index], "dash": "solid" if index == 0 else "dash"},
+                     "hovertemplate": (f"{_text(name)}: after %{{text}} (position %{{x}})<br>P(positive) = "
+                                       f"%{{y{EXACT}}}<br>clamped − free = %{{customdata:+.6f}}<extra></extra>")})
+    layout = {"title": {"text": "P(positive) after each word: free against clamped"}, "xaxis": _word_axis(tokens),
+              "yaxis": {"range": [0, 1], "title": {"text": "P(positive)"}},
+              "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,
+                          "line": {"color": "#999999", "dash": "dot", "width": 1}}],
+              "legend": {"orientation": "h", "y": -0.25}}
+    return _figure(data, layout)
+
+
+def difference_heatmap(tokens: list[str], free: np.ndarray, clamped: np.ndarray, *, field: str = "hidden",
+                       units: np.ndarray | None = None) -> go.Figure:
+    """Units × words heatmap of clamped − free for one trace field (free, clamped (T, H), e.g.
+    ``run.free.gates.hidden[0, 0, 0]``): where the intervention moved the gates or the hidden path.
+    units: the rows to show, in order (default all). Hover gives free, clamped and the difference."""
+    free, clamped = np.asarray(free, dtype=np.float64), np.asarray(clamped, dtype=np.float64)
+    if free.shape != clamped.shape or free.ndim != 2 or free.shape[0] != len(tokens):
+        raise ValueError(f"need free and clamped (T, H) for {len(tokens)} tokens, got {free.shape}, {clamped.shape}")
+    units = np.arange(free.shape[1]) if units is None else np.asarray(units)
+    difference = (clamped - free)[:, units].T  # (U, T)
+    reach = float(np.abs(difference).max()) or 1.0
+    extra = np.stack([free[:, units].T, clamped[:, units].T], axis=-1)  # (U, T, 2)
+    words = [[_text(t) for t in tokens]] * len(units)
+    data = [{"type": "heatmap", "z": difference, "x": np.arange(len(tokens)), "y": [f"unit {u}" for u in units],
+             "text": words, "customdata": extra, "zmid": 0.0, "zmin": -reach, "zmax": reach,
+             "colorscale": DIVERGING, "colorbar": {"title": {"text": "clamped − free"}, "thickness": 12},
+             "hovertemplate": (f"%{{y}}, %{{text}} (position %{{x}})<br>free {field} = %{{customdata[0]{EXACT}}}"
+                               f"<br>clamped = %{{customdata[1]{EXACT}}}<br>difference = %{{z:+.6g}}<extra></extra>")}]
+    layout = {"title": {"text": f"{field}: clamped − free"}, "xaxis": _word_axis(tokens),
+              "yaxis": {"autorange": "reversed", "type": "category"}}
+    return _figure(data, layout)
+
+
+def ablation_figure(accuracy: dict[str, float], *, size: int | None = None) -> go.Figure:
+    """Accuracy under each forced-gate condition (``analysis.ablation``: "free", "reset=1", "update=0",
+    "reset=1,update=0") as bars labelled with the value and the change from "free"; ``size`` (the
+    number of sentences) goes into the title."""
+    names, values = list(accuracy), [float(v) for v in accuracy.values()]
+    free = accuracy.get("free", values[0])
+    change = [value - free for value in values]
+    data = [{"type": "bar", "x": names, "y": values, "customdata": change,
+             "text": [f"{v:.4f}" if n == "free" else f"{v:.4f} ({c:+.4f})" for n, v, c in zip(names, values, change)],
+             "textposition": "outside",
+             "marker": {"color": [SERIES_COLORS[0] if n == "free" else SERIES_COLORS[1] for n in names]},
+             "hovertemplate": f"%{{x}}<br>accuracy = %{{y{EXACT}}}<br>change from free = %{{customdata:+.6f}}"
+                              "<extra></extra>"}]
+    title = "Accuracy with gates forced" + (f" ({size:,} sentences)" if size else "")
+    layout = {"title": {"text": title}, "xaxis": {"title": {"text": "condition"}, "type": "category"},
+              "yaxis": {"range": [0, 1.08], "title": {"text": "accuracy"}}, "showlegend": False}
+    return _figure(data, layout)
+
+
+def activation_html(tokens: list[str], values: np.ndarray, position: int | None = None, *,
+                    reach: float | None = None) -> str:
+    """One sentence as HTML words shaded by a unit's values (T,) — blue positive, red negative, white 0 —
+    with the word at ``position`` boxed (LSTMVis-style pattern view of ``analysis.top_activations``).
+    Words are escaped; ``reach`` is the value drawn at full colour (default max |values|, or 1)."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) != len(tokens):
+        raise ValueError(f"{len(values)} values for {len(tokens)} tokens")
+    reach = reach or float(np.abs(values).max()) or 1.0
+    spans = []
+    for t, (token, value) in enumerate(zip(tokens, values)):
+        strength = min(abs(value) / reach, 1.0)
+        color = (33, 102, 172) if value >= 0 else (178, 24, 43)
+        style = f"background: rgba({color[0]}, {color[1]}, {color[2]}, {0.6 * strength:.3f}); padding: 0 2px"
+        if t == position:
+            style += "; outline: 2px solid #000; font-weight: 600"
+        spans.append(f'<span style="{style}" title="{value:.6g}">{html.escape(token)}</span>')
+    return " ".join(spans)
