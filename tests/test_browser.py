@@ -65,6 +65,7 @@ def test_typed_sentence_draws_charts_with_its_words(app_url, page):
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
         '[data-testid="stException"]').first.inner_text()
     assert textarea.input_value() == SENTENCE
+    assert parse_qs(urlparse(page.url).query).get("text") == [SENTENCE]  # the page writes it back to the link
     textarea.blur()  # so the screenshot shows the page at rest, not a focused input
     _screenshot_whole_page(page, SCREENSHOT)
     assert SCREENSHOT.stat().st_size > 10_000
