@@ -1,7 +1,9 @@
-"""Command line: ``python -m gru_viz trace TEXT [--model DIR] [--json]``.
+"""Command line: ``python -m gru_viz trace TEXT [--model DIR] [--json]`` and
+``python -m gru_viz ablate --data TSV [--model DIR] [--json] [--limit N]``.
 
-Every fault a user can cause (blank text, a bad model folder) is one short line on stderr and exit
-status 2, never a traceback.
+Every fault a user can cause (blank text, an unreadable or malformed TSV, a bad model folder) is one short
+line on stderr and exit status 2, never a traceback. ``ablate`` draws its progress bar on stderr, so
+stdout holds only the table or the JSON.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import json
 import sys
 from pathlib import Path
 
+from tqdm import tqdm
 
+from gru_viz.analysis import ABLATIONS, ablation
 from gru_viz.model import load_model
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "sst2-gru"
@@ -30,7 +34,23 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model folder (default: %(default)s)")
     trace.add_argument("--json", action="store_true", help="print JSON instead of a table")
     trace.add_argument("--units", type=int, default=4, help="units shown in the table (default: %(default)s)")
+    ablate = commands.add_parser("ablate", help="accuracy on a data set with the reset and/or update gate forced")
+    ablate.add_argument("--data", type=Path, required=True, help="TSV file of sentence<TAB>label (0|1) rows")
+    ablate.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model folder (default: %(default)s)")
+    ablate.add_argument("--json", action="store_true", help='print {"free": …, "reset=1": …, "update=0": …, '
+                                                            '"reset=1,update=0": …} instead of a table')
+    ablate.add_argument("--limit", type=_positive, help="use only the first N sentences")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
+    return value
 
 
 def trace_command(args) -> str:
@@ -60,7 +80,44 @@ def trace_command(args) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = {"trace": trace_command}
+def ablate_command(args) -> str:
+    from gru_viz.train import read_tsv  # here, so `trace` does not pay for the training module
+
+    try:
+        rows = read_tsv(args.data)
+    except UnicodeDecodeError:
+        raise ValueError(f"{args.data}: not UTF-8 text") from None
+    except OSError as error:
+        raise ValueError(f"{args.data}: cannot read the file ({error.strerror or error})") from None
+    rows = rows[:args.limit]
+    model = load_model(args.model)
+    texts, labels = [sentence for sentence, _ in rows], [label for _, label in rows]
+    bars = []  # the bar starts with the first finished batch, so a refused input prints only its error
+
+    def progress(done, total):
+        if not bars:
+            bars.append(tqdm(total=total, desc="ablation", unit="sentence", file=sys.stderr, mininterval=0.5))
+        bars[0].update(done - bars[0].n)
+
+    try:
+        accuracy = ablation(model, texts, labels, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
+    if args.json:
+        return json.dumps(accuracy)
+    described = {"free": "gates as trained", "reset=1": "reset gate forced open: candidates read all of h",
+                 "update=0": "update gate forced to 0: memory overwritten every word",
+                 "reset=1,update=0": "both: a vanilla tanh RNN"}
+    lines = [f"{model.name} ({model.arch}, {model.gru.hidden_size} units) on {args.data.name}: "
+             f"{len(texts)} sentences", f"{'condition':<18}{'accuracy':>9}{'change':>9}  meaning"]
+    for name, value in accuracy.items():
+        change = "" if name == "free" else f"{value - accuracy['free']:+.4f}"
+        lines.append(f"{name:<18}{value:>9.4f}{change:>9}  {described[name]}")
+    return "\n".join(lines)
+
+
+COMMANDS = {"trace": trace_command, "ablate": ablate_command}
 
 
 def main(argv=None) -> int:
