@@ -63,22 +63,22 @@ def get_view(model_key: tuple, text: str, _model) -> page_data.SentenceView:
 
 # Figures are cached as resources: st.cache_data would unpickle them on every hit, and unpickling
 # re-validates a Plotly figure (~30 ms each), slower than building it. Nothing mutates a cached figure.
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def get_gate_figures(model_key: tuple, text: str, order_method: str, _view):
     return figures.sentence_gate_figures(_view, page_data.unit_order(_view, order_method))
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def get_trajectory_figures(model_key: tuple, text: str, _view, _card):
     return figures.sentence_trajectory_figures(_view, page_data.projection_basis(_card, _view.path))
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def get_unit_lines(model_key: tuple, text: str, units: tuple, _view):
     return figures.unit_lines_figure(_view.hidden, _view.tokens, list(units))
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def get_reading_figures(model_key: tuple, text: str, _view):
     return figures.sentence_reading_figures(_view)
 
@@ -170,8 +170,10 @@ if view is not None:
     if unknown:  # st.text shows the words literally: no markdown, no HTML
         st.text("Words the model never saw in training (it reads each as <unk>): " + ", ".join(unknown))
     final = float(view.probability[-1])
-    st.metric("Verdict after the last word", "positive" if final >= 0.5 else "negative",
-              f"P(positive) = {final:.3f}", delta_color="off")
+    verdict, probability, _ = st.columns([1, 1, 2])
+    verdict.metric("Verdict after the last word", "positive" if final >= 0.5 else "negative")
+    probability.metric("P(positive)", f"{final:.3f}", help="The classifier's probability that the sentence is "
+                       "positive, read from the memory after the last word.")
 
     # ---- gates ----
     st.header("Gates")
@@ -231,6 +233,8 @@ if view is not None:
                                default=page_data.head_units(view.head_weight),
                                help="By default the three units the classifier's head weighs most.")
         chart(get_unit_lines(model_key, text, tuple(units), _view=view), "chart_unit_lines")
+        st.caption("The memory of single units after each word, on h's range −1 … 1: a unit that holds a value "
+                   "across many words is remembering something.")
 
     # ---- the prediction forming ----
     st.header("The prediction forming")

@@ -87,7 +87,8 @@ def gate_heatmap(values: np.ndarray, tokens: list[str], order: np.ndarray, *, ga
     values: (T, H) the field (``update``, ``reset``, ``candidate`` or ``hidden``); tokens: T words as typed;
     order: (H,) the unit shown in each row, top to bottom; positions: widen the word axis to this many
     columns (to align two sentences). z is ``values[:, order].T`` (H, T) exactly, on the gate's fixed scale
-    ([0, 1] for gates, [−1, 1] centred on 0 for n and h). customdata holds the unit of each cell.
+    ([0, 1] for gates, [−1, 1] centred on 0 for n and h). customdata (H, T, 2) holds each cell's unit and
+    position.
     """
     spec = GATES[gate]
     values = np.asarray(values)
@@ -96,16 +97,17 @@ def gate_heatmap(values: np.ndarray, tokens: list[str], order: np.ndarray, *, ga
     if len(tokens) != steps or sorted(order.tolist()) != list(range(units)):
         raise ValueError(f"need {steps} tokens and a permutation of {units} units")
     z = np.ascontiguousarray(values[:, order].T)  # (H, T)
-    unit_grid = np.ascontiguousarray(np.broadcast_to(order[:, None], (units, steps)))  # (H, T)
+    cells = np.empty((units, steps, 2), dtype=np.int32)  # (H, T, unit|position): %{x} would show the tick label
+    cells[:, :, 0], cells[:, :, 1] = order[:, None], np.arange(steps)
     words = [plotly_text(token) for token in tokens]
     text = [words] * units  # (H, T) of str; the same row list, serialised per row
     tick_step = max(1, math.ceil(units / 16))
     rows = list(range(0, units, tick_step))
     heatmap = {
-        "type": "heatmap", "z": z, "x": np.arange(steps), "y": np.arange(units), "customdata": unit_grid,
+        "type": "heatmap", "z": z, "x": np.arange(steps), "y": np.arange(units), "customdata": cells,
         "text": text, "zmin": spec.range[0], "zmax": spec.range[1], "colorscale": spec.colorscale,
         "colorbar": {"title": {"text": spec.symbol}, "thickness": 12},
-        "hovertemplate": (f"unit %{{customdata}}<br>word %{{text}} (position %{{x}})<br>"
+        "hovertemplate": (f"unit %{{customdata[0]}}<br>word %{{text}} (position %{{customdata[1]}})<br>"
                           f"{spec.symbol} = %{{z{EXACT}}}<extra></extra>"),
     }
     if spec.range[0] < 0:
@@ -167,7 +169,7 @@ def trajectory_figure(paths: list[TrajectoryPath], *, dims: int, explained: np.n
             trace[axis] = coords[:, k]
         data.append(trace)
         for where, symbol, name in ((0, "diamond", "start (h₀)"), (count - 1, "square", "end")):
-            marker = {"type": kind, "mode": "markers", "name": f"{path.name}: {name}" if len(paths) > 1 else name,
+            marker = {"type": kind, "mode": "markers", "name": name, "legendgroup": name, "showlegend": index == 0,
                       "marker": {"symbol": symbol, "size": 14 if dims == 2 else 7, "color": "rgba(0,0,0,0)",
                                  "line": {"color": "#000000", "width": 2}},
                       "hoverinfo": "skip"}
@@ -175,8 +177,8 @@ def trajectory_figure(paths: list[TrajectoryPath], *, dims: int, explained: np.n
                 marker[axis] = coords[where:where + 1, k]
             data.append(marker)
     titles = [f"PC{k + 1} ({explained[k]:.0%} of variance)" for k in range(dims)]
-    layout = {"title": {"text": title}, "height": 520, "margin": {"t": 50, "b": 10, "l": 10, "r": 10},
-              "legend": {"orientation": "h", "y": -0.1}}
+    layout = {"title": {"text": title}, "height": 520, "margin": {"t": 70, "b": 10, "l": 10, "r": 10},
+              "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1}}
     if dims == 2:
         layout["xaxis"] = {"title": {"text": titles[0]}, "zeroline": False}
         layout["yaxis"] = {"title": {"text": titles[1]}, "zeroline": False}
@@ -190,8 +192,9 @@ def unit_lines_figure(hidden: np.ndarray, tokens: list[str], units: list[int]) -
     hidden = np.asarray(hidden)
     words = [plotly_text(token) for token in tokens]
     data = [{"type": "scatter", "mode": "lines+markers", "name": f"unit {unit}", "x": np.arange(len(tokens)),
-             "y": np.ascontiguousarray(hidden[:, unit]), "text": words,
-             "hovertemplate": f"unit {unit}<br>word %{{text}} (position %{{x}})<br>h = %{{y{EXACT}}}<extra></extra>"}
+             "y": np.ascontiguousarray(hidden[:, unit]), "text": words, "customdata": np.arange(len(tokens)),
+             "hovertemplate": (f"unit {unit}<br>word %{{text}} (position %{{customdata}})<br>"
+                               f"h = %{{y{EXACT}}}<extra></extra>")}
             for unit in units]
     layout = {"title": {"text": "chosen units of h over the words"}, "xaxis": _word_axis(tokens),
               "yaxis": {"title": {"text": "h"}, "range": [-1.05, 1.05]}, "height": 360,
@@ -215,12 +218,12 @@ def prediction_figure(tokens: list[str], probability: np.ndarray, start_probabil
     words = ["(start)"] + [plotly_text(token) for token in tokens]
     moves = np.diff(values)  # (T,)
     line = {"type": "scatter", "mode": "lines+markers", "name": "P(positive)", "x": np.arange(-1, len(tokens)),
-            "y": values, "text": words, "customdata": np.concatenate([[0.0], moves]),
+            "y": values, "text": words, "customdata": np.column_stack([np.arange(-1, len(tokens)), np.concatenate([[0.0], moves])]),
             "marker": {"color": values, "cmin": 0.0, "cmax": 1.0, "colorscale": DIVERGING, "size": 8,
                        "line": {"color": "#333333", "width": 0.5}},
             "line": {"color": "#888888"},
-            "hovertemplate": (f"after %{{text}} (position %{{x}})<br>P(positive) = %{{y{EXACT}}}<br>"
-                              f"moved by %{{customdata:+.4f}}<extra></extra>")}
+            "hovertemplate": (f"after %{{text}} (position %{{customdata[0]}})<br>P(positive) = %{{y{EXACT}}}<br>"
+                              f"moved by %{{customdata[1]:+.4f}}<extra></extra>")}
     marked = np.asarray(marked, dtype=np.int64)
     ring = {"type": "scatter", "mode": "markers", "name": "moved P most", "x": marked, "y": probability[marked],
             "marker": {"size": 18, "color": "rgba(0,0,0,0)", "line": {"color": "#000000", "width": 2}},
@@ -228,7 +231,7 @@ def prediction_figure(tokens: list[str], probability: np.ndarray, start_probabil
     layout = _probability_layout("P(positive) after each word")
     layout["xaxis"] = _word_axis(tokens, lead=[(-1, "(start)")])
     layout["annotations"] = [{"x": int(t), "y": float(probability[t]), "text": f"{plotly_text(tokens[t])} {moves[t]:+.2f}",
-                              "showarrow": True, "arrowhead": 0, "ay": -30 if moves[t] > 0 else 30,
+                              "showarrow": True, "arrowhead": 0, "ay": -30 if probability[t] < 0.5 else 30,
                               "font": {"size": 12}} for t in marked]
     layout["showlegend"] = False
     return _figure([line, ring], layout)
@@ -257,12 +260,13 @@ def memory_figure(tokens: list[str], words: np.ndarray, carry: float, bias: floa
     The title gives the sum: carry + bias + Σ words = the final logit."""
     words = np.asarray(words, dtype=np.float64)
     steps = len(tokens)
-    rows = max(1, math.ceil(steps / WORDS_PER_ROW))
-    z = np.full((rows, WORDS_PER_ROW), np.nan)  # (rows, WORDS_PER_ROW); NaN past the last word
+    columns = max(1, min(steps, WORDS_PER_ROW))
+    rows = max(1, math.ceil(steps / columns))
+    z = np.full((rows, columns), np.nan)  # (rows, columns); NaN past the last word
     z.flat[:steps] = words
-    text = np.full((rows, WORDS_PER_ROW), "", dtype=object)
+    text = np.full((rows, columns), "", dtype=object)
     text.flat[:steps] = [plotly_text(token) for token in tokens]
-    position = np.full((rows, WORDS_PER_ROW), -1)
+    position = np.full((rows, columns), -1)
     position.flat[:steps] = np.arange(steps)
     reach = float(np.abs(words).max()) if steps else 1.0
     reach = reach if reach > 0 else 1.0

@@ -189,13 +189,13 @@ def test_heatmaps_hold_the_traces_exact_values_in_every_unit_order(app, models_d
     shown = charts(app)
     for field in ("update", "reset", "candidate", "hidden"):
         heatmap = shown[f"chart_{field}"]["data"][0]
-        units = decode(heatmap["customdata"])[:, 0]  # the unit drawn in each row
+        units = decode(heatmap["customdata"])[:, 0, 0]  # the unit drawn in each row
         assert sorted(units) == list(range(12))
         values = getattr(sentence.gates, field)[0, 0, 0]  # (T, H)
         z = decode(heatmap["z"])
         assert z.dtype == np.float32 and np.array_equal(z, values[:, units].T), field
         assert heatmap["zmin"] == (0 if field in ("update", "reset") else -1) and heatmap["zmax"] == 1
-        assert "unit %{customdata}" in heatmap["hovertemplate"] and "%{text}" in heatmap["hovertemplate"]
+        assert "unit %{customdata[0]}" in heatmap["hovertemplate"] and "%{text}" in heatmap["hovertemplate"]
     if order_method == "index":
         assert list(units) == list(range(12))
     # repeated words ("the", "movie") keep their own columns
@@ -256,7 +256,7 @@ def test_compare_aligns_two_sentences(app):
     a, b = shown["chart_compare_A"], shown["chart_compare_B"]
     longest = len(SENTENCE.split())
     assert a["layout"]["xaxis"]["range"] == b["layout"]["xaxis"]["range"] == [-0.5, longest - 0.5]
-    assert np.array_equal(decode(a["data"][0]["customdata"])[:, 0], decode(b["data"][0]["customdata"])[:, 0])
+    assert np.array_equal(decode(a["data"][0]["customdata"])[:, 0, 0], decode(b["data"][0]["customdata"])[:, 0, 0])
     assert [trace["name"] for trace in shown["chart_compare_prediction"]["data"]] == ["A", "B"]
 
 

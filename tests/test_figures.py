@@ -210,11 +210,13 @@ def test_gate_heatmap_holds_the_exact_values_on_a_fixed_scale(view, gate):
     validated(figure)
     heatmap = figure.data[0]
     assert heatmap.z.dtype == np.float32 and np.array_equal(heatmap.z, values[:, order].T)
-    assert np.array_equal(heatmap.customdata[:, 0], order)  # the unit of each row
+    assert np.array_equal(heatmap.customdata[:, 0, 0], order)  # the unit of each row
+    assert np.array_equal(heatmap.customdata[0, :, 1], np.arange(len(view.tokens)))  # and each column's position
     assert (heatmap.zmin, heatmap.zmax) == ((0.0, 1.0) if gate in ("update", "reset") else (-1.0, 1.0))
     if gate in ("candidate", "hidden"):
         assert heatmap.zmid == 0.0
-    for part in ("unit %{customdata}", "word %{text}", "position %{x}", "%{z:.9~g}"):
+    # %{x} would show the tick label (the word), so the position comes from customdata
+    for part in ("unit %{customdata[0]}", "word %{text}", "position %{customdata[1]}", "%{z:.9~g}"):
         assert part in heatmap.hovertemplate
     # repeated words ("movie" twice) keep their own columns: numeric positions, words as tick labels
     assert list(figure.layout.xaxis.tickvals) == list(range(len(view.tokens)))

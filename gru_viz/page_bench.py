@@ -1,0 +1,108 @@
+"""Server time for the page to show a new 20-word sentence: ``python -m gru_viz.page_bench``.
+
+Two measurements, each the median over repeats, each repeat a sentence the page has not seen (so no
+cache helps), against the 150 ms goal:
+
+1. the work: ``read_sentence`` (trace + analyses) → unit order → every figure of the single-sentence
+   sections → what ``st.plotly_chart`` does with each (``to_dict`` and ``plotly.io.to_json``);
+2. the page: a whole rerun of app.py in Streamlit's AppTest after typing the sentence (the work above
+   plus Streamlit's own, the compare section served from its cache as it is when only the main sentence
+   changes). AppTest adds its own bookkeeping, so this is an upper bound.
+
+It is a script, not a test: it prints, it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import plotly.io as pio
+
+from gru_viz import figures, page_data
+from gru_viz.model import load_model
+
+__all__ = ["GOAL_MS", "sentences", "time_work", "time_page", "main"]
+
+GOAL_MS = 150.0
+ROOT = Path(__file__).resolve().parent.parent
+WORDS = ("the movie is a film with some really good and bad moments , but the story and acting never "
+         "quite work for me ; still I love how slow funny boring sharp warm dull clever").split()
+
+
+def sentences(count: int, length: int = 20, seed: int = 0) -> list[str]:
+    """``count`` different ``length``-word sentences from a fixed word list (seeded)."""
+    rng = np.random.default_rng(seed)
+    made: list[str] = []
+    while len(made) < count:
+        sentence = " ".join(rng.choice(WORDS, size=length))
+        if sentence not in made:
+            made.append(sentence)
+    return made
+
+
+def time_work(model, texts: list[str], order_method: str = "index") -> list[float]:
+    """Milliseconds per text for the page's own work on a new sentence (see the module docstring)."""
+    times = []
+    for text in texts:
+        started = time.perf_counter()
+        view = page_data.read_sentence(model, text)
+        basis = page_data.projection_basis(model.card, view.path)
+        order = page_data.unit_order(view, order_method)
+        shown = figures.sentence_figures(view, basis, order, page_data.head_units(view.head_weight))
+        for figure in shown.values():  # what st.plotly_chart does with a figure
+            pio.to_json(figure.to_dict(), validate=False)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def time_page(models_dir: Path, model_name: str, texts: list[str]) -> list[float]:
+    """Milliseconds per whole AppTest rerun of app.py after typing each text."""
+    from streamlit.testing.v1 import AppTest  # only this measurement needs Streamlit
+
+    os.environ["GRU_VIZ_MODELS"] = str(models_dir)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.query_params["model"] = model_name
+    app.run()  # cold: imports, model load, compare section
+    if app.exception:
+        raise RuntimeError(f"the page failed: {app.exception[0].message}")
+    times = []
+    for text in texts:
+        app.text_area(key="text").set_value(text)
+        started = time.perf_counter()
+        app.run()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def _report(name: str, times: list[float]) -> str:
+    median = statistics.median(times)
+    verdict = "within" if median <= GOAL_MS else "OVER"
+    return (f"{name:<44} median {median:6.1f} ms  (min {min(times):.1f}, max {max(times):.1f}, n={len(times)})"
+            f"  {verdict} the {GOAL_MS:.0f} ms goal ({median / GOAL_MS:.2f}×)")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gru_viz.page_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "sst2-gru", help="model folder")
+    parser.add_argument("--repeats", type=int, default=15, help="new sentences per measurement")
+    parser.add_argument("--words", type=int, default=20, help="words per sentence")
+    parser.add_argument("--no-page", action="store_true", help="skip the AppTest measurement")
+    args = parser.parse_args(argv)
+
+    model = load_model(args.model)
+    warmup, work, page = (sentences(n, args.words, seed) for n, seed in ((3, 1), (args.repeats, 2), (args.repeats, 3)))
+    time_work(model, warmup)  # first calls import Plotly's classes and warm torch's allocator
+    print(f"{model!r}, new {args.words}-word sentences")
+    print(_report("work: trace + analyses + figures + JSON", time_work(model, work)))
+    if not args.no_page:
+        print(_report("page: AppTest rerun of app.py", time_page(args.model.parent, args.model.name, page)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
