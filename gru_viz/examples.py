@@ -27,8 +27,8 @@ class Example:
 EXAMPLES = (
     Example("I love this movie so much", SEED_PAIR[0], "The seed's positive sentence."),
     Example("But the movie is really boring", SEED_PAIR[1], "The seed's negative sentence."),
-    Example("Brilliant : … (26 words)", f"Brilliant : {NEUTRAL_TAIL}",
+    Example("Brilliant : … (+25 neutral words)", f"Brilliant : {NEUTRAL_TAIL}",
             "Long range: only the first word carries sentiment; the GRU must keep it for 25 words."),
-    Example("Dreadful : … (26 words)", f"Dreadful : {NEUTRAL_TAIL}",
+    Example("Dreadful : … (+25 neutral words)", f"Dreadful : {NEUTRAL_TAIL}",
             "The same 25 neutral words after a negative first word: does the verdict flip?"),
 )
