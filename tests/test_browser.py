@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlparse
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "artifacts" / "browser.png"
 SENTENCE = "I love this movie so much but the ending is really boring"
@@ -20,6 +22,20 @@ LOAD_TIMEOUT = 90_000  # ms: the first run loads the model on 2 shared cores
 def _chart_texts(page) -> list[str]:
     """Every piece of SVG text (tick labels, titles) in the page's Plotly charts."""
     return page.eval_on_selector_all(f"{CHART} svg text", "nodes => nodes.map(n => n.textContent)")
+
+
+def _open(page, url: str):
+    """Load the page and return its first text area; if the page stops early (no model, an exception),
+    fail with what it says instead of a bare timeout."""
+    page.goto(url)
+    page.wait_for_selector('textarea, [data-testid="stAlert"], [data-testid="stException"]', timeout=LOAD_TIMEOUT)
+    textarea = page.locator("textarea").first
+    try:
+        textarea.wait_for(timeout=10_000)  # an early warning can come just before it
+        return textarea
+    except Exception:  # playwright's TimeoutError; reported below, outside the handler, without its chain
+        pass
+    pytest.fail("the page shows no text area; it says:\n" + page.locator('[data-testid="stMain"]').inner_text())
 
 
 def _wait_until_idle(page) -> None:
@@ -42,9 +58,7 @@ def _screenshot_whole_page(page, path: Path) -> None:
 
 
 def test_typed_sentence_draws_charts_with_its_words(app_url, page):
-    page.goto(app_url)
-    textarea = page.locator("textarea").first
-    textarea.wait_for(timeout=LOAD_TIMEOUT)
+    textarea = _open(page, app_url)
 
     textarea.fill(SENTENCE)
     textarea.press("Control+Enter")  # a text area commits its value on Ctrl+Enter or blur
@@ -73,9 +87,7 @@ def test_typed_sentence_draws_charts_with_its_words(app_url, page):
 
 def test_text_query_parameter_fills_the_text_area(app_url, page):
     sentence = "But the movie is really boring"
-    page.goto(f"{app_url}/?text={quote(sentence)}")
-    textarea = page.locator("textarea").first
-    textarea.wait_for(timeout=LOAD_TIMEOUT)
+    _open(page, f"{app_url}/?text={quote(sentence)}")
     page.wait_for_function(
         "(text) => document.querySelector('textarea').value === text", arg=sentence, timeout=LOAD_TIMEOUT)
     _wait_until_idle(page)
