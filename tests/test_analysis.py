@@ -261,11 +261,11 @@ def _loop_statistics(model, texts):
     result["timescale"] = np.array([math.inf if m == 1 else -1 / math.log(m) for m in result["update_mean"]])
     labels = []
     for unit in range(UNITS):
-        if result["update_high"][unit] >= 0.5:
+        if result["update_high"][unit] >= 0.6:
             labels.append("integrator")
-        elif result["reset_low"][unit] >= 0.5:
+        elif result["reset_low"][unit] >= 0.3:
             labels.append("resetter")
-        elif result["timescale"][unit] < 1:
+        elif result["timescale"][unit] < 1.5:
             labels.append("fast")
         else:
             labels.append("mixed")
