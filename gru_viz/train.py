@@ -40,6 +40,7 @@ class TrainConfig:
     clip_norm: float = 5.0  # keeps the vanilla RNN's exploding gradients in check
     patience: int = 4  # epochs without a better unseen-validation accuracy before stopping
     min_count: int = 1  # every training word gets an embedding; unknown words share <unk>
+    word_dropout: float = 0.0  # fraction of training tokens read as <unk>: teaches the model unseen words
     seed: int = 0
     threads: int = 2
 
@@ -117,41 +118,10 @@ def hidden_states(net, ids, limit=4000) -> np.ndarray:
     return np.concatenate(states)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Train a GRU (or vanilla RNN) sentiment classifier on SST-2.")
-    parser.add_argument("--data", required=True, type=Path, help="folder with train.tsv and val.tsv")
-    parser.add_argument("--arch", choices=["gru", "rnn"], default="gru")
-    parser.add_argument("--out", required=True, type=Path, help="model folder to write")
-    parser.add_argument("--embed-dim", type=int, default=ModelConfig.embed_dim)
-    parser.add_argument("--hidden-size", type=int, default=ModelConfig.hidden_size)
-    parser.add_argument("--dropout", type=float, default=ModelConfig.dropout)
-    parser.add_argument("--exclude-val-fragments", action="store_true",
-                        help="drop training phrases cut from the unseen validation sentences, so that their "
-                             "accuracy estimates accuracy on reviews never seen in any form")
-    for name, value in vars(TrainConfig()).items():
-        parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
-    args = parser.parse_args(argv)
-    train_config = TrainConfig(**{k: getattr(args, k) for k in vars(TrainConfig())})
-
-    try:
-        train_rows = read_tsv(args.data / "train.tsv")
-        val_rows = read_tsv(args.data / "val.tsv")
-    except (OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-
+def fit(args, train_config, train_rows, val_rows, unseen):
+    """Train one model from the seed; keep the epoch with the best unseen-validation accuracy."""
     torch.manual_seed(train_config.seed)
-    torch.set_num_threads(train_config.threads)
-    torch.use_deterministic_algorithms(True)
     generator = np.random.default_rng(train_config.seed)
-    started = time.time()
-
-    unseen = unseen_mask([s for s, _ in val_rows], [s for s, _ in train_rows])
-    if args.exclude_val_fragments:
-        fragments = unseen_mask([s for s, _ in train_rows], [s for (s, _), new in zip(val_rows, unseen) if new])
-        train_rows = [row for row, keep in zip(train_rows, fragments) if keep]
-        print(f"dropped {int((~fragments).sum())} training phrases cut from unseen validation sentences",
-              file=sys.stderr)
     vocab = Vocabulary.build([tokenize(s).normalized for s, _ in train_rows], train_config.min_count)
     train_ids, train_labels = encode(train_rows, vocab)
     val_ids, val_labels = encode(val_rows, vocab)
@@ -177,6 +147,9 @@ def main(argv=None) -> int:
         seen = correct = 0
         total_loss = 0.0
         for padded, lengths, target in progress:
+            if train_config.word_dropout:
+                dropped = (torch.rand(padded.shape) < train_config.word_dropout) & (padded != Vocabulary.PAD)
+                padded = padded.masked_fill(dropped, Vocabulary.UNK)
             logits = net(padded, lengths)
             loss = loss_function(logits, target)
             optimizer.zero_grad()
@@ -208,7 +181,57 @@ def main(argv=None) -> int:
                "val_long_accuracy": accuracy(net, *subset["long"]),
                "val_size": len(val_ids), "val_unseen_size": int(unseen.sum()),
                "val_long_size": int(long.sum()), "val_long_min_tokens": LONG_TOKENS,
-               "val_fragments_excluded_from_training": args.exclude_val_fragments}
+               "best_epoch": best_epoch, "training_phrases": len(train_rows)}
+    return net, vocab, train_ids, history, best_epoch, metrics
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Train a GRU (or vanilla RNN) sentiment classifier on SST-2.")
+    parser.add_argument("--data", required=True, type=Path, help="folder with train.tsv and val.tsv")
+    parser.add_argument("--arch", choices=["gru", "rnn"], default="gru")
+    parser.add_argument("--out", required=True, type=Path, help="model folder to write")
+    parser.add_argument("--embed-dim", type=int, default=ModelConfig.embed_dim)
+    parser.add_argument("--hidden-size", type=int, default=ModelConfig.hidden_size)
+    parser.add_argument("--dropout", type=float, default=ModelConfig.dropout)
+    parser.add_argument("--exclude-val-fragments", action="store_true",
+                        help="drop training phrases cut from the unseen validation sentences, so that their "
+                             "accuracy estimates accuracy on reviews never seen in any form")
+    parser.add_argument("--heldout", action="store_true",
+                        help="first train once with --exclude-val-fragments and record its unseen accuracy in the "
+                             "card as metrics.heldout_unseen_accuracy (an estimate for reviews never seen)")
+    for name, value in vars(TrainConfig()).items():
+        parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
+    args = parser.parse_args(argv)
+    train_config = TrainConfig(**{k: getattr(args, k) for k in vars(TrainConfig())})
+
+    try:
+        train_rows = all_train_rows = read_tsv(args.data / "train.tsv")
+        val_rows = read_tsv(args.data / "val.tsv")
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    torch.set_num_threads(train_config.threads)
+    torch.use_deterministic_algorithms(True)
+    started = time.time()
+    unseen = unseen_mask([s for s, _ in val_rows], [s for s, _ in train_rows])
+    if args.heldout or args.exclude_val_fragments:
+        fragments = unseen_mask([s for s, _ in train_rows], [s for (s, _), new in zip(val_rows, unseen) if new])
+    heldout = None
+    if args.heldout and not args.exclude_val_fragments:
+        print("held-out estimate: training without the unseen validation sentences' fragments", file=sys.stderr)
+        *_, heldout = fit(args, train_config, [r for r, keep in zip(train_rows, fragments) if keep],
+                          val_rows, unseen)
+    if args.exclude_val_fragments:
+        train_rows = [row for row, keep in zip(train_rows, fragments) if keep]
+        print(f"dropped {int((~fragments).sum())} training phrases cut from unseen validation sentences",
+              file=sys.stderr)
+    net, vocab, train_ids, history, best_epoch, metrics = fit(args, train_config, train_rows, val_rows, unseen)
+    metrics["val_fragments_excluded_from_training"] = args.exclude_val_fragments
+    if heldout is not None:
+        metrics["heldout_unseen_accuracy"] = heldout["val_unseen_accuracy"]
+        metrics["heldout_best_epoch"] = heldout["best_epoch"]
+        metrics["heldout_training_phrases"] = heldout["training_phrases"]
     projection = fit_pca(hidden_states(net, train_ids))
     card = {
         "name": args.out.name,
@@ -219,7 +242,7 @@ def main(argv=None) -> int:
                      "seconds": round(time.time() - started, 1), "history": history,
                      "torch": torch.__version__,
                      "data": {name: {"sha256": sha256(args.data / name), "rows": len(rows)}
-                              for name, rows in (("train.tsv", train_rows), ("val.tsv", val_rows))},
+                              for name, rows in (("train.tsv", all_train_rows), ("val.tsv", val_rows))},
                      "command": "python -m gru_viz.train " + " ".join(sys.argv[1:] if argv is None else argv)},
         "projection": {k: np.round(v, 6).tolist() for k, v in projection.items()},
     }

@@ -45,7 +45,7 @@ def trained(tmp_path_factory):
     out = folder / "model"
     code = train_main(["--data", str(folder), "--out", str(out), "--arch", "gru", "--epochs", "6",
                        "--embed-dim", "8", "--hidden-size", "6", "--batch-size", "16", "--dropout", "0.0",
-                       "--learning-rate", "0.02", "--threads", "1"])
+                       "--learning-rate", "0.02", "--threads", "1", "--heldout"])
     assert code == 0
     return out
 
@@ -64,6 +64,8 @@ def test_training_writes_a_loadable_model_with_an_honest_card(trained):
     for key in ("val_accuracy", "val_unseen_accuracy", "val_long_accuracy"):
         assert 0.0 <= card["metrics"][key] <= 1.0
     assert len(card["training"]["data"]["train.tsv"]["sha256"]) == 64
+    # the held-out run trained without the fragments of the unseen validation sentences
+    assert 0.0 <= card["metrics"]["heldout_unseen_accuracy"] <= 1.0
     assert card["parameters"] == sum(p.numel() for p in load_model(trained).net.parameters())
     model = load_model(trained)
     # the task is learnable from the first word; six epochs on 600 rows get it
