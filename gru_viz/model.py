@@ -227,7 +227,7 @@ def load_model(path) -> SentimentModel:
         card = json.loads(card_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValueError(f"{card_path}: file is missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:  # deep nesting recurses
         raise ValueError(f"{card_path}: not readable JSON ({error})") from None
     if not isinstance(card, dict) or not isinstance(card.get("config"), dict):
         raise ValueError(f"{card_path}: must be a JSON object with a 'config' object")
@@ -250,8 +250,8 @@ def load_model(path) -> SentimentModel:
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         raise ValueError(f"{weights_path}: not a readable safetensors file ({error})") from None
 
-    net = SentimentNet(config)
-    expected = {name: tuple(t.shape) for name, t in net.state_dict().items()}
+    with torch.device("meta"):  # shapes only: a hostile card (vocab_size × embed_dim) must not allocate
+        expected = {name: tuple(t.shape) for name, t in SentimentNet(config).state_dict().items()}
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
@@ -263,7 +263,8 @@ def load_model(path) -> SentimentModel:
                              f"the card implies {shape}")
         if not state[name].is_floating_point():
             raise ValueError(f"{weights_path}: tensor {name!r} is {state[name].dtype}, not floating point")
-        if not torch.isfinite(state[name]).all():
+        if not torch.isfinite(state[name].float()).all():  # isfinite has no float8 kernel
             raise ValueError(f"{weights_path}: tensor {name!r} holds NaN or infinite values")
+    net = SentimentNet(config)
     net.load_state_dict({name: t.float() for name, t in state.items()})
     return SentimentModel(net, vocab, card, path)
