@@ -543,7 +543,7 @@ class MemoryStatistics:
     sentences: int
 
 
-def memory_statistics(model: "SentimentModel", texts, *, batch_size: int = 1024) -> MemoryStatistics:
+def memory_statistics(model: "SentimentModel", texts, *, batch_size: int = 256) -> MemoryStatistics:
     """Gate saturation, mean gates, timescales and labels of every unit over ``texts`` (see
     ``MemoryStatistics``). One exact trace per length-sorted batch; padding is masked out.
 
@@ -610,7 +610,7 @@ FIELDS = ("update", "reset", "candidate", "hidden")
 
 
 def top_activations(model: "SentimentModel", texts, unit: int, k: int = 10, field: str = "hidden", *,
-                    largest: bool = True, batch_size: int = 1024) -> list[Activation]:
+                    largest: bool = True, batch_size: int = 256) -> list[Activation]:
     """The ``k`` (sentence, position) pairs where ``field`` of ``unit`` is highest over ``texts``
     (lowest with ``largest=False``), best first; ties go to the earlier sentence, then position.
     field: "update", "reset", "candidate" or "hidden". Batched like ``memory_statistics``.
