@@ -18,9 +18,9 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-__all__ = ["LABEL_COLORS", "ablation_figure", "activation_html", "dataset_gradient_flow_figure",
-           "difference_heatmap", "gradient_flow_figure", "probability_comparison_figure", "saturation_figure",
-           "timescale_figure"]
+__all__ = ["LABEL_COLORS", "ablation_figure", "dataset_gradient_flow_figure", "difference_heatmap",
+           "gradient_flow_figure", "probability_comparison_figure", "saturation_figure", "timescale_figure",
+           "top_activations_figure"]
 
 EXACT = ":.9~g"  # 9 significant digits round-trip a float32 exactly; ~ drops trailing zeros
 MAX_WORD_TICKS = 60  # beyond this many words, label every k-th tick (hover still names every word)
@@ -214,21 +214,39 @@ def ablation_figure(accuracy: dict[str, float], *, size: int | None = None) -> g
     return _figure(data, layout)
 
 
-def activation_html(tokens: list[str], values: np.ndarray, position: int | None = None, *,
-                    reach: float | None = None) -> str:
-    """One sentence as HTML words shaded by a unit's values (T,) — blue positive, red negative, white 0 —
-    with the word at ``position`` boxed (LSTMVis-style pattern view of ``analysis.top_activations``).
-    Words are escaped; ``reach`` is the value drawn at full colour (default max |values|, or 1)."""
-    values = np.asarray(values, dtype=np.float64)
-    if len(values) != len(tokens):
-        raise ValueError(f"{len(values)} values for {len(tokens)} tokens")
-    reach = reach or float(np.abs(values).max()) or 1.0
-    spans = []
-    for t, (token, value) in enumerate(zip(tokens, values)):
-        strength = min(abs(value) / reach, 1.0)
-        color = (33, 102, 172) if value >= 0 else (178, 24, 43)
-        style = f"background: rgba({color[0]}, {color[1]}, {color[2]}, {0.6 * strength:.3f}); padding: 0 2px"
-        if t == position:
-            style += "; outline: 2px solid #000; font-weight: 600"
-        spans.append(f'<span style="{style}" title="{value:.6g}">{html.escape(token)}</span>')
-    return " ".join(spans)
+def top_activations_figure(hits, *, window: int = 5, field: str = "hidden") -> go.Figure:
+    """The contexts where a unit fires most (LSTMVis-style pattern view): one row per hit of
+    ``analysis.top_activations`` (fields sentence, position, value, tokens, values (T,)), the words from
+    ``window`` before to ``window`` after the hit, each shaded by the unit's ``field`` value there; the
+    hit itself is the boxed middle column. Gates are drawn on [0, 1], candidate and hidden on [−1, 1]."""
+    if not hits:
+        raise ValueError("there are no activations to show")
+    columns = 2 * window + 1
+    z = np.full((len(hits), columns), np.nan)  # (k, 2·window + 1), NaN beyond a sentence's ends
+    text = np.full((len(hits), columns), "", dtype=object)
+    where = np.full((len(hits), columns, 2), -1)  # (k, columns, sentence|position) for the hover
+    for row, hit in enumerate(hits):
+        for column in range(columns):
+            position = hit.position - window + column
+            if 0 <= position < len(hit.tokens):
+                z[row, column] = hit.values[position]
+                text[row, column] = _text(hit.tokens[position])
+                where[row, column] = (hit.sentence, position)
+    gate = field in ("update", "reset")
+    data = [{"type": "heatmap", "z": z, "text": text.tolist(), "customdata": where, "texttemplate": "%{text}",
+             "textfont": {"color": "#000000", "size": 13}, "hoverongaps": False, "xgap": 2, "ygap": 2,
+             "zmin": 0.0 if gate else -1.0, "zmax": 1.0, "colorscale": "Viridis" if gate else DIVERGING,
+             "colorbar": {"title": {"text": field}, "thickness": 12},
+             "hovertemplate": (f"%{{text}} (sentence %{{customdata[0]}}, position %{{customdata[1]}})<br>"
+                               f"{field} = %{{z{EXACT}}}<extra></extra>")}]
+    layout = {"title": {"text": f"Where the unit's {field} is most extreme: {len(hits)} contexts"},
+              "xaxis": {"tickmode": "array", "tickvals": list(range(columns)),
+                        "ticktext": [str(offset) if offset else "hit" for offset in range(-window, window + 1)],
+                        "title": {"text": "words before and after the hit"}, "showgrid": False},
+              "yaxis": {"tickmode": "array", "tickvals": list(range(len(hits))), "autorange": "reversed",
+                        "ticktext": [f"#{rank + 1}: {hit.value:.4g}" for rank, hit in enumerate(hits)],
+                        "showgrid": False},
+              "shapes": [{"type": "rect", "xref": "x", "yref": "paper", "x0": window - 0.5, "x1": window + 0.5,
+                          "y0": 0, "y1": 1, "line": {"color": "#000000", "width": 2}}],
+              "height": 120 + 32 * len(hits)}
+    return _figure(data, layout)

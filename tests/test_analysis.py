@@ -4,6 +4,7 @@ one sentence at a time, and ``gradient_flow`` (autograd) per sentence averaged b
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -369,5 +370,16 @@ def test_figure_builders_hold_the_numbers_given(model, texts):
     figure = validated(figures.ablation_figure(accuracy, size=872))
     assert list(figure.data[0].x) == list(accuracy) and list(figure.data[0].y) == list(accuracy.values())
 
-    page = figures.activation_html(["a", "<script>", "c"], np.array([0.5, -1.0, 0.0]), position=1)
-    assert "&lt;script&gt;" in page and "<script>" not in page and page.count("outline") == 1
+    hits = top_activations(model, ["the <b>plot</b> is great", "lovely"], unit=1, k=3, largest=False)
+    figure = validated(figures.top_activations_figure(hits, window=2))
+    heatmap = figure.data[0]
+    assert heatmap.z.shape == (3, 5)
+    for row, hit in enumerate(hits):
+        assert heatmap.z[row, 2] == hit.values[hit.position]
+        assert heatmap.text[row][2] == html.escape(hit.tokens[hit.position], quote=False)
+        for column in range(5):
+            position = hit.position - 2 + column
+            inside = 0 <= position < len(hit.tokens)
+            assert np.isnan(heatmap.z[row, column]) != inside
+    cells = [cell for row in heatmap.text for cell in row]
+    assert "&gt;" in cells and not any("<" in cell or ">" in cell for cell in cells)
