@@ -260,6 +260,7 @@ def trace_rnn(rnn: nn.RNN, x: torch.Tensor, h0: torch.Tensor | None = None) -> G
     x = torch.as_tensor(x).to(rnn.weight_ih_l0.dtype)
     with torch.inference_mode():
         output, h_n = rnn(x) if h0 is None else rnn(x, torch.as_tensor(h0).to(x.dtype))
+    batched = output  # (B, T, H) when batch_first
     if x.dim() == 2:
         batched = output.unsqueeze(0)  # (1, T, H)
     elif not rnn.batch_first:
