@@ -1,5 +1,7 @@
 """Command line: ``python -m gru_viz trace TEXT [--model DIR] [--json]`` and
-``python -m gru_viz ablate --data TSV [--model DIR] [--json] [--limit N]``.
+``python -m gru_viz ablate --data TSV [--model DIR] [--json] [--limit N]`` and
+``python -m gru_viz template OUT [--arch gru|rnn] [--embed-dim E] [--hidden-size H] [--vocab FILE]``
+(a small random model folder in the format ``--model`` and the page's upload accept).
 
 Every fault a user can cause (blank text, an unreadable or malformed TSV, a bad model folder) is one short
 line on stderr and exit status 2, never a traceback. ``ablate`` draws its progress bar on stderr, so
@@ -40,6 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     ablate.add_argument("--json", action="store_true", help='print {"free": …, "reset=1": …, "update=0": …, '
                                                             '"reset=1,update=0": …} instead of a table')
     ablate.add_argument("--limit", type=_positive, help="use only the first N sentences")
+    template = commands.add_parser("template", help="write a small random model folder: the format to fill in")
+    template.add_argument("out", type=Path, help="new (or empty) folder to write")
+    template.add_argument("--arch", choices=("gru", "rnn"), default="gru", help="default: %(default)s")
+    template.add_argument("--embed-dim", type=_positive, default=16, help="default: %(default)s")
+    template.add_argument("--hidden-size", type=_positive, default=8, help="default: %(default)s")
+    template.add_argument("--vocab", type=Path, help="UTF-8 text file of words (split and lower-cased as typed "
+                                                     "text is); default: a few dozen sentiment words")
+    template.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     return parser
 
 
@@ -117,7 +127,28 @@ def ablate_command(args) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = {"trace": trace_command, "ablate": ablate_command}
+def template_command(args) -> str:
+    from gru_viz.upload import write_template
+
+    words = None
+    if args.vocab is not None:
+        try:
+            words = args.vocab.read_text(encoding="utf-8").split()
+        except UnicodeDecodeError:
+            raise ValueError(f"{args.vocab}: not UTF-8 text") from None
+        except OSError as error:
+            raise ValueError(f"{args.vocab}: cannot read the file ({error.strerror or error})") from None
+    written = write_template(args.out, words=words, arch=args.arch, embed_dim=args.embed_dim,
+                             hidden_size=args.hidden_size, seed=args.seed)
+    model = load_model(args.out)
+    lines = [f"wrote a random, untrained {model.arch} model (vocab {model.config.vocab_size}, embed "
+             f"{model.config.embed_dim}, hidden {model.config.hidden_size}) to {args.out}:"]
+    lines += [f"  {path.name:<18}{path.stat().st_size:>9,} bytes" for path in written]
+    lines.append(f"try it: python -m gru_viz trace \"a great movie\" --model {args.out}")
+    return "\n".join(lines)
+
+
+COMMANDS = {"trace": trace_command, "ablate": ablate_command, "template": template_command}
 
 
 def main(argv=None) -> int:
