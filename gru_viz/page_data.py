@@ -7,19 +7,23 @@ displays them and ``gru_viz.figures`` only draws them.
 >>> view.update.shape, view.split.total          # (6, 64) and the final logit, as a sum over words
 >>> order = unit_order(view, "clustered")         # (64,) a permutation of the units
 >>> coords = project(view.path, projection_basis(model.card, view.path))   # (7, 3): h0, then each word
+>>> clamped = read_sentence(model, text, **intervention_clamps("custom", 6, 64, gate="reset", value=1.0))
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
-from gru_viz.analysis import decompose_final_state, fit_pca
+from gru_viz.analysis import CLAMP_MODES, clamp_array, decompose_final_state, fit_pca, gradient_flow
 
 __all__ = ["LogitSplit", "SentenceView", "Projection", "UNIT_ORDERS", "read_sentence", "word_logit_contributions",
            "probability_moves", "largest_moves", "unit_order", "cluster_order", "projection_basis", "project",
-           "head_units"]
+           "head_units", "INTERVENTION_MODES", "intervention_clamps", "sentence_gradient_flow",
+           "parse_labelled_tsv", "activation_rows"]
 
 UNIT_ORDERS = ("index", "mean z", "clustered")
 CLUSTER_LIMIT = 512  # above this many units the O(H³) merge loop is too slow; a 1-D projection orders them
@@ -80,10 +84,10 @@ class SentenceView:
         return np.vstack([self.h0[None], self.hidden])
 
 
-def read_sentence(model, text: str, max_tokens: int = 300) -> SentenceView:
-    """Trace ``text`` with ``model`` (a ``SentimentModel``) and compute what the page shows.
-    Raises ``ValueError`` on blank text (the tokenizer's message)."""
-    sentence = model.trace(text, max_tokens=max_tokens)
+def read_sentence(model, text: str, max_tokens: int = 300, *, clamp_update=None, clamp_reset=None) -> SentenceView:
+    """Trace ``text`` with ``model`` (a ``SentimentModel``) and compute what the page shows; clamps as in
+    ``model.trace`` (see ``intervention_clamps``). Raises ``ValueError`` on blank text (the tokenizer's message)."""
+    sentence = model.trace(text, max_tokens=max_tokens, clamp_update=clamp_update, clamp_reset=clamp_reset)
     gates = sentence.gates
     update, reset = gates.update[0, 0, 0], gates.reset[0, 0, 0]  # (T, H)
     candidate, hidden = gates.candidate[0, 0, 0], gates.hidden[0, 0, 0]  # (T, H)
@@ -226,3 +230,85 @@ def head_units(weight, count: int = 3) -> list[int]:
     """The ``count`` units the head weighs most (largest |w|), in index order: a default for unit lines."""
     weight = np.asarray(weight, dtype=np.float64).reshape(-1)
     return sorted(int(u) for u in np.argsort(-np.abs(weight), kind="stable")[:count])
+
+
+# ---- the analysis sections: interventions, gradient flow, data sets, unit search ----
+
+INTERVENTION_MODES = ("free", "vanilla-RNN mode", "frozen memory", "custom")
+
+
+def intervention_clamps(mode: str, steps: int, units: int, *, gate: str = "update", value: float = 1.0,
+                        chosen_units=(), words: tuple[int, int] | None = None) -> dict:
+    """The clamps of one page setting, as keyword arguments of ``model.trace`` / ``read_sentence``.
+
+    mode: one of ``INTERVENTION_MODES``: "free" → {} (no clamp); "vanilla-RNN mode" (r ≡ 1, z ≡ 0) and
+    "frozen memory" (z ≡ 1) are ``analysis.CLAMP_MODES``; "custom" forces ``gate`` ("update" or "reset")
+    to ``value`` for ``chosen_units`` (empty = every unit) on the words ``words`` = (first, last),
+    inclusive (None = every word), a (1, 1, 1, steps, units) clamp that is NaN (free) elsewhere.
+
+    >>> intervention_clamps("custom", 6, 64, gate="reset", value=0.0, chosen_units=[3], words=(2, 4))
+    {'clamp_reset': array of shape (1, 1, 1, 6, 64)}
+    """
+    if mode == "free":
+        return {}
+    if mode in CLAMP_MODES:
+        return dict(CLAMP_MODES[mode])
+    if mode != "custom":
+        raise ValueError(f"intervention mode must be one of {', '.join(INTERVENTION_MODES)}; got {mode!r}")
+    if gate not in ("update", "reset"):
+        raise ValueError(f"the gate to clamp must be 'update' or 'reset', got {gate!r}")
+    positions = None if words is None else slice(int(words[0]), int(words[1]) + 1)
+    clamp = clamp_array((steps, units), units=list(chosen_units) or None, positions=positions, value=value)
+    return {f"clamp_{gate}": clamp}
+
+
+def sentence_gradient_flow(model, text: str, max_tokens: int = 300) -> np.ndarray:
+    """``analysis.gradient_flow`` of ``model``'s recurrent layer on ``text`` as the page reads it (at most
+    ``max_tokens`` words): (T,) ‖∂h_T/∂h_t‖ per position. Raises ``ValueError`` on blank text."""
+    _, ids = model.tokenize(text, max_tokens)
+    with torch.inference_mode():
+        embedded = model.net.embedding(torch.tensor(ids)).clone()  # (T, E)
+    return gradient_flow(model.gru, embedded)
+
+
+def parse_labelled_tsv(data: bytes, name: str = "the file") -> tuple[list[str], list[int]]:
+    """Sentences and 0/1 labels from the bytes of a ``sentence<TAB>label`` file, with the rules of
+    ``train.read_tsv`` (an optional header line starting with "sentence", blank lines skipped, the label
+    after the last tab). Every fault is a ``ValueError`` that names ``name`` and the line.
+
+    >>> parse_labelled_tsv(b"sentence\tlabel\na fine film\t1\n")   # (["a fine film"], [1])
+    """
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark from a spreadsheet export is not part of line 1
+    except UnicodeDecodeError:
+        raise ValueError(f"{name} is not UTF-8 text; save it as UTF-8 and upload it again") from None
+    texts, labels = [], []
+    for number, line in enumerate(io.StringIO(text, newline=None), start=1):  # \n, \r\n and \r, as open()
+        line = line.rstrip("\n")
+        if number == 1 and line.lower().startswith("sentence"):
+            continue
+        if not line.strip():
+            continue
+        parts = line.rsplit("\t", 1)
+        if len(parts) != 2 or parts[1].strip() not in ("0", "1"):
+            raise ValueError(f"{name}, line {number}: expected a sentence, a tab, then the label 0 or 1")
+        if parts[0].strip():
+            texts.append(parts[0].strip())
+            labels.append(int(parts[1]))
+    if not texts:
+        raise ValueError(f"{name} holds no labelled sentences (one per line: sentence, a tab, 0 or 1)")
+    return texts, labels
+
+
+def activation_rows(hits, window: int = 6) -> list[dict]:
+    """One row per ``analysis.Activation`` for a table: rank (1 = strongest), value, the words before,
+    the word itself, the words after (up to ``window`` each side, as typed) and the sentence's index."""
+    rows = []
+    for rank, hit in enumerate(hits, start=1):
+        before, word, after = hit.context(window)
+        start = hit.position - len(before)
+        rows.append({"rank": rank, "value": hit.value, "before": ("… " if start > 0 else "") + " ".join(before),
+                     "word": word, "after": " ".join(after) + (" …" if hit.position + 1 + window < len(hit.tokens)
+                                                                else ""),
+                     "sentence": hit.sentence, "position": hit.position})
+    return rows
