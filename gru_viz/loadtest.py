@@ -1,0 +1,416 @@
+"""A bounded load test of the page: N concurrent browser sessions against one ``streamlit run app.py``.
+
+    python -m gru_viz.loadtest [--sessions 20] [--seconds 300] [--rounds 1]
+
+It starts the server itself on 127.0.0.1 (a free port; loopback only), opens N contexts in one headless
+Debian Chromium (Playwright), and has each open ``/?text=<its own sentence>`` (some with ``&model=sst2-rnn``),
+and, where the page has the intervention widgets, switch one on. Each session reads the P(positive) metrics
+and the prediction chart's numbers from its page; they must equal a sequential ``load_model(...).trace(...)``
+of the same sentence and clamps in this process (metrics as the page rounds them, chart values exactly).
+It records errors (timeouts, exception boxes on the page, tracebacks in the server log), wall times, CPU
+time, and the server's resident memory (the process and its children, from /proc) at start, at its peak
+and after each wave (``--rounds``: waves of new sentences; memory that keeps growing would be a leak).
+The whole run stops by itself within ``--seconds`` (sessions still open then count as errors), and the
+server is always killed. Exit status 0 when every session matched and nothing failed.
+
+The browser, not the server, is the heavy part: drawing a page's dozen Plotly charts takes Chromium about
+4 CPU seconds, the server under 1, so on 2 shared cores 20 sessions take 1–3 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+POLL_MS = 200  # page checks every 200 ms: Playwright's default (every animation frame) costs CPU × N pages
+PAGE_MAX_TOKENS = 300  # app.PAGE_MAX_TOKENS: the page reads at most this many words (app.py is not imported)
+INTERVENTIONS = {  # the page's radio options, and the clamps they mean (analysis.CLAMP_MODES), written out
+    "vanilla-RNN mode": {"clamp_update": 0.0, "clamp_reset": 1.0},
+    "frozen memory": {"clamp_update": 1.0},
+}
+SENTENCES = [
+    "I love this movie so much", "But the movie is really boring", "a gorgeous , witty , seductive movie .",
+    "the plot is thin but the acting is superb", "not bad at all , actually quite good",
+    "I did n't like it , and I did n't hate it", "an utterly charming and hilarious film",
+    "the worst film of the year , dull and lifeless", "<b>bold</b> claims , **weak** delivery",
+    "it 's a masterpiece 👩‍👩‍👧 of quiet beauty", "مرحبا the story drags on and on", "a fun ride , if forgettable",
+    "never have I been so bored in a cinema", "the cast is wonderful and the script is sharp",
+    "<script>alert(1)</script> a total mess", "funny , moving and beautifully shot",
+    "it wants to be profound but is merely pretentious", "a triumph", "painfully slow and badly written",
+    "the ending is strong , the rest is weak", "warm , wise and wonderfully acted", "I want my two hours back",
+]
+
+
+@dataclass(frozen=True)
+class Session:
+    """One simulated user: a sentence, a model folder, and an intervention mode (None: none)."""
+
+    index: int
+    text: str
+    model: str = "sst2-gru"
+    intervention: str | None = None
+
+    def path(self) -> str:
+        query = {"text": self.text} | ({"model": self.model} if self.model != "sst2-gru" else {})
+        return "/?" + urlencode(query)
+
+
+@dataclass
+class Result:
+    session: Session
+    expected: dict  # metric label → the text the page should show; "chart" → the exact values
+    shown: dict = field(default_factory=dict)
+    errors: list = field(default_factory=list)
+    seconds: float = float("nan")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and all(self.shown.get(k) == v for k, v in self.expected.items())
+
+
+@dataclass
+class Report:
+    results: list
+    rss: dict  # "start", "peak", "after wave k": bytes of the server and its children
+    cpu: dict  # "server", "browser": CPU seconds used during the sessions
+    seconds: float
+    server_errors: list
+    notes: list
+
+    @property
+    def ok(self) -> bool:
+        return not self.server_errors and all(r.ok for r in self.results)
+
+    def table(self) -> str:
+        lines = [f"{'#':>2} {'model':<9}{'intervention':<17}{'P free':>7}{'P clamp':>8}{'chart':>7}{'secs':>6}  "
+                 f"{'ok':<3}sentence"]
+        for r in self.results:
+            s = r.session
+            charts = [k for k in ("chart", "clamped chart") if k in r.expected]
+            chart = "-" if not r.shown.get("chart") else (
+                "exact" if all(r.shown.get(k) == r.expected[k] for k in charts) else "DIFF")
+            lines.append(f"{s.index:>2} {s.model:<9}{s.intervention or '-':<17}"
+                         f"{r.shown.get('P(positive)', '?'):>7}{r.shown.get('P(positive), clamped', '-'):>8}"
+                         f"{chart:>7}{r.seconds:>6.1f}  {'yes' if r.ok else 'NO':<3}{s.text[:40]!r}")
+            lines += [f"     error: {error}" for error in r.errors]
+            lines += [f"     {k}: page {_short(r.shown.get(k))} ≠ sequential {_short(v)}"
+                      for k, v in r.expected.items() if r.shown.get(k) != v]
+        times = sorted(r.seconds for r in self.results if r.seconds == r.seconds)
+        lines.append(f"sessions {len(self.results)}, matched {sum(r.ok for r in self.results)}, errors "
+                     f"{sum(bool(r.errors) for r in self.results)}, server errors {len(self.server_errors)}; "
+                     f"wall {self.seconds:.1f} s; session time median {times[len(times) // 2] if times else 0:.1f} s, "
+                     f"max {max(times, default=0):.1f} s")
+        lines.append("server RSS (with children): " + ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in self.rss.items())
+                     + f"; CPU during the sessions: server {self.cpu['server']:.1f} s, browser {self.cpu['browser']:.1f} s")
+        lines += [f"server: {error}" for error in self.server_errors] + [f"note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+
+def _short(value) -> str:
+    return repr(value) if not isinstance(value, list) or len(value) <= 3 else f"[{value[0]!r}, … {len(value)} values]"
+
+
+def plan(sessions: int) -> list[Session]:
+    """Different sentences (numbered past the pool); every 5th session on the RNN; GRU sessions cycle
+    through no intervention and each intervention mode."""
+    modes = [None, *INTERVENTIONS]
+    planned = []
+    for i in range(sessions):
+        text = SENTENCES[i % len(SENTENCES)] + (f" ( take {i // len(SENTENCES) + 1} )" if i >= len(SENTENCES) else "")
+        model = "sst2-rnn" if i % 5 == 4 else "sst2-gru"
+        planned.append(Session(i, text, model, None if model == "sst2-rnn" else modes[i % len(modes)]))
+    return planned
+
+
+def expected_numbers(sessions: list[Session], models_dir: Path) -> dict[int, dict]:
+    """What each session's page must show, from sequential traces in this process."""
+    from gru_viz.model import load_model
+
+    models, expected = {}, {}
+    for s in sessions:
+        if s.model not in models:
+            models[s.model] = load_model(models_dir / s.model)
+        model = models[s.model]
+        free = model.trace(s.text, max_tokens=PAGE_MAX_TOKENS).probability
+        numbers = {"P(positive)": f"{free[-1]:.3f}", "chart": [float(p) for p in free]}
+        if s.intervention:
+            clamped = model.trace(s.text, max_tokens=PAGE_MAX_TOKENS, **INTERVENTIONS[s.intervention]).probability
+            numbers["P(positive), clamped"] = f"{clamped[-1]:.3f}"
+            numbers["clamped chart"] = [float(p) for p in clamped]
+        expected[s.index] = numbers
+    return expected
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], [pid]
+    while stack:
+        found.append(stack.pop())
+        stack += children.get(found[-1], [])
+    return found
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants (0 once it is gone)."""
+    total = 0
+    for current in _tree(pid):
+        try:
+            match = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{current}/status").read_text())
+        except OSError:
+            continue
+        total += int(match.group(1)) * 1024 if match else 0
+    return total
+
+
+def tree_cpu(pid: int, exclude: int | None = None) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its live descendants, without ``exclude``'s."""
+    skipped = set(_tree(exclude)) if exclude else set()
+    total = 0
+    for current in _tree(pid):
+        if current in skipped:
+            continue
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+_RUNNING: list["Server"] = []  # for the watchdog: servers to kill if the run has to be cut short
+
+
+class Server:
+    """``streamlit run app.py`` on 127.0.0.1:<free port> in its own process group; ``stop`` kills it all."""
+
+    def __init__(self, app: Path, models_dir: Path, log: Path):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+                   "--server.address", "127.0.0.1", "--server.port", str(self.port),
+                   "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+        with open(log, "wb") as out:
+            self.process = subprocess.Popen(command, cwd=app.parent, stdout=out, stderr=subprocess.STDOUT,
+                                            env={**os.environ, "GRU_VIZ_MODELS": str(models_dir)},
+                                            start_new_session=True)
+        _RUNNING.append(self)
+
+    def wait_ready(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited with code {self.process.returncode}: {self.log.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=5) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError(f"streamlit did not answer within the time limit: {self.log.read_text()[-2000:]}")
+
+    def stop(self, signals=((signal.SIGTERM, 10), (signal.SIGKILL, 5))) -> None:
+        for sig, wait in signals:
+            try:
+                os.killpg(self.process.pid, sig)
+                self.process.wait(timeout=wait)
+                return
+            except ProcessLookupError:
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+
+_IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+                 && !document.querySelector('[data-stale="true"]')"""
+_READ = """(keys) => {
+    const metrics = {};
+    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+        const label = m.querySelector('[data-testid="stMetricLabel"]'), value = m.querySelector('[data-testid="stMetricValue"]');
+        if (label && value) metrics[label.innerText.trim()] = value.innerText.trim();
+    }
+    const chart = (key, index) => {
+        const plot = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
+        // _fullData holds the decoded arrays (data keeps Plotly's {dtype, bdata} form as sent)
+        const trace = plot && plot._fullData && plot._fullData.find(t => t.index === index);
+        return trace ? Array.from(trace.y) : null;
+    };
+    return {metrics, chart: chart(keys[0], 0), clamped: chart(keys[1], 1),
+            exceptions: document.querySelectorAll('[data-testid="stException"]').length,
+            radio: !!document.querySelector('.st-key-intervention_mode')};
+}"""
+
+
+async def _drive(browser, base: str, session: Session, result: Result, timeout_ms: float) -> None:
+    start = time.monotonic()
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(timeout_ms)
+    try:
+        page = await context.new_page()
+        await page.goto(base + session.path())
+        await page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
+                                             .some(l => l.innerText.trim() === 'P(positive)')""", polling=POLL_MS)
+        await page.wait_for_selector(".st-key-chart_prediction .js-plotly-plot")
+        await page.wait_for_function(_IDLE, polling=POLL_MS)
+        seen = await page.evaluate(_READ, ["chart_prediction", "chart_intervention_probability"])
+        result.shown.update({"P(positive)": seen["metrics"].get("P(positive)"), "chart": seen["chart"]})
+        if session.intervention and seen["radio"]:
+            await page.locator(".st-key-intervention_mode label").filter(has_text=session.intervention).click()
+            await page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
+                                                 .some(l => l.innerText.trim() === 'P(positive), clamped')""",
+                                             polling=POLL_MS)
+            await page.wait_for_selector(".st-key-chart_intervention_probability .js-plotly-plot")
+            await page.wait_for_function(_IDLE, polling=POLL_MS)
+            seen = await page.evaluate(_READ, ["chart_prediction", "chart_intervention_probability"])
+            result.shown.update({"P(positive), clamped": seen["metrics"].get("P(positive), clamped"),
+                                 "clamped chart": seen["clamped"]})
+        elif session.intervention:
+            result.errors.append("the page has no intervention widgets")
+        if seen["exceptions"]:
+            result.errors.append(f"{seen['exceptions']} exception box(es) on the page")
+        if result.shown.get("chart") is not None:  # the chart starts at h0 (position −1): compare the words
+            result.shown["chart"] = result.shown["chart"][1:]
+    except asyncio.CancelledError:
+        result.errors.append("still running at the time limit")
+        raise
+    except Exception as error:  # a timeout or a closed page is this session's error, not the run's
+        result.errors.append(f"{type(error).__name__}: {str(error).splitlines()[0][:160]}")
+    finally:
+        result.seconds = time.monotonic() - start
+        await context.close()
+
+
+async def _drive_all(sessions, results, base: str, deadline: float, measure) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            timeout_ms = max(deadline - time.monotonic(), 1) * 1000
+            tasks = [asyncio.ensure_future(_drive(browser, base, s, results[s.index], timeout_ms)) for s in sessions]
+            done, pending = await asyncio.wait(tasks, timeout=max(deadline - time.monotonic(), 1))
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        finally:
+            measure()  # while the browser's processes still exist
+            await browser.close()
+
+
+def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None, app: Path | None = None,
+        rounds: int = 1) -> Report:
+    """Run the load test; returns the ``Report`` (``report.table()`` prints it). ``rounds`` waves of
+    ``sessions`` concurrent sessions, each wave with new sentences, against one server: memory that grows
+    from wave to wave would be a leak. Bounded by ``seconds`` from the call, server start-up included; the
+    server is killed before this returns. The server and the sequential run read the same snapshot of the
+    model folders, so a retraining in progress cannot make them differ."""
+    started = time.monotonic()
+    deadline = started + seconds
+    planned = plan(sessions * rounds)
+    app = Path(app or ROOT / "app.py")
+    notes = []
+    with tempfile.TemporaryDirectory(prefix="gru-viz-load-") as folder:
+        snapshot = Path(folder) / "models"
+        for name in sorted({s.model for s in planned}):
+            shutil.copytree(Path(models_dir or ROOT / "models") / name, snapshot / name)
+        expected = expected_numbers(planned, snapshot)
+        if "intervention_mode" not in app.read_text(encoding="utf-8"):
+            notes.append("app.py has no intervention widgets yet: sessions differ by sentence and model only")
+            planned = [Session(s.index, s.text, s.model) for s in planned]
+            expected = {i: {k: v for k, v in numbers.items() if "clamped" not in k} for i, numbers in expected.items()}
+        results = {s.index: Result(s, expected[s.index]) for s in planned}
+        server = Server(app, snapshot, Path(folder) / "streamlit.log")
+        rss, cpu = {"start": 0, "peak": 0}, {"server": 0.0, "browser": 0.0}
+        stop_sampling = threading.Event()
+
+        def sample():
+            while not stop_sampling.wait(0.25):
+                rss["peak"] = max(rss["peak"], tree_rss(server.process.pid))
+
+        def measure():  # CPU used so far; the browser's is lost when it closes, so it is added per wave
+            cpu["server"] = tree_cpu(server.process.pid) - server_cpu_at_start
+            cpu["browser"] += tree_cpu(os.getpid(), exclude=server.process.pid) - sum(os.times()[:2])
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        try:
+            server.wait_ready(deadline)
+            rss["start"] = rss["peak"] = tree_rss(server.process.pid)
+            server_cpu_at_start = tree_cpu(server.process.pid)
+            sampler.start()
+            for wave in range(rounds):
+                if time.monotonic() < deadline:
+                    chosen = planned[wave * sessions:(wave + 1) * sessions]
+                    asyncio.run(_drive_all(chosen, results, server.url, deadline, measure))
+                    rss[f"after wave {wave + 1}"] = tree_rss(server.process.pid)
+                else:
+                    for s in planned[wave * sessions:(wave + 1) * sessions]:
+                        results[s.index].errors.append("not started: the time limit was reached")
+        finally:
+            stop_sampling.set()
+            if sampler.is_alive():
+                sampler.join()
+            server.stop()
+        log = server.log.read_text(errors="replace")
+    server_errors = [line for line in log.splitlines() if "Traceback" in line or "Error" in line][:10]
+    return Report(list(results.values()), rss, cpu, time.monotonic() - started, server_errors, notes)
+
+
+def _give_up() -> None:
+    for server in _RUNNING:
+        server.stop(((signal.SIGKILL, 5),))
+    print("error: the load test overran its time limit and was stopped", file=sys.stderr)
+    os._exit(3)  # Playwright's driver exits when our end of its pipe closes, and closes Chromium
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gru_viz.loadtest", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=20, help="concurrent browser sessions (default: %(default)s)")
+    parser.add_argument("--seconds", type=float, default=300, help="hard time limit, server start included "
+                                                                  "(default: %(default)s)")
+    parser.add_argument("--rounds", type=int, default=1, help="waves of sessions, new sentences each "
+                                                              "(default: %(default)s)")
+    parser.add_argument("--models", type=Path, default=ROOT / "models", help="models folder (default: %(default)s)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.sessions <= 100 or not 10 <= args.seconds <= 1800 or not 1 <= args.rounds <= 10:
+        parser.error("sessions must lie in 1 … 100, seconds in 10 … 1800 and rounds in 1 … 10")
+    watchdog = threading.Timer(args.seconds + 60, _give_up)  # a last resort if cleanup itself hangs
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        report = run(args.sessions, args.seconds, args.models, rounds=args.rounds)
+    except (RuntimeError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(report.table())
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Many users: a small run of the load script (5 concurrent browser sessions on two small random models),
+and the script's own parts. ``python -m gru_viz.loadtest`` runs the full 20."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gru_viz import loadtest
+from gru_viz.upload import write_template
+
+ROOT = Path(__file__).resolve().parent.parent
+SESSIONS = 5
+SECONDS = 240  # the hard limit of this run, server start included: 2 shared cores, a cold torch import
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models")
+    words = [word for sentence in loadtest.SENTENCES for word in sentence.split()]
+    write_template(folder / "sst2-gru", words=words, hidden_size=8, embed_dim=6)
+    write_template(folder / "sst2-rnn", words=words, arch="rnn", hidden_size=5, embed_dim=4, seed=1)
+    return folder
+
+
+def test_concurrent_sessions_each_see_their_own_sequential_numbers(models_dir):
+    report = loadtest.run(SESSIONS, SECONDS, models_dir=models_dir)
+    print(report.table())  # shown with pytest -s, and on failure
+    assert report.ok, report.table()
+    assert len(report.results) == SESSIONS and report.seconds < SECONDS + 30
+    for result in report.results:  # every number compared, charts value for value
+        assert result.shown["P(positive)"] == result.expected["P(positive)"]
+        assert result.shown["chart"] == result.expected["chart"] and len(result.shown["chart"]) >= 1
+    if "intervention_mode" in (ROOT / "app.py").read_text(encoding="utf-8"):
+        clamped = [r for r in report.results if r.session.intervention]
+        assert clamped and all(r.shown["clamped chart"] == r.expected["clamped chart"] for r in clamped)
+    assert {r.session.model for r in report.results} == {"sst2-gru", "sst2-rnn"}
+    assert 0 < report.rss["start"] <= report.rss["peak"] < 2 * 2**30  # bounded: two small models, five pages
+
+
+def test_the_plan_gives_every_session_its_own_sentence():
+    planned = loadtest.plan(50)
+    assert len({s.text for s in planned}) == 50
+    assert {s.intervention for s in planned} == {None, *loadtest.INTERVENTIONS}
+    assert all(s.intervention is None for s in planned if s.model == "sst2-rnn")
+    assert all(s.path().startswith("/?text=") and "/" not in s.path()[1:] for s in planned)
+
+
+def test_a_result_matches_only_when_every_number_does():
+    session = loadtest.Session(0, "a triumph")
+    expected = {"P(positive)": "0.995", "chart": [0.5, 0.995]}
+    assert loadtest.Result(session, expected, shown=dict(expected)).ok
+    assert not loadtest.Result(session, expected, shown={**expected, "chart": [0.5, 0.9950000000000001]}).ok
+    assert not loadtest.Result(session, expected, shown=dict(expected), errors=["timeout"]).ok
+
+
+def test_memory_and_cpu_are_read_for_a_process_and_its_children():
+    assert loadtest.tree_rss(os.getpid()) > 10 * 2**20
+    assert loadtest.tree_cpu(os.getpid()) > 0
+    assert loadtest.tree_rss(2**22 + 12345) == 0  # a pid that does not exist
+
+
+def test_bad_arguments_are_one_line_and_no_server(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        loadtest.main(["--sessions", "0"])
+    assert stopped.value.code == 2 and "sessions must lie" in capsys.readouterr().err
