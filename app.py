@@ -8,13 +8,15 @@ next to this file, or from the folder named by the environment variable GRU_VIZ_
 
 from __future__ import annotations
 
+import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from gru_viz import figures, page_data
+from gru_viz import analysis, figures, figures_analysis, page_data
 from gru_viz.examples import EXAMPLES, SEED_PAIR
 from gru_viz.model import load_model
 
@@ -23,6 +25,21 @@ DEFAULT_MODEL = "sst2-gru"
 DEFAULT_TEXT = SEED_PAIR[0]
 PAGE_MAX_TOKENS = 300  # a 2,000-word paste is cut here: the page stays quick to draw and to read
 URL_MAX_CHARACTERS = 2000  # longer text stays out of the link (browsers and proxies cap URL length)
+DATA_PATH = Path(os.environ.get("GRU_VIZ_DATA")
+                 or Path(__file__).resolve().parent.parent / "shared" / "data" / "sst2" / "val.tsv")
+DATASET_ROWS = 872  # data-set sections read the first rows only: the size of GLUE's SST-2 dev set, ~1 s a view
+FLOW_SENTENCES = 400  # the data-set gradient flow (two models, O(T·H³) per sentence) reads fewer still
+FLOW_MIN_COUNT = 10  # distances from the end reached by fewer sentences are left out: a noisy tail
+UPLOAD_MAX_MB = 1  # ~10,000 sentences: far more than the page reads
+TOP_K = 10  # contexts shown by the unit search
+FLIP_EXAMPLES = 5  # sentences shown whose verdict the reset gate decides
+GRU_NAME, RNN_NAME = "sst2-gru", "sst2-rnn"  # the pair the gradient-flow section compares
+MODE_LABELS = {"free": "free (as trained)", "vanilla-RNN mode": "vanilla-RNN mode (r ≡ 1, z ≡ 0)",
+               "frozen memory": "frozen memory (z ≡ 1)", "custom": "custom"}
+ABLATION_MEANINGS = {"free": "gates as trained",
+                     "reset=1": "reset gate forced open: every candidate reads all of h",
+                     "update=0": "update gate forced to 0: the memory is overwritten at every word",
+                     "reset=1,update=0": "both: a vanilla tanh RNN with the GRU's weights"}
 
 GRU_EQUATIONS = r"""
 \begin{aligned}
@@ -87,6 +104,133 @@ def get_reading_figures(model_key: tuple, text: str, _view):
 def get_compare_figures(model_key: tuple, texts: tuple, order_method: str, _views, _card):
     basis = page_data.projection_basis(_card, np.vstack([view.path for view in _views]))
     return figures.compare_figures(_views, basis, page_data.unit_order(_views, order_method))
+
+
+@st.cache_data(max_entries=64, show_spinner="Reading the sentence with the gates forced…")
+def get_intervention(model_key: tuple, text: str, setting: tuple, _model) -> page_data.SentenceView:
+    """The sentence read under one clamp setting (mode, gate, value, units, words). The setting is part of
+    the cache key and lives in each session's widgets, so sessions never see each other's clamps; the
+    clamps go through ``model.trace`` and never touch the cached model."""
+    mode, gate, value, units, words = setting
+    steps = len(_model.tokenize(text, PAGE_MAX_TOKENS)[0].tokens)
+    clamps = page_data.intervention_clamps(mode, steps, _model.gru.hidden_size, gate=gate or "update",
+                                           value=1.0 if value is None else value, chosen_units=units, words=words)
+    return page_data.read_sentence(_model, text, max_tokens=PAGE_MAX_TOKENS, **clamps)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def get_intervention_figures(model_key: tuple, text: str, setting: tuple, order_method: str, _free, _clamped,
+                             _card):
+    gate = setting[1] or "update"  # the clamped gate; the global modes both clamp z
+    order = page_data.unit_order(_free, order_method)
+    basis = page_data.projection_basis(_card, np.vstack([_free.path, _clamped.path]))
+    paths = [figures.sentence_path(_free, basis, "free"), figures.sentence_path(_clamped, basis, "clamped")]
+    title = figures.GATES[gate].title
+    return {"free_gate": figures.gate_heatmap(getattr(_free, gate), _free.tokens, order, gate=gate,
+                                              title=f"free: {title}"),
+            "clamped_gate": figures.gate_heatmap(getattr(_clamped, gate), _clamped.tokens, order, gate=gate,
+                                                 title=f"clamped: {title}"),
+            "trajectory": figures.trajectory_figure(paths, dims=2, explained=basis.explained,
+                                                    title="free and clamped paths in the same space"),
+            "probability": figures_analysis.probability_comparison_figure(_free.tokens, _free.probability,
+                                                                          _clamped.probability),
+            "hidden_change": figures_analysis.difference_heatmap(_free.tokens, _free.hidden, _clamped.hidden,
+                                                                 field="hidden", units=order)}
+
+
+@st.cache_data(max_entries=64, show_spinner="Following the gradient back through both networks…")
+def get_sentence_flow(model_key: tuple, text: str, _model) -> np.ndarray:
+    return page_data.sentence_gradient_flow(_model, text, max_tokens=PAGE_MAX_TOKENS)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def read_labelled_file(path: str, version: tuple) -> tuple[list[str], list[int]]:
+    return page_data.parse_labelled_tsv(Path(path).read_bytes(), Path(path).name)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def read_labelled_upload(data: bytes, name: str) -> tuple[list[str], list[int]]:
+    return page_data.parse_labelled_tsv(data, name)
+
+
+@st.cache_data(max_entries=8, show_spinner="Averaging the gradient flow over the data set…")
+def get_dataset_flow(model_key: tuple, data_key: tuple, _model, _texts: tuple):
+    return analysis.dataset_gradient_flow(_model.gru, analysis.embed_texts(_model, list(_texts)))
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the data set four times, with and without the gates…")
+def get_ablation(model_key: tuple, data_key: tuple, _model, _texts: tuple) -> dict:
+    return analysis.ablation_probabilities(_model, list(_texts))
+
+
+@st.cache_data(max_entries=8, show_spinner="Counting how every unit uses its gates…")
+def get_memory_statistics(model_key: tuple, data_key: tuple, _model, _texts: tuple):
+    return analysis.memory_statistics(_model, list(_texts))
+
+
+@st.cache_data(max_entries=64, show_spinner="Searching the data set…")
+def get_top_activations(model_key: tuple, data_key: tuple, unit: int, field: str, largest: bool, k: int, _model,
+                        _texts: tuple):
+    return analysis.top_activations(_model, list(_texts), unit, k=k, field=field, largest=largest)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def get_memory_figures(model_key: tuple, data_key: tuple, _stats):
+    return {"saturation": figures_analysis.saturation_figure(_stats),
+            "timescale": figures_analysis.timescale_figure(_stats.timescale, _stats.labels)}
+
+
+@dataclass(frozen=True)
+class DataSet:
+    """Labelled sentences for the data-set sections: ``key`` identifies the content for the caches."""
+
+    texts: tuple
+    labels: tuple
+    key: tuple
+    description: str  # shown under every view computed from it
+
+
+def shown_name(name: str, limit: int = 60) -> str:
+    """An uploaded file's name as the page may write it in markdown: letters, digits, '.' and '-' only
+    (the name is the user's; '*', '[', '<', ':' and the like would be read as markup)."""
+    return "".join(c if c.isalnum() or c in ".-" else "-" for c in name)[:limit] or "file"
+
+
+def labelled_data(upload) -> tuple[DataSet | None, str | None]:
+    """The uploaded TSV if there is one, else the validation file; (None, why) when neither is usable."""
+    if upload is not None:
+        name = shown_name(upload.name)
+        if upload.size > UPLOAD_MAX_MB * 2**20:
+            return None, f"{name} is larger than {UPLOAD_MAX_MB} MB; upload a shorter file."
+        data = upload.getvalue()
+        try:
+            texts, labels = read_labelled_upload(data, name)
+        except ValueError as error:
+            return None, f"The uploaded file cannot be used: {error}"
+        key = ("upload", hashlib.sha256(data).hexdigest())
+        source = f"the uploaded file {name}"
+    else:
+        if not DATA_PATH.is_file():
+            return None, (f"The validation data is not at `{DATA_PATH}`. Put the SST-2 val.tsv there, set the "
+                          f"environment variable `GRU_VIZ_DATA` to its path, or upload a TSV under "
+                          f"'Why a reset gate?'.")
+        stat = DATA_PATH.stat()
+        try:
+            texts, labels = read_labelled_file(str(DATA_PATH), (stat.st_mtime_ns, stat.st_size))
+        except (ValueError, OSError) as error:
+            return None, f"The validation data at `{DATA_PATH}` cannot be read: {error}"
+        key = ("file", str(DATA_PATH), stat.st_mtime_ns, stat.st_size)
+        source = f"the validation file {DATA_PATH.name}"
+    rows = min(len(texts), DATASET_ROWS)
+    description = (f"{rows:,} sentences: " + (f"all of {source}" if rows == len(texts) else
+                   f"the first {rows:,} of the {len(texts):,} in {source}, so that the view stays quick"))
+    return DataSet(tuple(texts[:rows]), tuple(labels[:rows]), key + (rows,), description), None
+
+
+def load_named_model(name: str):
+    """(cache key, model) of a model folder, for the sections that compare two models."""
+    key = (str(MODELS_DIR), name, model_version(MODELS_DIR, name))
+    return key, get_model(*key)
 
 
 def use_example(text: str) -> None:
@@ -274,3 +418,223 @@ else:
             chart(compared[f"heatmap_{name}"], f"chart_compare_{name}")
     chart(compared["prediction"], "chart_compare_prediction")
     chart(compared["trajectory"], "chart_compare_trajectory")
+
+# ---- interventions ----
+st.header("Interventions")
+st.markdown("Force the gates and let the model read the sentence again, beside its free reading. *Vanilla-RNN "
+            "mode* opens the reset gate and shuts the update gate at every word, so memory is rewritten at each "
+            "step; *frozen memory* keeps it fixed, so no word is ever written. The model itself is never changed, "
+            "and your clamps are seen by you alone.")
+if view is None:
+    st.caption("Type a sentence above to read it with forced gates.")
+elif not is_gru:
+    st.info("The vanilla RNN has no gates to force: it already is what vanilla-RNN mode makes of the GRU. "
+            "Choose sst2-gru to try the interventions.")
+else:
+    st.radio("Intervention", page_data.INTERVENTION_MODES, key="intervention_mode", format_func=MODE_LABELS.get,
+             horizontal=True, help="custom: force one gate to a value of your choice, for chosen units and words.")
+    mode = st.session_state["intervention_mode"]
+    steps, unit_count = len(view.tokens), view.hidden.shape[1]
+    setting = (mode, None, None, (), None)  # the settings that matter for this mode: the cache key
+    if mode == "custom":
+        gate_column, value_column = st.columns(2)
+        gate_column.radio("Gate to force", ("update", "reset"), key="intervention_gate", horizontal=True,
+                          format_func={"update": "update gate z", "reset": "reset gate r"}.get)
+        value_column.slider("Forced value", 0.0, 1.0, 1.0, 0.05, key="intervention_value",
+                            help="z = 1 keeps a unit's memory; z = 0 writes the candidate. r = 0 makes the "
+                                 "candidate ignore the memory; r = 1 lets it read all of it.")
+        if any(unit not in range(unit_count) for unit in st.session_state.get("intervention_units", [])):
+            del st.session_state["intervention_units"]  # a model with fewer units was chosen
+        chosen_units = st.multiselect("Units to clamp (none chosen: every unit)", list(range(unit_count)),
+                                      key="intervention_units")
+        words = (0, steps - 1)
+        if steps > 1:
+            stored = st.session_state.get("intervention_words")
+            if stored is not None and max(stored) > steps - 1:
+                del st.session_state["intervention_words"]  # a shorter sentence was typed
+            words = tuple(st.slider("Words to clamp (first and last position)", 0, steps - 1, (0, steps - 1),
+                                    key="intervention_words"))
+        st.text("Clamped words: " + " ".join(view.tokens[words[0]:words[1] + 1]))  # literal text, no markup
+        setting = ("custom", st.session_state["intervention_gate"], float(st.session_state["intervention_value"]),
+                   tuple(sorted(chosen_units)), words)
+    if mode == "free":
+        st.caption("Choose a mode to see the sentence read with forced gates beside its free reading.")
+    else:
+        clamped = get_intervention(model_key, text, setting, _model=model)
+        shown = get_intervention_figures(model_key, text, setting, order_method, _free=view, _clamped=clamped,
+                                         _card=model.card)
+        free_p, clamped_p = float(view.probability[-1]), float(clamped.probability[-1])
+        free_metric, clamped_metric, _ = st.columns([1, 1, 2])
+        free_metric.metric("P(positive), free", f"{free_p:.3f}")
+        clamped_metric.metric("P(positive), clamped", f"{clamped_p:.3f}", delta=f"{clamped_p - free_p:+.3f}",
+                              help="The verdict after the last word with the gates forced.")
+        if (free_p >= 0.5) != (clamped_p >= 0.5):
+            st.caption("The intervention flips the verdict.")
+        left, right = st.columns(2)
+        with left:
+            chart(shown["free_gate"], "chart_intervention_free")
+        with right:
+            chart(shown["clamped_gate"], "chart_intervention_clamped")
+        left, right = st.columns(2)
+        with left:
+            chart(shown["trajectory"], "chart_intervention_trajectory")
+        with right:
+            chart(shown["probability"], "chart_intervention_probability")
+        chart(shown["hidden_change"], "chart_intervention_hidden")
+        st.caption("Top: the clamped gate, free and forced, rows in the page's unit order. Middle: both memory "
+                   "paths on the same axes, and P(positive) after each word. Bottom: how far each unit's memory "
+                   "moved, clamped − free.")
+
+# ---- gradient flow ----
+st.header("Gradient flow: GRU vs vanilla RNN")
+st.markdown("Training adjusts a word's effect through ∂h_T/∂h_t, the product of one Jacobian per later word. A "
+            "vanilla RNN multiplies by its recurrent weights at every step, so this product tends to shrink "
+            "geometrically and early words get almost no gradient; an update gate near 1 passes memory, and "
+            "gradient, through unchanged. Here is ‖∂h_T/∂h_t‖ measured on the shipped GRU and RNN.")
+if GRU_NAME not in folders or RNN_NAME not in folders:
+    st.info(f"This section compares the models {GRU_NAME} and {RNN_NAME}; the models folder lacks "
+            f"{' and '.join(name for name in (GRU_NAME, RNN_NAME) if name not in folders)}.")
+elif st.toggle("Compute the gradient flow", key="gradient_flow_on",
+               help="Exact Jacobians in float64: about a second for a new sentence, a few for the data set."):
+    try:
+        pair = {name: load_named_model(name) for name in (GRU_NAME, RNN_NAME)}
+    except (ValueError, OSError) as error:
+        st.error(f"A model for the comparison could not be loaded: {error}")
+    else:
+        names = (f"GRU ({GRU_NAME})", f"vanilla RNN ({RNN_NAME})")
+        if view is not None:
+            norms = [get_sentence_flow(key, text, _model=pair_model) for key, pair_model in pair.values()]
+            chart(figures_analysis.gradient_flow_figure(view.tokens, *norms, names=names), "chart_gradient_flow")
+            st.caption("At the last word both are √H by definition; the steeper a curve falls to the left, the "
+                       "less an early word can learn from the verdict.")
+        dataset, problem = labelled_data(None)  # always the validation data here
+        if dataset is None:
+            st.warning(problem)
+        else:
+            texts_used = dataset.texts[:FLOW_SENTENCES]
+            flow_key = dataset.key + ("flow", len(texts_used))
+            flows = {name: get_dataset_flow(key, flow_key, _model=pair_model, _texts=texts_used)
+                     for name, (key, pair_model) in zip(names, pair.values())}
+            chart(figures_analysis.dataset_gradient_flow_figure(flows, min_count=FLOW_MIN_COUNT),
+                  "chart_gradient_flow_dataset")
+            gru_flow, rnn_flow = flows.values()
+            caption = (f"Averaged over the first {len(texts_used):,} sentences of the validation file, by distance "
+                       f"from the last word; distances fewer than {FLOW_MIN_COUNT} sentences reach are left out.")
+            distance = 10
+            if len(gru_flow.count) > distance and gru_flow.count[distance] >= FLOW_MIN_COUNT:
+                caption += (f" Ten words before the end the typical gradient is "
+                            f"{gru_flow.geometric_mean[distance]:.3g} for the GRU and "
+                            f"{rnn_flow.geometric_mean[distance]:.3g} for the RNN "
+                            f"({gru_flow.count[distance]:,} sentences that long).")
+            st.caption(caption)
+
+# ---- why a reset gate? ----
+st.header("Why a reset gate?")
+st.markdown("Force a gate open on every word of a data set and count how many verdicts stay right. *reset = 1* "
+            "lets every candidate read all of the old memory; *update = 0* overwrites the memory at every word; "
+            "both at once turn the GRU into a vanilla RNN with the GRU's weights. What accuracy falls by is what "
+            "the gate is worth.")
+upload = st.file_uploader(f"Your own data set (optional): a TSV of sentence, a tab, then 0 or 1, at most "
+                          f"{UPLOAD_MAX_MB} MB; this section and the next use it instead of the validation file",
+                          type=["tsv", "txt"], key="dataset_upload", max_upload_size=UPLOAD_MAX_MB)
+if upload is not None:
+    dataset, problem = labelled_data(upload)
+    if problem:
+        st.error(problem)
+if not is_gru:
+    st.info("The vanilla RNN has no gates to force; choose sst2-gru to see what its gates are worth.")
+elif st.toggle("Compute the table", key="ablation_on", help="Four readings of the data set: a few seconds."):
+    dataset, problem = labelled_data(upload)
+    if dataset is None:
+        if upload is None:
+            st.warning(problem)  # an upload's problem is shown under the uploader
+    else:
+        probabilities = get_ablation(model_key, dataset.key, _model=model, _texts=dataset.texts)
+        accuracy = analysis.ablation_accuracy(probabilities, dataset.labels)
+        st.dataframe([{"condition": name, "accuracy": value, "change": value - accuracy["free"],
+                       "meaning": ABLATION_MEANINGS[name]} for name, value in accuracy.items()],
+                     key="table_ablation", hide_index=True,
+                     column_config={"accuracy": st.column_config.NumberColumn(format="%.4f"),
+                                    "change": st.column_config.NumberColumn(format="%+.4f")})
+        chart(figures_analysis.ablation_figure(accuracy, size=len(dataset.texts)), "chart_ablation")
+        st.caption(f"On {dataset.description}. The same numbers as `python -m gru_viz ablate --data FILE`.")
+        flips = analysis.verdict_flips(probabilities["free"], probabilities["reset=1"], dataset.labels)
+        if not len(flips):
+            st.markdown("**Sentences that need the reset gate**: none here; every sentence read correctly with free "
+                        "gates is still read correctly with reset = 1.")
+        else:
+            st.markdown(f"**Sentences that need the reset gate**: {len(flips):,} read correctly with free gates are "
+                        f"read wrongly with reset = 1. The {min(len(flips), FLIP_EXAMPLES)} whose P(positive) moves "
+                        f"most:")
+            st.dataframe([{"sentence": dataset.texts[i], "label": "positive" if dataset.labels[i] else "negative",
+                           "P(positive), free": probabilities["free"][i],
+                           "P(positive), reset = 1": probabilities["reset=1"][i]} for i in flips[:FLIP_EXAMPLES]],
+                         key="table_reset_flips", hide_index=True,
+                         column_config={name: st.column_config.NumberColumn(format="%.3f")
+                                        for name in ("P(positive), free", "P(positive), reset = 1")})
+
+# ---- memory statistics and unit search ----
+st.header("Memory statistics and unit search")
+st.markdown("How each unit uses its gates over a whole data set: how often z and r are shut (< 0.1) or open "
+            "(> 0.9), as in Karpathy, Johnson & Fei-Fei (2015), and the memory timescale τ = −1/ln(mean z), the "
+            "number of words over which a unit's memory fades to 1/e. Then pick a unit and find the contexts "
+            "where it is strongest across the data set, as LSTMVis does.")
+if st.toggle("Compute over the data set", key="memory_on", help="One batched reading of the data set: about a second."):
+    dataset, problem = labelled_data(upload)
+    if dataset is None:
+        if upload is None:
+            st.warning(problem)
+    else:
+        st.caption(f"On {dataset.description}.")
+        stats = None
+        if is_gru:
+            stats = get_memory_statistics(model_key, dataset.key, _model=model, _texts=dataset.texts)
+            memory_figures = get_memory_figures(model_key, dataset.key, _stats=stats)
+            left, right = st.columns(2)
+            with left:
+                chart(memory_figures["saturation"], "chart_saturation")
+            with right:
+                chart(memory_figures["timescale"], "chart_timescale")
+            counts = {label: stats.labels.count(label) for label in figures_analysis.LABEL_COLORS}
+            st.caption(f"Over {stats.steps:,} words. integrator ({counts['integrator']} units): z > 0.9 on at least "
+                       f"{analysis.INTEGRATOR_FRACTION:.0%} of words, it keeps its memory; resetter "
+                       f"({counts['resetter']}): r < 0.1 on at least {analysis.RESETTER_FRACTION:.0%}, its candidate "
+                       f"often ignores the past; fast ({counts['fast']}): τ < {analysis.FAST_TIMESCALE} words; "
+                       f"mixed ({counts['mixed']}): none of these.")
+            st.dataframe([{"unit": unit, "label": stats.labels[unit], "τ (words)": stats.timescale[unit],
+                           "mean z": stats.update_mean[unit], "z < 0.1": stats.update_low[unit],
+                           "z > 0.9": stats.update_high[unit], "mean r": stats.reset_mean[unit],
+                           "r < 0.1": stats.reset_low[unit], "r > 0.9": stats.reset_high[unit]}
+                          for unit in range(len(stats.labels))], key="table_units", hide_index=True, height=250)
+        else:
+            st.info("The vanilla RNN has no gates (z ≡ 0, r ≡ 1): every unit rewrites its memory at every word. "
+                    "The unit search below still finds where its units are strongest.")
+        unit_count = model.gru.hidden_size
+        if st.session_state.get("search_unit") not in (None, *range(unit_count)):
+            del st.session_state["search_unit"]  # a model with fewer units was chosen
+        fields = analysis.FIELDS if is_gru else ("hidden",)
+        if st.session_state.get("search_field") not in (None, *fields):
+            del st.session_state["search_field"]
+        strongest = int(np.argmax(np.abs(model.net.head.weight.detach().numpy()[0])))
+        unit_column, field_column, direction_column = st.columns(3)
+        unit_column.selectbox("Unit", list(range(unit_count)), index=strongest, key="search_unit",
+                              format_func=lambda unit: f"unit {unit}" + (f" ({stats.labels[unit]})" if stats else ""),
+                              help="By default the unit the classifier's head weighs most.")
+        field_column.selectbox("Value", fields, index=fields.index("hidden"), key="search_field",
+                               format_func={"hidden": "memory h", "candidate": "candidate n", "update": "update gate z",
+                                            "reset": "reset gate r"}.get)
+        direction_column.radio("Find", ("highest", "lowest"), key="search_direction", horizontal=True)
+        unit, field = st.session_state["search_unit"], st.session_state["search_field"]
+        largest = st.session_state["search_direction"] == "highest"
+        hits = get_top_activations(model_key, dataset.key, unit, field, largest, TOP_K, _model=model,
+                                   _texts=dataset.texts)
+        chart(figures_analysis.top_activations_figure(hits, window=5, field=field), "chart_top_activations")
+        rows = page_data.activation_rows(hits)
+        st.dataframe(rows, key="table_top_activations", hide_index=True,
+                     column_order=("rank", "value", "before", "word", "after", "sentence"),
+                     column_config={"value": st.column_config.NumberColumn(format="%.4f"),
+                                    "word": st.column_config.TextColumn("word (the peak)"),
+                                    "sentence": st.column_config.NumberColumn("sentence (index from 0)")})
+        st.caption(f"The {len(rows)} words of the data set where unit {unit}'s {field} is "
+                   f"{st.session_state['search_direction']}: above, the words around each shaded by the unit's "
+                   f"value (the word itself boxed); below, the exact values and up to six words either side.")

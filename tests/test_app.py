@@ -97,7 +97,8 @@ def test_first_load_shows_every_section_without_exception(app):
     assert app.text_area(key="text").value == SEED_PAIR[0]
     headers = [header.value for header in app.header]
     assert headers == ["Gates", "Candidate and hidden state", "Trajectory", "The prediction forming",
-                       "Memory: what each word wrote", "Compare two sentences"]
+                       "Memory: what each word wrote", "Compare two sentences", "Interventions",
+                       "Gradient flow: GRU vs vanilla RNN", "Why a reset gate?", "Memory statistics and unit search"]
     assert set(charts(app)) == {"chart_update", "chart_reset", "chart_candidate", "chart_hidden",
                                 "chart_trajectory_2d", "chart_trajectory_3d", "chart_unit_lines",
                                 "chart_prediction", "chart_memory", "chart_compare_A", "chart_compare_B",
@@ -165,7 +166,7 @@ def test_switching_to_the_rnn_shows_what_makes_sense_for_it(app, models_dir):
     run(app)
     shown = charts(app)
     assert "chart_update" not in shown and "chart_memory" not in shown and "chart_hidden" in shown
-    assert len(app.info) == 2  # no gates; no decomposition
+    assert len(app.info) == 4  # no gates; no decomposition; nothing to clamp; nothing to ablate
     assert app.query_params.get("model") == "sst2-rnn"
     rnn = load_model(models_dir / "sst2-rnn")
     expected = rnn.trace(SEED_PAIR[0]).gates.hidden[0, 0, 0].T  # (H, T): units × words
