@@ -30,10 +30,14 @@ import torch
 from gru_viz.model import CARD, VOCAB, WEIGHTS, ModelConfig, SentimentModel, SentimentNet, load_model, save_model
 from gru_viz.text import Vocabulary, tokenize
 
-__all__ = ["MAX_UPLOAD_BYTES", "MODEL_FILES", "model_from_uploads", "write_template"]
+__all__ = ["MAX_FILE_BYTES", "MAX_UPLOAD_BYTES", "MODEL_FILES", "model_from_uploads", "write_template"]
 
 MODEL_FILES = (WEIGHTS, VOCAB, CARD)
 MAX_UPLOAD_BYTES = 50 * 2**20  # the three files together; the shipped 64-unit model is 7.9 MB
+MAX_FILE_BYTES = {  # parsing JSON costs ~10× its size in memory: these bound one upload's parse to ~200 MB
+    CARD: 2**20,  # a card with a PCA basis for 4,096 units is ~0.3 MB
+    VOCAB: 16 * 2**20,  # ~1.5 million tokens; the shipped vocabulary (14,708 tokens) is 0.2 MB
+}
 MAX_MESSAGE = 400  # characters: a file with thousands of odd tensor names must not flood the page
 TEMPLATE_TEXT = ("the movie is great , a lovely and moving film . the plot is boring , dull and bad ; "
                  "I did n't like it , but it 's not awful ! a good story with a superb cast")
@@ -79,11 +83,14 @@ def _checked_files(files, max_bytes: int) -> dict[str, bytes]:
                              f"{', '.join(MODEL_FILES)}.")
         if name in contents:
             raise ValueError(f"{name} was uploaded twice; upload each of {', '.join(MODEL_FILES)} once.")
+        if len(data) > MAX_FILE_BYTES.get(name, max_bytes):
+            raise ValueError(f"{name} is larger than the limit of {_size(MAX_FILE_BYTES.get(name, max_bytes))} "
+                             f"for that file.")
         contents[name] = bytes(data)
         total += len(contents[name])
         if total > max_bytes:  # counted as they come, so an oversized upload is refused before it is copied
-            raise ValueError(f"The upload is larger than the limit of {max_bytes / 2**20:.0f} MiB for the three "
-                             f"files together.")
+            raise ValueError(f"The upload is larger than the limit of {_size(max_bytes)} for the three files "
+                             f"together.")
     missing = [name for name in MODEL_FILES if name not in contents]
     if missing:
         raise ValueError(f"Missing {', '.join(missing)}: a model is the three files {', '.join(MODEL_FILES)}.")
@@ -97,6 +104,10 @@ def _shown(name: str) -> str:
     """A user's file name, quoted, with only safe characters kept: it goes into a message on the page."""
     kept = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "?" for c in name[:60])
     return f"'{kept}'" + ("…" if len(name) > 60 else "")
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:.0f} MiB" if count >= 2**20 else f"{count:,} bytes"
 
 
 def _shorten(text: str, limit: int = MAX_MESSAGE) -> str:

@@ -330,6 +330,8 @@ BROKEN_UPLOADS = {  # name: (files from the template folder, words the message m
     "vocab size differs": (lambda f: _replaced(f, "card.json", _card(f, vocab_size=999)), ["vocab_size"]),
     "unknown arch": (lambda f: _replaced(f, "card.json", _card(f, arch="lstm")), ["arch"]),
     "huge hidden size": (lambda f: _replaced(f, "card.json", _card(f, hidden_size=10**9)), ["hidden_size"]),
+    "card too large": (lambda f: _replaced(f, "card.json", b" " * (2**20 + 1)), ["card.json", "1 MiB"]),
+    "vocab too large": (lambda f: _replaced(f, "vocab.json", b" " * (16 * 2**20 + 1)), ["vocab.json", "16 MiB"]),
     "card name not text": (lambda f: _replaced(f, "card.json", json.dumps(
         {**json.loads((f / "card.json").read_text()), "name": {"x": 1}}).encode()), ["name"]),
 }
@@ -358,8 +360,11 @@ def test_pickle_bytes_are_never_unpickled(template, tmp_path):
 
 
 def test_oversized_uploads_are_refused_before_reading(template):
-    with pytest.raises(ValueError, match="larger than the limit"):
+    with pytest.raises(ValueError, match="larger than the limit of 1,000 bytes"):
         model_from_uploads(_files(template), max_bytes=1000)
+    small = _files(template)
+    with pytest.raises(ValueError, match="three files together"):
+        model_from_uploads(small, max_bytes=sum(len(data) for _, data in small) - 1)
     huge = [("model.safetensors", bytes(MAX_UPLOAD_BYTES + 1))] + _files(template)[1:]
     with pytest.raises(ValueError, match="50 MiB"):
         model_from_uploads(huge)
