@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from gru_viz.analysis import CLAMP_MODES, clamp_array, decompose_final_state, fit_pca, gradient_flow
+from gru_viz.text import tokenize
 
 __all__ = ["LogitSplit", "SentenceView", "Projection", "UNIT_ORDERS", "read_sentence", "word_logit_contributions",
            "probability_moves", "largest_moves", "unit_order", "cluster_order", "projection_basis", "project",
@@ -274,7 +275,9 @@ def sentence_gradient_flow(model, text: str, max_tokens: int = 300) -> np.ndarra
 def parse_labelled_tsv(data: bytes, name: str = "the file") -> tuple[list[str], list[int]]:
     """Sentences and 0/1 labels from the bytes of a ``sentence<TAB>label`` file, with the rules of
     ``train.read_tsv`` (an optional header line starting with "sentence", blank lines skipped, the label
-    after the last tab). Every fault is a ``ValueError`` that names ``name`` and the line.
+    after the last tab), and one more: a sentence must have a word the tokenizer reads (not only invisible
+    characters), so every analysis of the rows can run. Every fault is a ``ValueError`` that names ``name``
+    and the line.
 
     >>> parse_labelled_tsv(b"sentence\tlabel\na fine film\t1\n")   # (["a fine film"], [1])
     """
@@ -293,6 +296,11 @@ def parse_labelled_tsv(data: bytes, name: str = "the file") -> tuple[list[str], 
         if len(parts) != 2 or parts[1].strip() not in ("0", "1"):
             raise ValueError(f"{name}, line {number}: expected a sentence, a tab, then the label 0 or 1")
         if parts[0].strip():
+            try:
+                tokenize(parts[0])
+            except ValueError:
+                raise ValueError(f"{name}, line {number}: the sentence has no words, only invisible "
+                                 "characters") from None
             texts.append(parts[0].strip())
             labels.append(int(parts[1]))
     if not texts:

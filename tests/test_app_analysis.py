@@ -294,6 +294,7 @@ def test_an_uploaded_tsv_replaces_the_validation_data(app, gru):
     ("notabs.tsv", b"just words, no tab\n", "line 1"),
     ("latin1.tsv", "un film très réussi\t1\n".encode("latin-1"), "not UTF-8"),
     ("empty.tsv", b"", "no labelled sentences"),
+    ("invisible.tsv", "a fine film\t1\n\u200b\u200d\t0\n".encode(), "line 2"),
     ("huge.tsv", b"a fine film\t1\n" * 80_000, "larger than 1 MB"),
 ])
 def test_a_malformed_upload_is_an_error_message_not_an_exception(app, name, content, message):
@@ -387,7 +388,7 @@ def test_parse_labelled_tsv_reads_what_the_cli_reads(tmp_path, content):
 
 @pytest.mark.parametrize("content, message", [
     (b"a fine film\t2\n", "line 1"), (b"sentence\tlabel\nno tab here\n", "line 2"), (b"\xff\xfe\x00", "UTF-8"),
-    (b"sentence\tlabel\n\n", "no labelled sentences"),
+    (b"sentence\tlabel\n\n", "no labelled sentences"), ("fine\t1\n\u200b\u202e\t0\n".encode(), "line 2: .* no words"),
 ])
 def test_parse_labelled_tsv_faults_are_value_errors_that_name_the_file(content, message):
     with pytest.raises(ValueError, match=message) as error:
