@@ -31,7 +31,8 @@ DATASET_ROWS = 872  # data-set sections read the first rows only: the size of GL
 FLOW_SENTENCES = 400  # the data-set gradient flow (two models, O(T·H³) per sentence) reads fewer still
 FLOW_MIN_COUNT = 10  # distances from the end reached by fewer sentences are left out: a noisy tail
 UPLOAD_MAX_MB = 1  # ~10,000 sentences: far more than the page reads
-TOP_K = 10  # contexts shown by the unit search
+TOP_K = 10  # contexts shown by the unit search, one per sentence
+TOP_POOL = 50 * TOP_K  # the strongest words searched for them: a saturated unit fills many words of one sentence
 FLIP_EXAMPLES = 5  # sentences shown whose verdict the reset gate decides
 GRU_NAME, RNN_NAME = "sst2-gru", "sst2-rnn"  # the pair the gradient-flow section compares
 MODE_LABELS = {"free": "free (as trained)", "vanilla-RNN mode": "vanilla-RNN mode (r ≡ 1, z ≡ 0)",
@@ -169,9 +170,10 @@ def get_memory_statistics(model_key: tuple, data_key: tuple, _model, _texts: tup
 
 
 @st.cache_data(max_entries=64, show_spinner="Searching the data set…")
-def get_top_activations(model_key: tuple, data_key: tuple, unit: int, field: str, largest: bool, k: int, _model,
-                        _texts: tuple):
-    return analysis.top_activations(_model, list(_texts), unit, k=k, field=field, largest=largest)
+def get_top_activations(model_key: tuple, data_key: tuple, unit: int, field: str, largest: bool, k: int, pool: int,
+                        _model, _texts: tuple):
+    hits = analysis.top_activations(_model, list(_texts), unit, k=pool, field=field, largest=largest)
+    return page_data.one_per_sentence(hits, k)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -626,7 +628,7 @@ if st.toggle("Compute over the data set", key="memory_on", help="One batched rea
         direction_column.radio("Find", ("highest", "lowest"), key="search_direction", horizontal=True)
         unit, field = st.session_state["search_unit"], st.session_state["search_field"]
         largest = st.session_state["search_direction"] == "highest"
-        hits = get_top_activations(model_key, dataset.key, unit, field, largest, TOP_K, _model=model,
+        hits = get_top_activations(model_key, dataset.key, unit, field, largest, TOP_K, TOP_POOL, _model=model,
                                    _texts=dataset.texts)
         chart(figures_analysis.top_activations_figure(hits, window=5, field=field), "chart_top_activations")
         rows = page_data.activation_rows(hits)
@@ -635,6 +637,7 @@ if st.toggle("Compute over the data set", key="memory_on", help="One batched rea
                      column_config={"value": st.column_config.NumberColumn(format="%.4f"),
                                     "word": st.column_config.TextColumn("word (the peak)"),
                                     "sentence": st.column_config.NumberColumn("sentence (index from 0)")})
-        st.caption(f"The {len(rows)} words of the data set where unit {unit}'s {field} is "
-                   f"{st.session_state['search_direction']}: above, the words around each shaded by the unit's "
-                   f"value (the word itself boxed); below, the exact values and up to six words either side.")
+        st.caption(f"The {len(rows)} sentences of the data set where unit {unit}'s {field} is "
+                   f"{st.session_state['search_direction']}, each at its strongest word (the first, on a tie): "
+                   f"above, the words around it shaded by the unit's value, the word itself boxed; below, the "
+                   f"exact values and up to six words either side.")

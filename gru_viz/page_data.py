@@ -24,7 +24,7 @@ from gru_viz.text import tokenize
 __all__ = ["LogitSplit", "SentenceView", "Projection", "UNIT_ORDERS", "read_sentence", "word_logit_contributions",
            "probability_moves", "largest_moves", "unit_order", "cluster_order", "projection_basis", "project",
            "head_units", "INTERVENTION_MODES", "intervention_clamps", "sentence_gradient_flow",
-           "parse_labelled_tsv", "activation_rows"]
+           "parse_labelled_tsv", "one_per_sentence", "activation_rows"]
 
 UNIT_ORDERS = ("index", "mean z", "clustered")
 CLUSTER_LIMIT = 512  # above this many units the O(H³) merge loop is too slow; a 1-D projection orders them
@@ -306,6 +306,20 @@ def parse_labelled_tsv(data: bytes, name: str = "the file") -> tuple[list[str], 
     if not texts:
         raise ValueError(f"{name} holds no labelled sentences (one per line: sentence, a tab, 0 or 1)")
     return texts, labels
+
+
+def one_per_sentence(hits, k: int) -> list:
+    """The first ``k`` of ``hits`` (``analysis.top_activations``, best first) from distinct sentences: each
+    sentence at its strongest word. A unit whose memory stays saturated fills its top list with one sentence's
+    consecutive words; LSTMVis-style search wants the different contexts that drive it."""
+    seen, kept = set(), []
+    for hit in hits:
+        if hit.sentence not in seen:
+            seen.add(hit.sentence)
+            kept.append(hit)
+            if len(kept) == k:
+                break
+    return kept
 
 
 def activation_rows(hits, window: int = 6) -> list[dict]:

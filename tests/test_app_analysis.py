@@ -351,13 +351,19 @@ def test_memory_statistics_and_unit_search_equal_the_analysis(app, gru):
     app.selectbox(key="search_field").set_value("reset")
     app.radio(key="search_direction").set_value("lowest")
     run(app)
-    hits = analysis.top_activations(gru, texts, 5, k=10, field="reset", largest=False)
+    # independently: each sentence read alone, its lowest r of unit 5 (the first on a tie), sentences ranked
+    lowest = []
+    for index, text in enumerate(texts):
+        sentence = gru.trace(text)
+        reset = sentence.gates.reset[0, 0, 0][:, 5]  # (T,)
+        lowest.append((float(reset.min()), index, sentence.tokens[int(np.argmin(reset))]))
+    expected = sorted(lowest)[:10]
     shown = table(app, "before")
-    assert list(shown["value"]) == [hit.value for hit in hits]
+    assert list(shown["sentence"]) == [index for _, index, _ in expected]
+    assert list(shown["word"]) == [word for _, _, word in expected]
+    np.testing.assert_allclose(shown["value"], [value for value, _, _ in expected], rtol=0, atol=1e-6)
     contexts = charts(app)["chart_top_activations"]["data"][0]
-    np.testing.assert_array_equal(decode(contexts["z"])[:, 5], [hit.value for hit in hits])  # the boxed column
-    assert list(shown["word"]) == [hit.tokens[hit.position] for hit in hits]
-    assert list(shown["sentence"]) == [hit.sentence for hit in hits]
+    np.testing.assert_array_equal(decode(contexts["z"])[:, 5], shown["value"])  # the boxed column
 
 
 @shipped
@@ -426,6 +432,13 @@ def test_sentence_gradient_flow_is_gradient_flow_on_the_words_the_page_reads(gru
     np.testing.assert_array_equal(cut, analysis.gradient_flow(gru.gru, x[:5]))
     with pytest.raises(ValueError):
         page_data.sentence_gradient_flow(gru, "   ")
+
+
+def test_one_per_sentence_keeps_each_sentences_strongest_word():
+    hits = [analysis.Activation(sentence=s, position=p, value=v, tokens=["w"] * 9, values=np.zeros(9))
+            for s, p, v in ((2, 4, 0.9), (2, 5, 0.9), (7, 0, 0.8), (2, 1, 0.7), (1, 3, 0.6))]
+    assert [(h.sentence, h.position) for h in page_data.one_per_sentence(hits, 2)] == [(2, 4), (7, 0)]
+    assert [h.sentence for h in page_data.one_per_sentence(hits, 10)] == [2, 7, 1]
 
 
 def test_activation_rows_mark_the_peak_word_with_its_context():
