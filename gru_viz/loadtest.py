@@ -324,6 +324,24 @@ async def _drive_all(sessions, results, base: str, deadline: float, measure) -> 
             await browser.close()
 
 
+def _run_in_own_thread(coroutine) -> None:
+    """asyncio.run on a fresh thread: the caller's thread may already run an event loop (Playwright's sync
+    API in the same pytest session does), and asyncio.run refuses to nest."""
+    failure = []
+
+    def target():
+        try:
+            asyncio.run(coroutine)
+        except BaseException as error:  # re-raised in the caller's thread
+            failure.append(error)
+
+    worker = threading.Thread(target=target)
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+
+
 def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None, app: Path | None = None,
         rounds: int = 1) -> Report:
     """Run the load test; returns the ``Report`` (``report.table()`` prints it). ``rounds`` waves of
@@ -367,7 +385,7 @@ def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None
             for wave in range(rounds):
                 if time.monotonic() < deadline:
                     chosen = planned[wave * sessions:(wave + 1) * sessions]
-                    asyncio.run(_drive_all(chosen, results, server.url, deadline, measure))
+                    _run_in_own_thread(_drive_all(chosen, results, server.url, deadline, measure))
                     rss[f"after wave {wave + 1}"] = tree_rss(server.process.pid)
                 else:
                     for s in planned[wave * sessions:(wave + 1) * sessions]:
