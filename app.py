@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from gru_viz import analysis, figures, figures_analysis, page_data
+from gru_viz import analysis, export, figures, figures_analysis, page_data, upload
 from gru_viz.examples import EXAMPLES, SEED_PAIR
 from gru_viz.model import load_model
 
@@ -35,6 +36,7 @@ TOP_K = 10  # contexts shown by the unit search, one per sentence
 TOP_POOL = 50 * TOP_K  # the strongest words searched for them: a saturated unit fills many words of one sentence
 FLIP_EXAMPLES = 5  # sentences shown whose verdict the reset gate decides
 GRU_NAME, RNN_NAME = "sst2-gru", "sst2-rnn"  # the pair the gradient-flow section compares
+UPLOADED = "your uploaded model"  # the model choice for a model uploaded in this session (never in the link)
 MODE_LABELS = {"free": "free (as trained)", "vanilla-RNN mode": "vanilla-RNN mode (r ≡ 1, z ≡ 0)",
                "frozen memory": "frozen memory (z ≡ 1)", "custom": "custom"}
 ABLATION_MEANINGS = {"free": "gates as trained",
@@ -72,6 +74,12 @@ def model_version(models_dir: Path, name: str) -> int:
 @st.cache_resource(max_entries=8, show_spinner="Loading the model…")
 def get_model(models_dir: str, name: str, version: int):
     return load_model(Path(models_dir) / name)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Checking the uploaded model…")
+def get_uploaded_model(digest: str, _files: tuple):
+    """A model built from uploaded files, cached by the SHA-256 of their names and bytes."""
+    return upload.model_from_uploads(list(_files))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -240,8 +248,45 @@ def use_example(text: str) -> None:
 
 
 def chart(figure, key: str) -> None:
-    st.plotly_chart(figure, key=key, config={"displaylogo": False})
+    """A Plotly chart whose camera button saves a PNG named after the chart."""
+    shown_figures[key.removeprefix("chart_")] = figure
+    st.plotly_chart(figure, key=key, config=export.plotly_config(key.removeprefix("chart_")))
 
+
+def uploaded_model():
+    """(digest, model) of the model uploaded in the sidebar, or (None, None); faults shown as plain text."""
+    files = st.session_state.get("model_upload") or []
+    if not files:
+        return None, None
+    named = tuple((file.name, file.getvalue()) for file in files)
+    digest = hashlib.sha256(b"".join(name.encode("utf-8", "replace") + b"\0" + data for name, data in named))
+    try:
+        return digest.hexdigest(), get_uploaded_model(digest.hexdigest(), _files=named)
+    except ValueError as error:  # the message may quote the user's file: shown literally, never as markdown
+        st.sidebar.error("That model cannot be used:")
+        st.sidebar.text(str(error))
+        return None, None
+
+
+shown_figures: dict = {}  # this run's figures by name, for the HTML download
+
+
+# ---- bring your own model (sidebar) ----
+
+with st.sidebar:
+    st.subheader("Your own model")
+    st.caption("Upload the three files of a model folder — model.safetensors, vocab.json and card.json — for "
+               f"any classifier of this project's shape (up to {upload.MAX_UPLOAD_BYTES // 2**20} MB; format in "
+               "the README; `python -m gru_viz template my-model` writes one). Weights are read with "
+               "safetensors only, so no code in a file can run. The model stays in your session.")
+    # no type= filter: Streamlit would raise on another extension; upload.py refuses other names in words
+    st.file_uploader("Model files", accept_multiple_files=True,
+                     key="model_upload", max_upload_size=upload.MAX_UPLOAD_BYTES // 2**20)
+upload_digest, upload_model = uploaded_model()
+if upload_model is not None:
+    st.sidebar.success("Loaded; choose it under Model.")
+    st.sidebar.text(f"{upload_model.name}: {upload_model.arch}, {upload_model.config.hidden_size} units, "
+                    f"{upload_model.config.vocab_size:,} words")
 
 # ---- query string, read once into the widgets ----
 
@@ -276,7 +321,9 @@ with typing:
         column.button(example.label, key=f"example_{index}", help=example.why, on_click=use_example,
                       args=(example.text,), width="stretch")
 with settings:
-    st.selectbox("Model", folders, key="model",
+    if st.session_state.get("model") == UPLOADED and upload_model is None:
+        st.session_state["model"] = DEFAULT_MODEL if DEFAULT_MODEL in folders else folders[0]
+    st.selectbox("Model", folders + ([UPLOADED] if upload_model is not None else []), key="model",
                  help="sst2-gru is the GRU; sst2-rnn is a vanilla RNN baseline of the same size (no gates).")
     st.radio("Unit order (rows of every heatmap)", page_data.UNIT_ORDERS, key="unit_order", horizontal=True,
              help="index: 0, 1, 2, …; mean z: the units that keep their memory most on top; clustered: "
@@ -289,17 +336,20 @@ if len(text) <= URL_MAX_CHARACTERS:
 else:
     st.query_params.pop("text", None)
     st.caption(f"The text is longer than {URL_MAX_CHARACTERS:,} characters, so it is not put in the link.")
-if model_name == DEFAULT_MODEL:
+if model_name in (DEFAULT_MODEL, UPLOADED):  # an upload is private to the session: never in the link
     st.query_params.pop("model", None)
 elif st.query_params.get("model") != model_name:
     st.query_params["model"] = model_name
 
-try:
-    model = get_model(str(MODELS_DIR), model_name, model_version(MODELS_DIR, model_name))
-except (ValueError, OSError) as error:
-    st.error(f"The model {model_name} could not be loaded: {error}")
-    st.stop()
-model_key = (str(MODELS_DIR), model_name, model_version(MODELS_DIR, model_name))
+if model_name == UPLOADED:
+    model, model_key = upload_model, ("upload", upload_digest)
+else:
+    try:
+        model = get_model(str(MODELS_DIR), model_name, model_version(MODELS_DIR, model_name))
+    except (ValueError, OSError) as error:
+        st.error(f"The model {model_name} could not be loaded: {error}")
+        st.stop()
+    model_key = (str(MODELS_DIR), model_name, model_version(MODELS_DIR, model_name))
 order_method = st.session_state["unit_order"]
 is_gru = model.arch == "gru"
 
@@ -320,6 +370,10 @@ if view is not None:
     verdict.metric("Verdict after the last word", "positive" if final >= 0.5 else "negative")
     probability.metric("P(positive)", f"{final:.3f}", help="The classifier's probability that the sentence is "
                        "positive, read from the memory after the last word.")
+    for column, item in zip(st.columns(3), export.trace_downloads(view, model.name)):
+        column.download_button(f"Download {item.label}", item.data, file_name=item.file_name, mime=item.mime,
+                               key="download_" + item.file_name.rsplit(".", 1)[1], on_click="ignore",
+                               width="stretch")
 
     # ---- gates ----
     st.header("Gates")
@@ -641,3 +695,13 @@ if st.toggle("Compute over the data set", key="memory_on", help="One batched rea
                    f"{st.session_state['search_direction']}, each at its strongest word (the first, on a tie): "
                    f"above, the words around it shaded by the unit's value, the word itself boxed; below, the "
                    f"exact values and up to six words either side.")
+
+# ---- figures as interactive HTML ----
+if shown_figures:
+    st.divider()
+    left, right = st.columns([2, 1])
+    chosen = left.selectbox("Save a figure of this page as an interactive HTML page (each chart's camera "
+                            "button saves a PNG)", sorted(shown_figures), key="html_figure")
+    right.download_button("Download HTML", partial(export.figure_to_html, shown_figures[chosen]), on_click="ignore",
+                          file_name=f"{export.safe_file_stem(chosen, 'figure')}.html", mime="text/html",
+                          key="download_html", width="stretch")
