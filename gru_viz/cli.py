@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from gru_viz.analysis import ABLATIONS, ablation
+from gru_viz.analysis import ablation
 from gru_viz.model import load_model
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "sst2-gru"

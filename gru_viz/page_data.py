@@ -12,14 +12,13 @@ displays them and ``gru_viz.figures`` only draws them.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from gru_viz.analysis import CLAMP_MODES, clamp_array, decompose_final_state, fit_pca, gradient_flow
-from gru_viz.text import tokenize
+from gru_viz.text import parse_labelled_tsv  # re-exported: the page reads uploads with it
 
 __all__ = ["LogitSplit", "SentenceView", "Projection", "UNIT_ORDERS", "read_sentence", "word_logit_contributions",
            "probability_moves", "largest_moves", "unit_order", "cluster_order", "projection_basis", "project",
@@ -270,42 +269,6 @@ def sentence_gradient_flow(model, text: str, max_tokens: int = 300) -> np.ndarra
     with torch.inference_mode():
         embedded = model.net.embedding(torch.tensor(ids)).clone()  # (T, E)
     return gradient_flow(model.gru, embedded)
-
-
-def parse_labelled_tsv(data: bytes, name: str = "the file") -> tuple[list[str], list[int]]:
-    """Sentences and 0/1 labels from the bytes of a ``sentence<TAB>label`` file, with the rules of
-    ``train.read_tsv`` (an optional header line starting with "sentence", blank lines skipped, the label
-    after the last tab), and one more: a sentence must have a word the tokenizer reads (not only invisible
-    characters), so every analysis of the rows can run. Every fault is a ``ValueError`` that names ``name``
-    and the line.
-
-    >>> parse_labelled_tsv(b"sentence\tlabel\na fine film\t1\n")   # (["a fine film"], [1])
-    """
-    try:
-        text = data.decode("utf-8-sig")  # a byte-order mark from a spreadsheet export is not part of line 1
-    except UnicodeDecodeError:
-        raise ValueError(f"{name} is not UTF-8 text; save it as UTF-8 and upload it again") from None
-    texts, labels = [], []
-    for number, line in enumerate(io.StringIO(text, newline=None), start=1):  # \n, \r\n and \r, as open()
-        line = line.rstrip("\n")
-        if number == 1 and line.lower().startswith("sentence"):
-            continue
-        if not line.strip():
-            continue
-        parts = line.rsplit("\t", 1)
-        if len(parts) != 2 or parts[1].strip() not in ("0", "1"):
-            raise ValueError(f"{name}, line {number}: expected a sentence, a tab, then the label 0 or 1")
-        if parts[0].strip():
-            try:
-                tokenize(parts[0])
-            except ValueError:
-                raise ValueError(f"{name}, line {number}: the sentence has no words, only invisible "
-                                 "characters") from None
-            texts.append(parts[0].strip())
-            labels.append(int(parts[1]))
-    if not texts:
-        raise ValueError(f"{name} holds no labelled sentences (one per line: sentence, a tab, 0 or 1)")
-    return texts, labels
 
 
 def one_per_sentence(hits, k: int) -> list:

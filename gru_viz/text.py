@@ -16,13 +16,14 @@ long input is cut at ``max_tokens`` with a note saying so.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MAX_TOKENS", "TokenizedText", "Vocabulary", "clean_text", "tokenize"]
+__all__ = ["MAX_TOKENS", "TokenizedText", "Vocabulary", "clean_text", "parse_labelled_tsv", "tokenize"]
 
 MAX_TOKENS = 1000  # a longer paste is cut here: beyond it a trace is too long to read or draw
 MAX_CHARACTERS = 50_000  # bounds the work done on a paste before tokenizing at all
@@ -94,6 +95,43 @@ def _normalize(tokens: list[str]) -> list[str]:
             token, open_quote = ("``" if open_quote else "''"), not open_quote
         normalized.append(token)
     return normalized
+
+
+def parse_labelled_tsv(data: bytes, name: str = "the file") -> tuple[list[str], list[int]]:
+    """Sentences and 0/1 labels from the bytes of a ``sentence<TAB>label`` file, with the rules of
+    SST-2's files (an optional header line starting with "sentence", blank lines skipped, the label after
+    the last tab); a sentence must have a word the tokenizer reads (not only invisible characters), so
+    every analysis of the rows can run. Training (``train.read_tsv``), the CLI and the page's uploads all
+    read labelled data through this one function. Every fault is a ``ValueError`` that names ``name``
+    and the line.
+
+    >>> parse_labelled_tsv(b"sentence\tlabel\na fine film\t1\n")   # (["a fine film"], [1])
+    """
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark from a spreadsheet export is not part of line 1
+    except UnicodeDecodeError:
+        raise ValueError(f"{name} is not UTF-8 text; save it as UTF-8 and upload it again") from None
+    texts, labels = [], []
+    for number, line in enumerate(io.StringIO(text, newline=None), start=1):  # \n, \r\n and \r, as open()
+        line = line.rstrip("\n")
+        if number == 1 and line.lower().startswith("sentence"):
+            continue
+        if not line.strip():
+            continue
+        parts = line.rsplit("\t", 1)
+        if len(parts) != 2 or parts[1].strip() not in ("0", "1"):
+            raise ValueError(f"{name}, line {number}: expected a sentence, a tab, then the label 0 or 1")
+        if parts[0].strip():
+            try:
+                tokenize(parts[0])
+            except ValueError:
+                raise ValueError(f"{name}, line {number}: the sentence has no words, only invisible "
+                                 "characters") from None
+            texts.append(parts[0].strip())
+            labels.append(int(parts[1]))
+    if not texts:
+        raise ValueError(f"{name} holds no labelled sentences (one per line: sentence, a tab, 0 or 1)")
+    return texts, labels
 
 
 class Vocabulary:

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from gru_viz.analysis import fit_pca
 from gru_viz.model import ModelConfig, SentimentNet, load_model, save_model
-from gru_viz.text import Vocabulary, tokenize
+from gru_viz.text import Vocabulary, parse_labelled_tsv, tokenize
 
 LONG_TOKENS = 15  # "full sentence" validation subset: at least this many tokens
 
@@ -46,23 +46,9 @@ class TrainConfig:
 
 
 def read_tsv(path: Path) -> list[tuple[str, int]]:
-    """Rows of ``sentence<TAB>label`` after a header line; ValueError on a malformed row."""
-    rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\n")
-            if number == 1 and line.lower().startswith("sentence"):
-                continue
-            if not line.strip():
-                continue
-            parts = line.rsplit("\t", 1)
-            if len(parts) != 2 or parts[1].strip() not in ("0", "1"):
-                raise ValueError(f"{path}, line {number}: expected 'sentence<TAB>0|1'")
-            if parts[0].strip():
-                rows.append((parts[0].strip(), int(parts[1])))
-    if not rows:
-        raise ValueError(f"{path}: no labelled sentences")
-    return rows
+    """Rows of ``sentence<TAB>label`` (``text.parse_labelled_tsv``'s rules); ValueError on a malformed row."""
+    texts, labels = parse_labelled_tsv(Path(path).read_bytes(), str(path))
+    return list(zip(texts, labels))
 
 
 def unseen_mask(validation: list[str], training: list[str]) -> np.ndarray:

@@ -10,8 +10,6 @@ models have not been trained yet.
 
 from __future__ import annotations
 
-import base64
-import json
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from gru_viz import analysis, page_data
 from gru_viz.model import load_model
 from gru_viz.train import read_tsv
+from tests.test_app import charts, decode, run  # the page helpers every AppTest file shares
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -69,26 +68,6 @@ def app(data_file, monkeypatch):
     monkeypatch.delenv("GRU_VIZ_MODELS", raising=False)
     monkeypatch.setenv("GRU_VIZ_DATA", str(data_file))
     return AppTest.from_file(APP, default_timeout=TIMEOUT)
-
-
-def run(app: AppTest) -> AppTest:
-    app.run(timeout=TIMEOUT)
-    assert not app.exception, [e.message for e in app.exception]
-    return app
-
-
-def charts(app: AppTest) -> dict[str, dict]:
-    """Every Plotly chart on the page, by key, as the figure JSON the browser receives."""
-    return {element.key: json.loads(element.proto.spec) for element in app.get("plotly_chart")}
-
-
-def decode(value) -> np.ndarray:
-    """A Plotly JSON array: a list, or the typed-array form {"dtype", "bdata", "shape"} (exact bytes)."""
-    if isinstance(value, dict) and "bdata" in value:
-        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
-    return np.asarray(value)
 
 
 def table(app: AppTest, column: str):
