@@ -53,7 +53,8 @@ h_t &= z_t \odot h_{t-1} + (1 - z_t) \odot n_t && \text{hidden state}
 \end{aligned}
 """
 
-st.set_page_config(page_title="gru-viz: watch a GRU read", layout="wide")
+st.set_page_config(page_title="gru-viz: watch a GRU read", layout="wide",
+                   initial_sidebar_state="collapsed")  # the sidebar holds only the model upload
 
 
 # ---- cached loaders: the model once per process, views and figures once per (model, text, settings) ----
@@ -324,7 +325,8 @@ with settings:
     if st.session_state.get("model") == UPLOADED and upload_model is None:
         st.session_state["model"] = DEFAULT_MODEL if DEFAULT_MODEL in folders else folders[0]
     st.selectbox("Model", folders + ([UPLOADED] if upload_model is not None else []), key="model",
-                 help="sst2-gru is the GRU; sst2-rnn is a vanilla RNN baseline of the same size (no gates).")
+                 help="sst2-gru is the GRU; sst2-rnn is a vanilla RNN baseline of the same size (no gates). "
+                      "To read with your own model, upload it in the sidebar (the » at the top left).")
     st.radio("Unit order (rows of every heatmap)", page_data.UNIT_ORDERS, key="unit_order", horizontal=True,
              help="index: 0, 1, 2, …; mean z: the units that keep their memory most on top; clustered: "
                   "units that behave alike next to each other.")
