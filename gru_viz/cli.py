@@ -1,5 +1,6 @@
 """Command line: ``python -m gru_viz trace TEXT [--model DIR] [--json]`` and
 ``python -m gru_viz ablate --data TSV [--model DIR] [--json] [--limit N]`` and
+``python -m gru_viz gradient-flow --data TSV [--models DIR DIR] [--min-tokens N] [--json]`` and
 ``python -m gru_viz template OUT [--arch gru|rnn] [--embed-dim E] [--hidden-size H] [--vocab FILE]``
 (a small random model folder in the format ``--model`` and the page's upload accept).
 
@@ -42,6 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
     ablate.add_argument("--json", action="store_true", help='print {"free": …, "reset=1": …, "update=0": …, '
                                                             '"reset=1,update=0": …} instead of a table')
     ablate.add_argument("--limit", type=_positive, help="use only the first N sentences")
+    flow = commands.add_parser("gradient-flow", help="typical ‖∂h_T/∂h_t‖ by distance from the end, over a "
+                                                     "data set, for each model (GRU vs vanilla RNN)")
+    flow.add_argument("--data", type=Path, required=True, help="TSV file of sentence<TAB>label (0|1) rows")
+    flow.add_argument("--models", type=Path, nargs="+", default=[DEFAULT_MODEL, DEFAULT_MODEL.parent / "sst2-rnn"],
+                      help="model folders (default: the shipped GRU and RNN)")
+    flow.add_argument("--min-tokens", type=_positive, default=1, help="only sentences of at least N tokens")
+    flow.add_argument("--limit", type=_positive, help="use only the first N sentences (after --min-tokens)")
+    flow.add_argument("--json", action="store_true", help="print {model: {distance, mean, geometric_mean, "
+                                                          "count}} instead of a table")
     template = commands.add_parser("template", help="write a small random model folder: the format to fill in")
     template.add_argument("out", type=Path, help="new (or empty) folder to write")
     template.add_argument("--arch", choices=("gru", "rnn"), default="gru", help="default: %(default)s")
@@ -91,15 +101,7 @@ def trace_command(args) -> str:
 
 
 def ablate_command(args) -> str:
-    from gru_viz.train import read_tsv  # here, so `trace` does not pay for the training module
-
-    try:
-        rows = read_tsv(args.data)
-    except UnicodeDecodeError:
-        raise ValueError(f"{args.data}: not UTF-8 text") from None
-    except OSError as error:
-        raise ValueError(f"{args.data}: cannot read the file ({error.strerror or error})") from None
-    rows = rows[:args.limit]
+    rows = _read_rows(args.data)[:args.limit]
     model = load_model(args.model)
     texts, labels = [sentence for sentence, _ in rows], [label for _, label in rows]
     bars = []  # the bar starts with the first finished batch, so a refused input prints only its error
@@ -127,6 +129,45 @@ def ablate_command(args) -> str:
     return "\n".join(lines)
 
 
+def _read_rows(path: Path) -> list[tuple[str, int]]:
+    from gru_viz.train import read_tsv  # here, so `trace` does not pay for the training module
+
+    try:
+        return read_tsv(path)
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read the file ({error.strerror or error})") from None
+
+
+def gradient_flow_command(args) -> str:
+    from gru_viz.analysis import dataset_gradient_flow, embed_texts
+
+    texts = [sentence for sentence, _ in _read_rows(args.data)]
+    flows = {}
+    for folder in args.models:
+        model = load_model(folder)
+        sequences = [s for s in embed_texts(model, texts) if len(s) >= args.min_tokens][:args.limit]
+        if not sequences:
+            raise ValueError(f"{args.data}: no sentence of at least {args.min_tokens} tokens")
+        with tqdm(total=len(sequences), desc=model.name, unit="sentence", file=sys.stderr, mininterval=0.5) as bar:
+            flows[model.name] = dataset_gradient_flow(model.gru, sequences,
+                                                      progress=lambda done, total: bar.update(done - bar.n))
+    if args.json:
+        return json.dumps({name: {field: getattr(flow, field).tolist()
+                                  for field in ("distance", "mean", "geometric_mean", "count")}
+                           for name, flow in flows.items()})
+    distances = [d for d in (0, 1, 2, 5, 10, 15, 20, 30, 40)
+                 if all(d < len(flow.distance) for flow in flows.values())]
+    lines = [f"‖∂h_T/∂h_t‖ by distance d = T−1−t from the last token, over {args.data.name} "
+             f"(sentences of ≥{args.min_tokens} tokens); geometric mean = the typical sentence",
+             f"{'':<22}" + "".join(f"{'d=' + str(d):>10}" for d in distances)]
+    for name, flow in flows.items():
+        lines.append(f"{name + ' geometric':<22}" + "".join(f"{flow.geometric_mean[d]:>10.3g}" for d in distances))
+        lines.append(f"{name + ' mean':<22}" + "".join(f"{flow.mean[d]:>10.3g}" for d in distances))
+    first = next(iter(flows.values()))
+    lines.append(f"{'sentences':<22}" + "".join(f"{first.count[d]:>10}" for d in distances))
+    return "\n".join(lines)
+
+
 def template_command(args) -> str:
     from gru_viz.upload import write_template
 
@@ -148,7 +189,8 @@ def template_command(args) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = {"trace": trace_command, "ablate": ablate_command, "template": template_command}
+COMMANDS = {"trace": trace_command, "ablate": ablate_command, "gradient-flow": gradient_flow_command,
+            "template": template_command}
 
 
 def main(argv=None) -> int:
