@@ -158,7 +158,9 @@ def trajectory_figure(paths: list[TrajectoryPath], *, dims: int, explained: np.n
         show_scale = index == 0
         trace = {
             "type": kind, "mode": "lines+markers+text", "name": path.name, "text": shown,
-            "textposition": "top center", "customdata": customdata, "hovertemplate": hover,
+            # labels alternate above and below the path: neighbouring words often land close together
+            "textposition": ["top center" if t % 2 == 0 else "bottom center" for t in range(count)],
+            "customdata": customdata, "hovertemplate": hover,
             "line": {"color": "#555555", "width": 2, "dash": "solid" if index == 0 else "dash"},
             "marker": {"color": probability, "cmin": 0.0, "cmax": 1.0,
                        "colorscale": DIVERGING, "size": 8 if dims == 2 else 4, "showscale": show_scale,
@@ -203,7 +205,7 @@ def unit_lines_figure(hidden: np.ndarray, tokens: list[str], units: list[int]) -
 
 
 def _probability_layout(title: str) -> dict:
-    return {"title": {"text": title}, "yaxis": {"title": {"text": "P(positive)"}, "range": [-0.02, 1.02]},
+    return {"title": {"text": title}, "yaxis": {"title": {"text": "P(positive)"}, "range": [-0.08, 1.08]},  # room for the rings at 0 and 1
             "height": 380, "margin": {"t": 50, "b": 10, "l": 50, "r": 10},
             "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,
                         "line": {"dash": "dot", "color": "#888888", "width": 1}}]}
