@@ -207,13 +207,13 @@ def shown_name(name: str, limit: int = 60) -> str:
     return "".join(c if c.isalnum() or c in ".-" else "-" for c in name)[:limit] or "file"
 
 
-def labelled_data(upload) -> tuple[DataSet | None, str | None]:
+def labelled_data(uploaded) -> tuple[DataSet | None, str | None]:
     """The uploaded TSV if there is one, else the validation file; (None, why) when neither is usable."""
-    if upload is not None:
-        name = shown_name(upload.name)
-        if upload.size > UPLOAD_MAX_MB * 2**20:
+    if uploaded is not None:
+        name = shown_name(uploaded.name)
+        if uploaded.size > UPLOAD_MAX_MB * 2**20:
             return None, f"{name} is larger than {UPLOAD_MAX_MB} MB; upload a shorter file."
-        data = upload.getvalue()
+        data = uploaded.getvalue()
         try:
             texts, labels = read_labelled_upload(data, name)
         except ValueError as error:
@@ -255,18 +255,27 @@ def chart(figure, key: str) -> None:
 
 
 def uploaded_model():
-    """(digest, model) of the model uploaded in the sidebar, or (None, None); faults shown as plain text."""
+    """(digest, model) of the model uploaded in the sidebar, or (None, None); faults shown as plain text.
+    The outcome is kept in the session per set of uploaded files, so reruns neither re-read nor re-check them."""
     files = st.session_state.get("model_upload") or []
     if not files:
         return None, None
-    named = tuple((file.name, file.getvalue()) for file in files)
-    digest = hashlib.sha256(b"".join(name.encode("utf-8", "replace") + b"\0" + data for name, data in named))
-    try:
-        return digest.hexdigest(), get_uploaded_model(digest.hexdigest(), _files=named)
-    except ValueError as error:  # the message may quote the user's file: shown literally, never as markdown
+    upload_id = tuple(file.file_id for file in files)
+    outcome = st.session_state.get("model_upload_outcome")
+    if outcome is None or outcome[0] != upload_id:
+        named = tuple((file.name, file.getvalue()) for file in files)
+        digest = hashlib.sha256(repr([(name, len(data), hashlib.sha256(data).hexdigest())
+                                      for name, data in named]).encode()).hexdigest()
+        try:
+            outcome = (upload_id, digest, get_uploaded_model(digest, _files=named), None)
+        except ValueError as error:
+            outcome = (upload_id, None, None, str(error))
+        st.session_state["model_upload_outcome"] = outcome
+    _, digest, model, problem = outcome
+    if problem is not None:  # the message may quote the user's file: shown literally, never as markdown
         st.sidebar.error("That model cannot be used:")
-        st.sidebar.text(str(error))
-        return None, None
+        st.sidebar.text(problem)
+    return digest, model
 
 
 shown_figures: dict = {}  # this run's figures by name, for the HTML download
@@ -293,7 +302,7 @@ if upload_model is not None:
 
 folders = model_folders(MODELS_DIR)
 if not folders:
-    st.error(f"No model folders under {MODELS_DIR}. Train one: python -m gru_viz.train --out models/sst2-gru")
+    st.error(f"No model folders under {MODELS_DIR}. Train one: python -m gru_viz.train --data ../shared/data/sst2 --out models/sst2-gru")
     st.stop()
 if "text" not in st.session_state:
     st.session_state["text"] = st.query_params.get("text", DEFAULT_TEXT)
@@ -347,11 +356,10 @@ if model_name == UPLOADED:
     model, model_key = upload_model, ("upload", upload_digest)
 else:
     try:
-        model = get_model(str(MODELS_DIR), model_name, model_version(MODELS_DIR, model_name))
+        model_key, model = load_named_model(model_name)
     except (ValueError, OSError) as error:
         st.error(f"The model {model_name} could not be loaded: {error}")
         st.stop()
-    model_key = (str(MODELS_DIR), model_name, model_version(MODELS_DIR, model_name))
 order_method = st.session_state["unit_order"]
 is_gru = model.arch == "gru"
 
@@ -369,7 +377,7 @@ if view is not None:
         st.text("Words the model never saw in training (it reads each as <unk>): " + ", ".join(unknown))
     final = float(view.probability[-1])
     verdict, probability, _ = st.columns([1, 1, 2])
-    verdict.metric("Verdict after the last word", "positive" if final >= 0.5 else "negative")
+    verdict.metric("Verdict after the last word", "positive" if final > 0.5 else "negative")
     probability.metric("P(positive)", f"{final:.3f}", help="The classifier's probability that the sentence is "
                        "positive, read from the memory after the last word.")
     for column, item in zip(st.columns(3), export.trace_downloads(view, model.name)):
@@ -526,7 +534,7 @@ else:
         free_metric.metric("P(positive), free", f"{free_p:.3f}")
         clamped_metric.metric("P(positive), clamped", f"{clamped_p:.3f}", delta=f"{clamped_p - free_p:+.3f}",
                               help="The verdict after the last word with the gates forced.")
-        if (free_p >= 0.5) != (clamped_p >= 0.5):
+        if (free_p > 0.5) != (clamped_p > 0.5):
             st.caption("The intervention flips the verdict.")
         left, right = st.columns(2)
         with left:
@@ -592,19 +600,20 @@ st.markdown("Force a gate open on every word of a data set and count how many ve
             "lets every candidate read all of the old memory; *update = 0* overwrites the memory at every word; "
             "both at once turn the GRU into a vanilla RNN with the GRU's weights. What accuracy falls by is what "
             "the gate is worth.")
-upload = st.file_uploader(f"Your own data set (optional): a TSV of sentence, a tab, then 0 or 1, at most "
-                          f"{UPLOAD_MAX_MB} MB; this section and the next use it instead of the validation file",
-                          type=["tsv", "txt"], key="dataset_upload", max_upload_size=UPLOAD_MAX_MB)
-if upload is not None:
-    dataset, problem = labelled_data(upload)
+# no type= filter: Streamlit would raise on another extension; the parser says what is wrong in words
+dataset_upload = st.file_uploader(f"Your own data set (optional): a TSV of sentence, a tab, then 0 or 1, at "
+                                  f"most {UPLOAD_MAX_MB} MB; this section and the next use it instead of the "
+                                  f"validation file", key="dataset_upload", max_upload_size=UPLOAD_MAX_MB)
+if dataset_upload is not None:
+    dataset, problem = labelled_data(dataset_upload)
     if problem:
         st.error(problem)
 if not is_gru:
     st.info("The vanilla RNN has no gates to force; choose sst2-gru to see what its gates are worth.")
 elif st.toggle("Compute the table", key="ablation_on", help="Four readings of the data set: a few seconds."):
-    dataset, problem = labelled_data(upload)
+    dataset, problem = labelled_data(dataset_upload)
     if dataset is None:
-        if upload is None:
+        if dataset_upload is None:
             st.warning(problem)  # an upload's problem is shown under the uploader
     else:
         probabilities = get_ablation(model_key, dataset.key, _model=model, _texts=dataset.texts)
@@ -615,7 +624,8 @@ elif st.toggle("Compute the table", key="ablation_on", help="Four readings of th
                      column_config={"accuracy": st.column_config.NumberColumn(format="%.4f"),
                                     "change": st.column_config.NumberColumn(format="%+.4f")})
         chart(figures_analysis.ablation_figure(accuracy, size=len(dataset.texts)), "chart_ablation")
-        st.caption(f"On {dataset.description}. The same numbers as `python -m gru_viz ablate --data FILE`.")
+        st.caption(f"On {dataset.description}. The same numbers as "
+                   f"`python -m gru_viz ablate --data FILE --limit {len(dataset.texts)}`.")
         flips = analysis.verdict_flips(probabilities["free"], probabilities["reset=1"], dataset.labels)
         if not len(flips):
             st.markdown("**Sentences that need the reset gate**: none here; every sentence read correctly with free "
@@ -638,9 +648,9 @@ st.markdown("How each unit uses its gates over a whole data set: how often z and
             "number of words over which a unit's memory fades to 1/e. Then pick a unit and find the contexts "
             "where it is strongest across the data set, as LSTMVis does.")
 if st.toggle("Compute over the data set", key="memory_on", help="One batched reading of the data set: about a second."):
-    dataset, problem = labelled_data(upload)
+    dataset, problem = labelled_data(dataset_upload)
     if dataset is None:
-        if upload is None:
+        if dataset_upload is None:
             st.warning(problem)
     else:
         st.caption(f"On {dataset.description}.")

@@ -118,7 +118,7 @@ def gradient_flow(rnn: nn.GRU | nn.RNN, x: torch.Tensor) -> np.ndarray:
 
 
 def _check_single_layer(rnn) -> None:
-    if not isinstance(rnn, (nn.GRU, nn.RNN)) or isinstance(rnn, nn.LSTM):
+    if not isinstance(rnn, (nn.GRU, nn.RNN)):
         raise ValueError(f"need a torch.nn.GRU or torch.nn.RNN, got {type(rnn).__name__}")
     if rnn.num_layers != 1 or rnn.bidirectional:
         raise ValueError("gradient flow is defined here for a 1-layer unidirectional network")

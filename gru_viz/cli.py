@@ -93,7 +93,7 @@ def trace_command(args) -> str:
         for u in range(units):
             row += f"  {fields['update'][t, u]:.2f} {fields['reset'][t, u]:.2f} {fields['hidden'][t, u]:+.2f}"
         lines.append(row)
-    verdict = "positive" if sentence.probability[-1] >= 0.5 else "negative"
+    verdict = "positive" if sentence.probability[-1] > 0.5 else "negative"
     lines.append(f"verdict: {verdict} (P(positive) = {sentence.probability[-1]:.3f}); ? marks unknown words")
     if sentence.note:
         lines.append(sentence.note)
@@ -141,6 +141,8 @@ def _read_rows(path: Path) -> list[tuple[str, int]]:
 def gradient_flow_command(args) -> str:
     from gru_viz.analysis import dataset_gradient_flow, embed_texts
 
+    if len(set(map(str, args.models))) != len(args.models):
+        raise ValueError("--models names the same folder twice")
     texts = [sentence for sentence, _ in _read_rows(args.data)]
     flows = {}
     for folder in args.models:
@@ -149,6 +151,8 @@ def gradient_flow_command(args) -> str:
         if not sequences:
             raise ValueError(f"{args.data}: no sentence of at least {args.min_tokens} tokens")
         with tqdm(total=len(sequences), desc=model.name, unit="sentence", file=sys.stderr, mininterval=0.5) as bar:
+            if model.name in flows:
+                raise ValueError(f"{folder}: its card's name {model.name!r} is already taken by another model")
             flows[model.name] = dataset_gradient_flow(model.gru, sequences,
                                                       progress=lambda done, total: bar.update(done - bar.n))
     if args.json:
@@ -179,8 +183,11 @@ def template_command(args) -> str:
             raise ValueError(f"{args.vocab}: not UTF-8 text") from None
         except OSError as error:
             raise ValueError(f"{args.vocab}: cannot read the file ({error.strerror or error})") from None
-    written = write_template(args.out, words=words, arch=args.arch, embed_dim=args.embed_dim,
-                             hidden_size=args.hidden_size, seed=args.seed)
+    try:
+        written = write_template(args.out, words=words, arch=args.arch, embed_dim=args.embed_dim,
+                                 hidden_size=args.hidden_size, seed=args.seed)
+    except OSError as error:
+        raise ValueError(f"{args.out}: cannot write the folder ({error.strerror or error})") from None
     model = load_model(args.out)
     lines = [f"wrote a random, untrained {model.arch} model (vocab {model.config.vocab_size}, embed "
              f"{model.config.embed_dim}, hidden {model.config.hidden_size}) to {args.out}:"]

@@ -170,9 +170,10 @@ class SentimentModel:
         encoded = [self.tokenize(text)[1] for text in texts]
         lengths = np.array([len(ids) for ids in encoded])
         clamped = clamp_update is not None or clamp_reset is not None
-        if clamped:  # clamp positions refer to the whole padded batch, so it is one batch
+        if any(np.ndim(clamp) > 1 for clamp in (clamp_update, clamp_reset)):
+            # a clamp with batch or step axes refers to the whole padded batch: it must be one batch
             order, batch_size = np.arange(len(encoded)), max(len(encoded), 1)
-        else:  # similar lengths together: less padding
+        else:  # no clamp, a scalar or a per-unit (H,) clamp: similar lengths together, less padding
             order = np.argsort(lengths, kind="stable")
         probabilities = np.empty(len(encoded))
         with torch.inference_mode():

@@ -59,6 +59,7 @@ def test_table_and_errors(files, capsys):
     assert code == 0 and "tiny-gru geometric" in out and "sentences" in out
     for argv in (("--data", files["tsv"].parent / "missing.tsv", "--models", files["gru"]),
                  ("--data", files["tsv"], "--models", files["tsv"].parent / "nope"),
-                 ("--data", files["tsv"], "--models", files["gru"], "--min-tokens", 500)):
+                 ("--data", files["tsv"], "--models", files["gru"], "--min-tokens", 500),
+                 ("--data", files["tsv"], "--models", files["gru"], files["gru"])):
         code, out, err = _run(capsys, *argv)
         assert code == 2 and out == "" and err.startswith("error: ") and err.count("\n") == 1

@@ -260,3 +260,11 @@ def test_shipped_models_load_and_carry_honest_cards(name):
     if name == "sst2-gru":
         love, boring = model.predict_proba(["I love this movie so much", "But the movie is really boring"])
         assert love > 0.5 > boring
+
+
+def test_cli_template_into_an_unwritable_place_is_one_line(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert cli.main(["template", str(blocker / "inside")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and error.count("\n") == 1 and "cannot write" in error
