@@ -12,37 +12,23 @@ typed (escaped, since Plotly reads ``<b>`` and ``&…;`` in labels as markup), h
 
 from __future__ import annotations
 
-import html
-import math
 
 import numpy as np
 import plotly.graph_objects as go
+
+from gru_viz.figures import DIVERGING, EXACT, _word_axis  # one look for every figure
+from gru_viz.figures import plotly_text as _text
 
 __all__ = ["LABEL_COLORS", "ablation_figure", "dataset_gradient_flow_figure", "difference_heatmap",
            "gradient_flow_figure", "probability_comparison_figure", "saturation_figure", "timescale_figure",
            "top_activations_figure"]
 
-EXACT = ":.9~g"  # 9 significant digits round-trip a float32 exactly; ~ drops trailing zeros
-MAX_WORD_TICKS = 60  # beyond this many words, label every k-th tick (hover still names every word)
 LABEL_COLORS = {"integrator": "#2166ac", "resetter": "#b2182b", "fast": "#ef8a62", "mixed": "#7f7f7f"}
 SERIES_COLORS = ["#2166ac", "#b2182b", "#1b9e77", "#7570b3"]  # first: GRU / free; second: RNN / clamped
-DIVERGING = [[0.0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#f7f7f7"], [0.75, "#67a9cf"], [1.0, "#2166ac"]]
-
-
-def _text(text) -> str:
-    return html.escape(str(text), quote=False)
 
 
 def _figure(data: list[dict], layout: dict) -> go.Figure:
     return go.Figure({"data": data, "layout": {"template": "plotly_white", **layout}}, _validate=False)
-
-
-def _word_axis(tokens: list[str], title: str = "word") -> dict:
-    step = max(1, math.ceil(len(tokens) / MAX_WORD_TICKS))
-    shown = list(range(0, len(tokens), step))
-    return {"tickmode": "array", "tickvals": shown, "ticktext": [_text(tokens[t]) for t in shown],
-            "range": [-0.5, len(tokens) - 0.5], "showgrid": False, "zeroline": False,
-            "title": {"text": title if step == 1 else f"{title} (every {step}th labelled; hover for all)"}}
 
 
 def gradient_flow_figure(tokens: list[str], gru: np.ndarray, rnn: np.ndarray | None = None, *,
