@@ -286,7 +286,7 @@ def memory_figure(tokens: list[str], words: np.ndarray, carry: float, bias: floa
     return _figure([heatmap], layout)
 
 
-# ---- a sentence's figures, as the page shows them (the page caches these; page_bench times them) ----
+# ---- a sentence's figures, as the page shows them (the page caches these; benchmarks/page_bench.py times them) ----
 
 
 def sentence_gate_figures(view: SentenceView, order: np.ndarray, positions: int | None = None,

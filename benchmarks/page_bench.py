@@ -1,4 +1,4 @@
-"""Server time for the page to show a new 20-word sentence: ``python -m gru_viz.page_bench``.
+"""Server time for the page to show a new 20-word sentence: ``python -m benchmarks.page_bench``.
 
 Two measurements, each the median over repeats, each repeat a sentence the page has not seen (so no
 cache helps), against the 150 ms goal:
@@ -87,7 +87,7 @@ def _report(name: str, times: list[float]) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gru_viz.page_bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.page_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "sst2-gru", help="model folder")
     parser.add_argument("--repeats", type=int, default=15, help="new sentences per measurement")
     parser.add_argument("--words", type=int, default=20, help="words per sentence")
