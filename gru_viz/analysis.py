@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from gru_viz.trace import GRUTrace, trace_gru, trace_rnn
+from gru_viz.model import padded_batches
 
 if TYPE_CHECKING:
     from gru_viz.model import SentenceTrace, SentimentModel
@@ -266,32 +266,6 @@ def _encode(model: "SentimentModel", texts) -> tuple[list[list[str]], list[list[
     return tokens, ids
 
 
-def _batches(ids: list[list[int]], batch_size: int):
-    """(indices (B,), ids (B, T), lengths (B,)) with similar lengths together: little padding.
-    Padding is on the right, so it never reaches a sentence's real steps; callers mask it."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    lengths = np.array([len(sentence) for sentence in ids])
-    order = np.argsort(lengths, kind="stable")
-    for start in range(0, len(order), batch_size):
-        chosen = order[start:start + batch_size]
-        padded = torch.zeros(len(chosen), int(lengths[chosen].max()), dtype=torch.long)  # (B, T)
-        for row, index in enumerate(chosen):
-            padded[row, :lengths[index]] = torch.tensor(ids[index])
-        yield chosen, padded, lengths[chosen]
-
-
-def _trace_batch(model: "SentimentModel", ids: torch.Tensor, clamp_update=None, clamp_reset=None) -> GRUTrace:
-    """The recurrent layer's trace of a padded batch (fields (1, 1, B, T, H))."""
-    with torch.inference_mode():
-        embedded = model.net.embedding(ids)  # (B, T, E)
-    if model.arch == "gru":
-        return trace_gru(model.gru, embedded, clamp_update=clamp_update, clamp_reset=clamp_reset)
-    if clamp_update is not None or clamp_reset is not None:
-        raise ValueError("the vanilla RNN has no gates to clamp; choose a GRU model")
-    return trace_rnn(model.gru, embedded)
-
-
 def _mask(lengths: np.ndarray, steps: int) -> np.ndarray:
     return np.arange(steps)[None, :] < lengths[:, None]  # (B, T): True on real tokens
 
@@ -329,8 +303,8 @@ def ablation_probabilities(model: "SentimentModel", texts, *, progress: Progress
     probabilities = {}
     for name, clamps in ABLATIONS.items():
         result = np.empty(len(ids))
-        for chosen, padded, lengths in _batches(ids, batch_size):
-            states = _trace_batch(model, padded, **clamps).hidden[0, 0]  # (B, T, H)
+        for chosen, padded, lengths in padded_batches(ids, batch_size):
+            states = model.trace_ids(padded, **clamps).hidden[0, 0]  # (B, T, H)
             last = torch.from_numpy(states[np.arange(len(chosen)), lengths - 1])  # (B, H)
             with torch.inference_mode():
                 logits = model.net.head(last).squeeze(-1)  # (B,)
@@ -557,8 +531,8 @@ def memory_statistics(model: "SentimentModel", texts, *, batch_size: int = 256) 
                                                                  "reset_high")}
     sums = {"update": np.zeros(units), "reset": np.zeros(units)}
     steps = 0
-    for _, padded, lengths in _batches(ids, batch_size):
-        trace = _trace_batch(model, padded)
+    for _, padded, lengths in padded_batches(ids, batch_size):
+        trace = model.trace_ids(padded)
         mask = _mask(lengths, padded.shape[1])  # (B, T)
         steps += int(mask.sum())
         for gate in ("update", "reset"):
@@ -627,8 +601,8 @@ def top_activations(model: "SentimentModel", texts, unit: int, k: int = 10, fiel
         raise ValueError(f"k must be a positive whole number, got {k!r}")
     tokens, ids = _encode(model, texts)
     per_sentence: list[np.ndarray] = [None] * len(ids)  # (T_i,) the unit along each sentence
-    for chosen, padded, lengths in _batches(ids, batch_size):
-        values = getattr(_trace_batch(model, padded), field)[0, 0, :, :, unit]  # (B, T)
+    for chosen, padded, lengths in padded_batches(ids, batch_size):
+        values = getattr(model.trace_ids(padded), field)[0, 0, :, :, unit]  # (B, T)
         for row, index in enumerate(chosen):
             per_sentence[index] = values[row, :lengths[row]].copy()
     flat = np.concatenate(per_sentence)  # every real step, sentence by sentence

@@ -29,7 +29,8 @@ from torch import nn
 from gru_viz.text import MAX_TOKENS, TokenizedText, Vocabulary, tokenize
 from gru_viz.trace import GRUTrace, trace_gru, trace_rnn
 
-__all__ = ["ModelConfig", "SentimentNet", "SentimentModel", "SentenceTrace", "load_model", "save_model"]
+__all__ = ["ModelConfig", "SentimentNet", "SentimentModel", "SentenceTrace", "load_model", "padded_batches",
+           "save_model"]
 
 CARD_FORMAT = "gru-viz/1"
 WEIGHTS, VOCAB, CARD = "model.safetensors", "vocab.json", "card.json"
@@ -170,28 +171,27 @@ class SentimentModel:
         encoded = [self.tokenize(text)[1] for text in texts]
         lengths = np.array([len(ids) for ids in encoded])
         clamped = clamp_update is not None or clamp_reset is not None
-        if any(np.ndim(clamp) > 1 for clamp in (clamp_update, clamp_reset)):
-            # a clamp with batch or step axes refers to the whole padded batch: it must be one batch
-            order, batch_size = np.arange(len(encoded)), max(len(encoded), 1)
-        else:  # no clamp, a scalar or a per-unit (H,) clamp: similar lengths together, less padding
-            order = np.argsort(lengths, kind="stable")
+        # a clamp with batch or step axes refers to the whole padded batch in input order: one batch;
+        # otherwise (no clamp, a scalar, a per-unit (H,) array) similar lengths go together
+        whole = any(np.ndim(clamp) > 1 for clamp in (clamp_update, clamp_reset))
         probabilities = np.empty(len(encoded))
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                chosen = order[start:start + batch_size]
-                ids = torch.zeros(len(chosen), lengths[chosen].max(), dtype=torch.long)  # (B, T)
-                for row, index in enumerate(chosen):
-                    ids[row, :lengths[index]] = torch.tensor(encoded[index])
-                lengths_tensor = torch.from_numpy(lengths[chosen])
+        for chosen, ids, lengths in padded_batches(encoded, max(len(encoded), 1) if whole else batch_size,
+                                                   sort=not whole):
+            lengths_tensor = torch.from_numpy(lengths)
+            with torch.inference_mode():
                 if clamped:
-                    gates = self._trace(self.net.embedding(ids), clamp_update, clamp_reset)
-                    states = torch.from_numpy(gates.hidden[0, 0])  # (B, T, H)
-                    last = states[torch.arange(len(chosen)), lengths_tensor - 1]  # (B, H)
-                    logits = self.net.head(last).squeeze(-1)
+                    states = torch.from_numpy(self.trace_ids(ids, clamp_update, clamp_reset).hidden[0, 0])  # (B, T, H)
+                    logits = self.net.head(states[torch.arange(len(chosen)), lengths_tensor - 1]).squeeze(-1)
                 else:
                     logits = self.net(ids, lengths_tensor)
-                probabilities[chosen] = torch.sigmoid(logits.double()).numpy()
+            probabilities[chosen] = torch.sigmoid(logits.double()).numpy()
         return probabilities
+
+    def trace_ids(self, ids: torch.Tensor, clamp_update=None, clamp_reset=None) -> GRUTrace:
+        """The recurrent layer's trace of a padded batch of ids (B, T): fields (1, 1, B, T, H)."""
+        with torch.inference_mode():
+            embedded = self.net.embedding(ids)  # (B, T, E)
+        return self._trace(embedded, clamp_update, clamp_reset)
 
     def _trace(self, embedded, clamp_update, clamp_reset) -> GRUTrace:
         if self.config.arch == "gru":
@@ -199,6 +199,21 @@ class SentimentModel:
         if clamp_update is not None or clamp_reset is not None:
             raise ValueError("the vanilla RNN has no gates to clamp; choose the GRU model")
         return trace_rnn(self.net.rnn, embedded)
+
+
+def padded_batches(encoded: list[list[int]], batch_size: int, *, sort: bool = True):
+    """(indices (B,), ids (B, T), lengths (B,)) batches of encoded sentences, right-padded with PAD, so
+    padding never reaches a sentence's real steps. ``sort``: similar lengths together (little padding)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    lengths = np.array([len(sentence) for sentence in encoded], dtype=np.int64)
+    order = np.argsort(lengths, kind="stable") if sort else np.arange(len(encoded))
+    for start in range(0, len(order), batch_size):
+        chosen = order[start:start + batch_size]
+        ids = torch.full((len(chosen), int(lengths[chosen].max())), Vocabulary.PAD, dtype=torch.long)  # (B, T)
+        for row, index in enumerate(chosen):
+            ids[row, :lengths[index]] = torch.tensor(encoded[index])
+        yield chosen, ids, lengths[chosen]
 
 
 def _sigmoid(logit: np.ndarray) -> np.ndarray:
