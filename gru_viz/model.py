@@ -78,11 +78,6 @@ class SentimentNet(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, 1)
 
-    @property
-    def gru(self) -> nn.GRU | nn.RNN:
-        """The recurrent module (an ``nn.RNN`` for the baseline), under the name the API promises."""
-        return self.rnn
-
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         embedded = self.dropout(self.embedding(ids))  # (B, T, E)
         states, _ = self.rnn(embedded)  # (B, T, H); right padding never reaches earlier steps
