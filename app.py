@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -39,10 +39,6 @@ GRU_NAME, RNN_NAME = "sst2-gru", "sst2-rnn"  # the pair the gradient-flow sectio
 UPLOADED = "your uploaded model"  # the model choice for a model uploaded in this session (never in the link)
 MODE_LABELS = {"free": "free (as trained)", "vanilla-RNN mode": "vanilla-RNN mode (r ≡ 1, z ≡ 0)",
                "frozen memory": "frozen memory (z ≡ 1)", "custom": "custom"}
-ABLATION_MEANINGS = {"free": "gates as trained",
-                     "reset=1": "reset gate forced open: every candidate reads all of h",
-                     "update=0": "update gate forced to 0: the memory is overwritten at every word",
-                     "reset=1,update=0": "both: a vanilla tanh RNN with the GRU's weights"}
 
 GRU_EQUATIONS = r"""
 \begin{aligned}
@@ -97,7 +93,9 @@ def get_gate_figures(model_key: tuple, text: str, order_method: str, _view):
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def get_trajectory_figures(model_key: tuple, text: str, _view, _card):
-    return figures.sentence_trajectory_figures(_view, page_data.projection_basis(_card, _view.path))
+    """(figures, what the PCA basis was fitted on)."""
+    basis = page_data.projection_basis(_card, _view.path)
+    return figures.sentence_trajectory_figures(_view, basis), basis.source
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -425,9 +423,8 @@ if view is not None:
 
     # ---- trajectory ----
     st.header("Trajectory")
-    trajectory = get_trajectory_figures(model_key, text, _view=view, _card=model.card)
+    trajectory, basis_source = get_trajectory_figures(model_key, text, _view=view, _card=model.card)
     flat, solid, units_tab = st.tabs(["2-D", "3-D", "Units over the words"])
-    basis_source = page_data.projection_basis(model.card, view.path).source
     with flat:
         chart(trajectory["trajectory_2d"], "chart_trajectory_2d")
     with solid:
@@ -604,14 +601,15 @@ st.markdown("Force a gate open on every word of a data set and count how many ve
 dataset_upload = st.file_uploader(f"Your own data set (optional): a TSV of sentence, a tab, then 0 or 1, at "
                                   f"most {UPLOAD_MAX_MB} MB; this section and the next use it instead of the "
                                   f"validation file", key="dataset_upload", max_upload_size=UPLOAD_MAX_MB)
+section_data = cache(partial(labelled_data, dataset_upload))  # read at most once per rerun, when first needed
 if dataset_upload is not None:
-    dataset, problem = labelled_data(dataset_upload)
+    dataset, problem = section_data()
     if problem:
         st.error(problem)
 if not is_gru:
     st.info("The vanilla RNN has no gates to force; choose sst2-gru to see what its gates are worth.")
 elif st.toggle("Compute the table", key="ablation_on", help="Four readings of the data set: a few seconds."):
-    dataset, problem = labelled_data(dataset_upload)
+    dataset, problem = section_data()
     if dataset is None:
         if dataset_upload is None:
             st.warning(problem)  # an upload's problem is shown under the uploader
@@ -619,7 +617,7 @@ elif st.toggle("Compute the table", key="ablation_on", help="Four readings of th
         probabilities = get_ablation(model_key, dataset.key, _model=model, _texts=dataset.texts)
         accuracy = analysis.ablation_accuracy(probabilities, dataset.labels)
         st.dataframe([{"condition": name, "accuracy": value, "change": value - accuracy["free"],
-                       "meaning": ABLATION_MEANINGS[name]} for name, value in accuracy.items()],
+                       "meaning": analysis.ABLATION_MEANINGS[name]} for name, value in accuracy.items()],
                      key="table_ablation", hide_index=True,
                      column_config={"accuracy": st.column_config.NumberColumn(format="%.4f"),
                                     "change": st.column_config.NumberColumn(format="%+.4f")})
@@ -648,7 +646,7 @@ st.markdown("How each unit uses its gates over a whole data set: how often z and
             "number of words over which a unit's memory fades to 1/e. Then pick a unit and find the contexts "
             "where it is strongest across the data set, as LSTMVis does.")
 if st.toggle("Compute over the data set", key="memory_on", help="One batched reading of the data set: about a second."):
-    dataset, problem = labelled_data(dataset_upload)
+    dataset, problem = section_data()
     if dataset is None:
         if dataset_upload is None:
             st.warning(problem)

@@ -286,6 +286,12 @@ ABLATIONS = {  # condition → clamps; the keys are the public names of the tabl
     "update=0": {"clamp_update": 0.0},
     "reset=1,update=0": {"clamp_update": 0.0, "clamp_reset": 1.0},
 }
+ABLATION_MEANINGS = {  # what each condition does, in words, for the CLI's table and the page's
+    "free": "gates as trained",
+    "reset=1": "reset gate forced open: every candidate reads all of h",
+    "update=0": "update gate forced to 0: the memory is overwritten at every word",
+    "reset=1,update=0": "both: a vanilla tanh RNN with the GRU's weights",
+}
 
 
 def ablation_probabilities(model: "SentimentModel", texts, *, progress: Progress | None = None,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from gru_viz.analysis import ablation
+from gru_viz.analysis import ABLATION_MEANINGS, ablation
 from gru_viz.model import load_model
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "sst2-gru"
@@ -118,14 +118,11 @@ def ablate_command(args) -> str:
             bar.close()
     if args.json:
         return json.dumps(accuracy)
-    described = {"free": "gates as trained", "reset=1": "reset gate forced open: candidates read all of h",
-                 "update=0": "update gate forced to 0: memory overwritten every word",
-                 "reset=1,update=0": "both: a vanilla tanh RNN"}
     lines = [f"{model.name} ({model.arch}, {model.gru.hidden_size} units) on {args.data.name}: "
              f"{len(texts)} sentences", f"{'condition':<18}{'accuracy':>9}{'change':>9}  meaning"]
     for name, value in accuracy.items():
         change = "" if name == "free" else f"{value - accuracy['free']:+.4f}"
-        lines.append(f"{name:<18}{value:>9.4f}{change:>9}  {described[name]}")
+        lines.append(f"{name:<18}{value:>9.4f}{change:>9}  {ABLATION_MEANINGS[name]}")
     return "\n".join(lines)
 
 
