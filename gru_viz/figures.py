@@ -16,29 +16,36 @@ Conventions shared by every builder:
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 
-from gru_viz.page_data import Projection, SentenceView, largest_moves, probability_moves, project
+from gru_viz.page_data import (
+    Projection,
+    SentenceView,
+    largest_moves,
+    probability_moves,
+    project,
+)
+from gru_viz.style import (
+    DIVERGING,
+    EXACT,
+    GATE_SCALE,
+    LIGHT_DIVERGING,
+    new_figure,
+    plotly_text,
+    word_axis,
+)
 
 __all__ = ["GATES", "TrajectoryPath", "plotly_text", "gate_heatmap", "trajectory_figure", "unit_lines_figure",
            "prediction_figure", "compare_prediction_figure", "memory_figure", "sentence_gate_figures",
            "sentence_path", "sentence_trajectory_figures", "marked_words", "sentence_reading_figures",
            "sentence_figures", "compare_figures"]
 
-EXACT = ":.9~g"  # 9 significant digits round-trip a float32 exactly; ~ drops trailing zeros
-MAX_WORD_TICKS = 60  # beyond this many words, label every k-th tick (hover still names every word)
-MAX_PATH_LABELS = 40  # likewise for the words written along a trajectory
+MAX_PATH_LABELS = 40  # beyond this many words, label every k-th point along a trajectory (hover names all)
 WORDS_PER_ROW = 10  # the memory view wraps the sentence like text
-
-# red for negative, blue for positive, everywhere: P(positive), h, n and contributions
-DIVERGING = [[0.0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#f7f7f7"], [0.75, "#67a9cf"], [1.0, "#2166ac"]]
-LIGHT_DIVERGING = [[0.0, "#e08a7e"], [0.5, "#f7f7f7"], [1.0, "#7fb2d9"]]  # black words stay readable
-GATE_SCALE = "Viridis"
 
 
 @dataclass(frozen=True)
@@ -55,29 +62,6 @@ GATES = {
     "candidate": _Gate("n", "candidate n (what the word would write)", (-1.0, 1.0), DIVERGING),
     "hidden": _Gate("h", "hidden state h (the memory after the word)", (-1.0, 1.0), DIVERGING),
 }
-
-
-def plotly_text(text: str) -> str:
-    """``text`` as Plotly shows it literally: &, < and > escaped (Plotly renders entities back)."""
-    return html.escape(str(text), quote=False)
-
-
-def _figure(data: list[dict], layout: dict) -> go.Figure:
-    return go.Figure({"data": data, "layout": layout}, _validate=False)
-
-
-def _word_axis(tokens: list[str], positions: int | None = None, title: str = "word", lead: list | None = None) -> dict:
-    """A numeric x axis 0 … positions−1 labelled with ``tokens`` (thinned past MAX_WORD_TICKS).
-    ``lead``: extra (position, label) ticks before the words, e.g. (−1, "start")."""
-    count = len(tokens) if positions is None else max(positions, len(tokens))
-    step = max(1, math.ceil(len(tokens) / MAX_WORD_TICKS))
-    shown = range(0, len(tokens), step)
-    values = [position for position, _ in lead or []] + list(shown)
-    labels = [label for _, label in lead or []] + [plotly_text(tokens[t]) for t in shown]
-    first = min([-0.5] + [position - 0.5 for position, _ in lead or []])
-    return {"tickmode": "array", "tickvals": values, "ticktext": labels, "range": [first, count - 0.5],
-            "title": {"text": title if step == 1 else f"{title} (every {step}th labelled; hover for all)"},
-            "showgrid": False, "zeroline": False}
 
 
 def gate_heatmap(values: np.ndarray, tokens: list[str], order: np.ndarray, *, gate: str,
@@ -114,12 +98,12 @@ def gate_heatmap(values: np.ndarray, tokens: list[str], order: np.ndarray, *, ga
         heatmap["zmid"] = 0.0
     layout = {
         "title": {"text": title or spec.title},
-        "xaxis": _word_axis(tokens, positions),
+        "xaxis": word_axis(tokens, positions),
         "yaxis": {"title": {"text": "unit"}, "tickmode": "array", "tickvals": rows,
                   "ticktext": [str(order[row]) for row in rows], "autorange": "reversed", "showgrid": False},
         "height": int(min(720, max(300, 5 * units + 140))), "margin": {"t": 50, "b": 10, "l": 50, "r": 10},
     }
-    return _figure([heatmap], layout)
+    return new_figure([heatmap], layout)
 
 
 @dataclass(frozen=True)
@@ -186,7 +170,7 @@ def trajectory_figure(paths: list[TrajectoryPath], *, dims: int, explained: np.n
         layout["yaxis"] = {"title": {"text": titles[1]}, "zeroline": False}
     else:
         layout["scene"] = {f"{axis}axis": {"title": {"text": text}} for axis, text in zip(axes, titles)}
-    return _figure(data, layout)
+    return new_figure(data, layout)
 
 
 def unit_lines_figure(hidden: np.ndarray, tokens: list[str], units: list[int]) -> go.Figure:
@@ -198,10 +182,10 @@ def unit_lines_figure(hidden: np.ndarray, tokens: list[str], units: list[int]) -
              "hovertemplate": (f"unit {unit}<br>word %{{text}} (position %{{customdata}})<br>"
                                f"h = %{{y{EXACT}}}<extra></extra>")}
             for unit in units]
-    layout = {"title": {"text": "chosen units of h over the words"}, "xaxis": _word_axis(tokens),
+    layout = {"title": {"text": "chosen units of h over the words"}, "xaxis": word_axis(tokens),
               "yaxis": {"title": {"text": "h"}, "range": [-1.05, 1.05]}, "height": 360,
               "margin": {"t": 50, "b": 10, "l": 50, "r": 10}, "legend": {"orientation": "h", "y": -0.25}}
-    return _figure(data, layout)
+    return new_figure(data, layout)
 
 
 def _probability_layout(title: str) -> dict:
@@ -231,12 +215,12 @@ def prediction_figure(tokens: list[str], probability: np.ndarray, start_probabil
             "marker": {"size": 18, "color": "rgba(0,0,0,0)", "line": {"color": "#000000", "width": 2}},
             "hoverinfo": "skip"}
     layout = _probability_layout("P(positive) after each word")
-    layout["xaxis"] = _word_axis(tokens, lead=[(-1, "(start)")])
+    layout["xaxis"] = word_axis(tokens, lead=[(-1, "(start)")])
     layout["annotations"] = [{"x": int(t), "y": float(probability[t]), "text": f"{plotly_text(tokens[t])} {moves[t]:+.2f}",
                               "showarrow": True, "arrowhead": 0, "ay": -30 if probability[t] < 0.5 else 30,
                               "font": {"size": 12}} for t in marked]
     layout["showlegend"] = False
-    return _figure([line, ring], layout)
+    return new_figure([line, ring], layout)
 
 
 def compare_prediction_figure(series: list[tuple[str, list[str], np.ndarray, float]]) -> go.Figure:
@@ -253,7 +237,7 @@ def compare_prediction_figure(series: list[tuple[str, list[str], np.ndarray, flo
     layout = _probability_layout("P(positive) after each word, position by position")
     layout["xaxis"] = {"title": {"text": "position (−1 = before the first word)"}, "zeroline": False}
     layout["legend"] = {"orientation": "h", "y": -0.2}
-    return _figure(data, layout)
+    return new_figure(data, layout)
 
 
 def memory_figure(tokens: list[str], words: np.ndarray, carry: float, bias: float) -> go.Figure:
@@ -283,7 +267,7 @@ def memory_figure(tokens: list[str], words: np.ndarray, carry: float, bias: floa
                                  + (f" + start {carry:+.4f}" if carry else ""))},
               "xaxis": {"visible": False}, "yaxis": {"visible": False, "autorange": "reversed"},
               "height": 90 + 44 * rows, "margin": {"t": 50, "b": 10, "l": 10, "r": 10}}
-    return _figure([heatmap], layout)
+    return new_figure([heatmap], layout)
 
 
 # ---- a sentence's figures, as the page shows them (the page caches these; benchmarks/page_bench.py times them) ----

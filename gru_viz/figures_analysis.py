@@ -12,23 +12,24 @@ typed (escaped, since Plotly reads ``<b>`` and ``&…;`` in labels as markup), h
 
 from __future__ import annotations
 
-
 import numpy as np
 import plotly.graph_objects as go
 
-from gru_viz.figures import DIVERGING, EXACT, _word_axis  # one look for every figure
-from gru_viz.figures import plotly_text as _text
+from gru_viz.style import (
+    DIVERGING,
+    EXACT,
+    GATE_SCALE,
+    LABEL_COLORS,
+    SERIES_COLORS,
+    new_figure,
+    word_axis,
+)
+from gru_viz.style import plotly_text as _text
 
 __all__ = ["LABEL_COLORS", "ablation_figure", "dataset_gradient_flow_figure", "difference_heatmap",
            "gradient_flow_figure", "probability_comparison_figure", "saturation_figure", "timescale_figure",
            "top_activations_figure"]
 
-LABEL_COLORS = {"integrator": "#2166ac", "resetter": "#b2182b", "fast": "#ef8a62", "mixed": "#7f7f7f"}
-SERIES_COLORS = ["#2166ac", "#b2182b", "#1b9e77", "#7570b3"]  # first: GRU / free; second: RNN / clamped
-
-
-def _figure(data: list[dict], layout: dict) -> go.Figure:
-    return go.Figure({"data": data, "layout": {"template": "plotly_white", **layout}}, _validate=False)
 
 
 def gradient_flow_figure(tokens: list[str], gru: np.ndarray, rnn: np.ndarray | None = None, *,
@@ -48,9 +49,9 @@ def gradient_flow_figure(tokens: list[str], gru: np.ndarray, rnn: np.ndarray | N
                      "hovertemplate": f"{_text(names[index])}: %{{text}} (position %{{x}}, %{{customdata}} "
                                       f"from the end)<br>‖∂h_T/∂h_t‖ = %{{y{EXACT}}}<extra></extra>"})
     layout = {"title": {"text": "How much of a gradient at the last word reaches each word (log scale)"},
-              "xaxis": _word_axis(tokens), "legend": {"orientation": "h", "y": -0.25},
+              "xaxis": word_axis(tokens), "legend": {"orientation": "h", "y": -0.25},
               "yaxis": {"type": "log", "title": {"text": "‖∂h_T/∂h_t‖ (Frobenius)"}, "exponentformat": "power"}}
-    return _figure(data, layout)
+    return new_figure(data, layout)
 
 
 def dataset_gradient_flow_figure(flows: dict, *, statistic: str = "geometric_mean", min_count: int = 1) -> go.Figure:
@@ -79,7 +80,7 @@ def dataset_gradient_flow_figure(flows: dict, *, statistic: str = "geometric_mea
               "xaxis": {"title": {"text": "distance from the last word (T − 1 − t)"}, "zeroline": False},
               "yaxis": {"type": "log", "title": {"text": f"{title} ‖∂h_T/∂h_t‖"}, "exponentformat": "power"},
               "legend": {"orientation": "h", "y": -0.2}}
-    return _figure(data, layout)
+    return new_figure(data, layout)
 
 
 def saturation_figure(stats) -> go.Figure:
@@ -109,7 +110,7 @@ def saturation_figure(stats) -> go.Figure:
               "shapes": [{"type": "line", "x0": 0, "y0": 1, "x1": 1, "y1": 0,
                           "line": {"color": "#bbbbbb", "dash": "dot", "width": 1}}],
               "legend": {"orientation": "h", "y": -0.2}}
-    return _figure(data, layout)
+    return new_figure(data, layout)
 
 
 def timescale_figure(timescale: np.ndarray, labels: list[str] | None = None, *, sort: bool = True) -> go.Figure:
@@ -132,7 +133,7 @@ def timescale_figure(timescale: np.ndarray, labels: list[str] | None = None, *, 
     layout = {"title": {"text": "Memory timescale τ = −1/ln(mean z) per unit"},
               "xaxis": {"title": {"text": "unit"}, "type": "category"},
               "yaxis": {"type": "log", "title": {"text": "τ (steps)"}}, "showlegend": False}
-    return _figure(data, layout)
+    return new_figure(data, layout)
 
 
 def probability_comparison_figure(tokens: list[str], free: np.ndarray, clamped: np.ndarray, *,
@@ -150,12 +151,12 @@ def probability_comparison_figure(tokens: list[str], free: np.ndarray, clamped: 
                      "line": {"color": SERIES_COLORS[index], "dash": "solid" if index == 0 else "dash"},
                      "hovertemplate": (f"{_text(name)}: after %{{text}} (position %{{x}})<br>P(positive) = "
                                        f"%{{y{EXACT}}}<br>clamped − free = %{{customdata:+.6f}}<extra></extra>")})
-    layout = {"title": {"text": "P(positive) after each word: free against clamped"}, "xaxis": _word_axis(tokens),
+    layout = {"title": {"text": "P(positive) after each word: free against clamped"}, "xaxis": word_axis(tokens),
               "yaxis": {"range": [0, 1], "title": {"text": "P(positive)"}},
               "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,
                           "line": {"color": "#999999", "dash": "dot", "width": 1}}],
               "legend": {"orientation": "h", "y": -0.25}}
-    return _figure(data, layout)
+    return new_figure(data, layout)
 
 
 def difference_heatmap(tokens: list[str], free: np.ndarray, clamped: np.ndarray, *, field: str = "hidden",
@@ -176,9 +177,9 @@ def difference_heatmap(tokens: list[str], free: np.ndarray, clamped: np.ndarray,
              "colorscale": DIVERGING, "colorbar": {"title": {"text": "clamped − free"}, "thickness": 12},
              "hovertemplate": (f"%{{y}}, %{{text}} (position %{{x}})<br>free {field} = %{{customdata[0]{EXACT}}}"
                                f"<br>clamped = %{{customdata[1]{EXACT}}}<br>difference = %{{z:+.6g}}<extra></extra>")}]
-    layout = {"title": {"text": f"{field}: clamped − free"}, "xaxis": _word_axis(tokens),
+    layout = {"title": {"text": f"{field}: clamped − free"}, "xaxis": word_axis(tokens),
               "yaxis": {"autorange": "reversed", "type": "category"}}
-    return _figure(data, layout)
+    return new_figure(data, layout)
 
 
 def ablation_figure(accuracy: dict[str, float], *, size: int | None = None) -> go.Figure:
@@ -197,7 +198,7 @@ def ablation_figure(accuracy: dict[str, float], *, size: int | None = None) -> g
     title = "Accuracy with gates forced" + (f" ({size:,} sentences)" if size else "")
     layout = {"title": {"text": title}, "xaxis": {"title": {"text": "condition"}, "type": "category"},
               "yaxis": {"range": [0, 1.08], "title": {"text": "accuracy"}}, "showlegend": False}
-    return _figure(data, layout)
+    return new_figure(data, layout)
 
 
 def top_activations_figure(hits, *, window: int = 5, field: str = "hidden") -> go.Figure:
@@ -221,7 +222,7 @@ def top_activations_figure(hits, *, window: int = 5, field: str = "hidden") -> g
     gate = field in ("update", "reset")
     data = [{"type": "heatmap", "z": z, "text": text.tolist(), "customdata": where, "texttemplate": "%{text}",
              "textfont": {"color": "#000000", "size": 13}, "hoverongaps": False, "xgap": 2, "ygap": 2,
-             "zmin": 0.0 if gate else -1.0, "zmax": 1.0, "colorscale": "Viridis" if gate else DIVERGING,
+             "zmin": 0.0 if gate else -1.0, "zmax": 1.0, "colorscale": GATE_SCALE if gate else DIVERGING,
              "colorbar": {"title": {"text": field}, "thickness": 12},
              "hovertemplate": (f"%{{text}} (sentence %{{customdata[0]}}, position %{{customdata[1]}})<br>"
                                f"{field} = %{{z{EXACT}}}<extra></extra>")}]
@@ -235,4 +236,4 @@ def top_activations_figure(hits, *, window: int = 5, field: str = "hidden") -> g
               "shapes": [{"type": "rect", "xref": "x", "yref": "paper", "x0": window - 0.5, "x1": window + 0.5,
                           "y0": 0, "y1": 1, "line": {"color": "#000000", "width": 2}}],
               "height": 120 + 32 * len(hits)}
-    return _figure(data, layout)
+    return new_figure(data, layout)

@@ -17,7 +17,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gru_viz import figures, page_data
+from gru_viz import figures, page_data, style
 from gru_viz.analysis import fit_pca
 from gru_viz.model import ModelConfig, SentimentModel, SentimentNet
 from gru_viz.text import Vocabulary
@@ -242,7 +242,7 @@ def test_user_text_is_shown_literally():
 def test_long_sentences_thin_the_tick_labels(model):
     view = page_data.read_sentence(model, "i love this movie " * 100, max_tokens=300)
     axis = figures.gate_heatmap(view.update, view.tokens, np.arange(8), gate="update").layout.xaxis
-    assert len(axis.ticktext) <= figures.MAX_WORD_TICKS + 1
+    assert len(axis.ticktext) <= style.MAX_WORD_TICKS + 1
     assert tuple(axis.range) == (-0.5, 299.5)
 
 
