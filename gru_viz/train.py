@@ -1,12 +1,22 @@
 """Train the SST-2 sentiment classifier the page explains, top to bottom.
 
-    python -m gru_viz.train --data ../shared/data/sst2 --arch gru --out models/sst2-gru
-    python -m gru_viz.train --data ../shared/data/sst2 --arch rnn --out models/sst2-rnn
+    python -m gru_viz.train --arch gru --out models/sst2-gru
+    python -m gru_viz.train --arch gru --no-reset --out models/sst2-gru-noreset
+    python -m gru_viz.train --arch rnn --out models/sst2-rnn
 
-Reads ``train.tsv`` and ``val.tsv`` (``sentence<TAB>label``) from --data; never copies them. Model
-selection and early stopping use the validation phrases that occur inside no training phrase
-("unseen", ~19 tokens like real reviews): plain validation phrases are cut from the same reviews as the
-training phrases and flatter a model. Seeded and deterministic on a given machine and thread count.
+Reads ``train.tsv`` and ``val.tsv`` (``sentence<TAB>label``) from --data (default: the shipped copy,
+``gru_viz.paths.default_data_dir``). Model selection and early stopping use the validation phrases that occur
+inside no training phrase ("unseen", ~19 tokens like real reviews): plain validation phrases are cut from the
+same reviews as the training phrases and flatter a model. Seeded and deterministic on a given machine and
+thread count.
+
+Neutral-aware, long-range recipe (``Recipe``; off with ``--plain``). Every epoch mixes, beside all SST-2
+phrases: generated neutral plot sentences (``gru_viz.neutral``) with a soft target of 0.5, so description
+stops reading as a verdict; "reviews" of a labelled phrase with 1–20 plot sentences before and/or after it
+(its own label), so a verdict must survive a plot summary; and contrast pairs "A, plot sentences, but B" with
+A and B of opposite polarity (B's label), so a unit learns when to forget. Selection adds the accuracy on a
+development set of such reviews built from validation phrases and fresh generated plot sentences; the
+memory probe's hand-written sentences (``gru_viz.probe``) are never used here.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from tqdm import tqdm
 
 from gru_viz.analysis import fit_pca
 from gru_viz.model import ModelConfig, SentimentNet, load_model, save_model
+from gru_viz.neutral import neutral_sentences
 from gru_viz.text import Vocabulary, parse_labelled_tsv, tokenize
 
 LONG_TOKENS = 15  # "full sentence" validation subset: at least this many tokens
@@ -40,9 +51,27 @@ class TrainConfig:
     clip_norm: float = 5.0  # keeps the vanilla RNN's exploding gradients in check
     patience: int = 4  # epochs without a better unseen-validation accuracy before stopping
     min_count: int = 1  # every training word gets an embedding; unknown words share <unk>
-    word_dropout: float = 0.0  # fraction of training tokens read as <unk>: teaches the model unseen words
+    word_dropout: float = 0.05  # fraction of training tokens read as <unk>: teaches the model unseen words
     seed: int = 0
-    threads: int = 2
+    threads: int = 1
+
+
+@dataclass
+class Recipe:
+    """The augmentation mixed into every epoch (fresh draws each epoch)."""
+
+    neutral: int = 8000  # standalone examples of 1–3 generated plot sentences, target 0.5
+    memory: int = 16000  # a labelled phrase with plot sentences before and/or after it, its own label
+    contrast: int = 6000  # "A . plot … but B", A and B of opposite polarity, B's label
+    max_plot: int = 20  # most plot sentences around one phrase; counts are log-uniform in 1..max_plot
+    dev: int = 600  # development reviews (from validation phrases) added to the selection score
+
+    @classmethod
+    def plain(cls) -> Recipe:
+        return cls(neutral=0, memory=0, contrast=0, dev=0)
+
+
+RESET_BIAS = 30.0  # σ(30) rounds to exactly 1.0 in float32: the no-reset GRU's r_t ≡ 1
 
 
 def read_tsv(path: Path) -> list[tuple[str, int]]:
@@ -81,7 +110,7 @@ def batches(ids, labels, batch_size, generator=None):
         padded = torch.zeros(len(group), int(lengths.max()), dtype=torch.long)  # (B, T)
         for row, i in enumerate(group):
             padded[row, :len(ids[i])] = torch.tensor(ids[i])
-        yield padded, lengths, torch.tensor(labels[group], dtype=torch.float32)
+        yield padded, lengths, torch.tensor(np.asarray(labels)[group], dtype=torch.float32)
 
 
 def accuracy(net, ids, labels) -> float:
@@ -91,6 +120,83 @@ def accuracy(net, ids, labels) -> float:
         for padded, lengths, target in batches(ids, labels, 512):
             correct += int(((net(padded, lengths) > 0).float() == target).sum())
     return correct / max(len(ids), 1)
+
+
+class Augmenter:
+    """Builds the recipe's examples as id lists from encoded SST-2 phrases and generated plot sentences."""
+
+    def __init__(self, vocab: Vocabulary, ids: list[list[int]], labels: np.ndarray, recipe: Recipe):
+        self.vocab, self.recipe = vocab, recipe
+        # phrases of at least 3 tokens carry a verdict worth remembering; one-word fragments mostly do not
+        self.pool = {label: [i for i, sentence in enumerate(ids) if len(sentence) >= 3 and labels[i] == label]
+                     for label in (0, 1)}
+        self.ids, self.labels = ids, labels
+        self.stop = vocab.index.get(".", Vocabulary.UNK)
+        self.but = vocab.index.get("but", Vocabulary.UNK)
+        self.ends = {vocab.index.get(t) for t in (".", "!", "?")} - {None}
+
+    def plot(self, rng, count: int) -> list[list[int]]:
+        return [self.vocab.encode(tokenize(s).normalized) for s in neutral_sentences(rng, count)]
+
+    def _count(self, rng, low: int) -> int:
+        """Log-uniform in low..max_plot: short tails are common, 20 sentences still happen."""
+        return int(np.exp(rng.uniform(np.log(low + 1), np.log(self.recipe.max_plot + 2)))) - 1
+
+    def _phrase(self, rng, label: int) -> list[int]:
+        sentence = self.ids[self.pool[label][rng.integers(len(self.pool[label]))]]
+        # reviews end their sentences; phrases mostly don't: half the time add the full stop
+        return sentence + [self.stop] if sentence[-1] not in self.ends and rng.random() < 0.5 else sentence
+
+    def examples(self, rng) -> tuple[list[list[int]], list[float]]:
+        recipe = self.recipe
+        plot = self.plot(rng, recipe.neutral * 2 + (recipe.memory + recipe.contrast) * 8 + 1)
+        take = iter(rng.permutation(len(plot)).tolist() * 4)
+
+        def sentences(count):
+            return [token for _ in range(count) for token in plot[next(take)]]
+
+        ids, targets = [], []
+        for _ in range(recipe.neutral):
+            ids.append(sentences(int(rng.integers(1, 4))))
+            targets.append(0.5)
+        for _ in range(recipe.memory):
+            label = int(rng.integers(2))
+            where = rng.choice(3, p=[0.45, 0.3, 0.25])  # after, before, both
+            before = self._count(rng, 1) if where in (1, 2) else 0
+            after = self._count(rng, 1) if where in (0, 2) else 0
+            ids.append(sentences(before) + self._phrase(rng, label) + sentences(after))
+            targets.append(float(label))
+        for _ in range(recipe.contrast):
+            label = int(rng.integers(2))
+            ids.append(self._phrase(rng, 1 - label) + sentences(self._count(rng, 0)) + [self.but]
+                       + self._phrase(rng, label))
+            targets.append(float(label))
+        return ids, targets
+
+    def development(self, val_ids, val_labels, seed: int) -> tuple[list[list[int]], np.ndarray]:
+        """Reviews built the same way from validation phrases and fresh plot sentences (selection only)."""
+        rng = np.random.default_rng(seed)
+        held = Augmenter(self.vocab, val_ids, val_labels, Recipe(neutral=0, memory=self.recipe.dev // 2,
+                                                                 contrast=self.recipe.dev // 2,
+                                                                 max_plot=self.recipe.max_plot))
+        ids, targets = held.examples(rng)
+        return ids, np.array(targets)
+
+
+def freeze_reset_gate(rnn: nn.GRU) -> None:
+    """Make r_t ≡ 1 exactly, in training and use, while the fused kernel still runs: the reset rows (PyTorch's
+    gate order r, z, n: rows 0..H) get zero weights, zero hidden bias and a large input bias, and their
+    gradients are zeroed so no optimizer step moves them."""
+    hidden = rnn.hidden_size
+    with torch.no_grad():
+        for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+            getattr(rnn, name)[:hidden] = RESET_BIAS if name == "bias_ih_l0" else 0.0
+    for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+        def keep_reset_rows(grad, hidden=hidden):
+            grad = grad.clone()
+            grad[:hidden] = 0.0
+            return grad
+        getattr(rnn, name).register_hook(keep_reset_rows)
 
 
 def hidden_states(net, ids, limit=4000) -> np.ndarray:
@@ -104,8 +210,9 @@ def hidden_states(net, ids, limit=4000) -> np.ndarray:
     return np.concatenate(states)
 
 
-def fit(args, train_config, train_rows, val_rows, unseen):
-    """Train one model from the seed; keep the epoch with the best unseen-validation accuracy."""
+def fit(args, train_config, recipe, train_rows, val_rows, unseen):
+    """Train one model from the seed; keep the epoch with the best selection score (unseen-validation
+    accuracy, plus the development reviews' accuracy when the recipe adds reviews)."""
     torch.manual_seed(train_config.seed)
     generator = np.random.default_rng(train_config.seed)
     vocab = Vocabulary.build([tokenize(s).normalized for s, _ in train_rows], train_config.min_count)
@@ -114,12 +221,17 @@ def fit(args, train_config, train_rows, val_rows, unseen):
     long = np.array([len(ids) >= LONG_TOKENS for ids in val_ids])
     subset = {name: ([val_ids[i] for i in np.flatnonzero(mask)], val_labels[mask])
               for name, mask in (("unseen", unseen), ("long", long))}
+    augmenter = Augmenter(vocab, train_ids, train_labels, recipe)
+    if recipe.dev:
+        subset["reviews"] = augmenter.development(val_ids, val_labels, train_config.seed + 1)
     print(f"{len(train_rows)} training phrases, {len(val_rows)} validation ({unseen.sum()} unseen, "
           f"{long.sum()} of ≥{LONG_TOKENS} tokens), vocabulary {len(vocab)}", file=sys.stderr)
 
     config = ModelConfig(arch=args.arch, vocab_size=len(vocab), embed_dim=args.embed_dim,
                          hidden_size=args.hidden_size, dropout=args.dropout)
     net = SentimentNet(config)
+    if args.no_reset:
+        freeze_reset_gate(net.rnn)
     optimizer = torch.optim.Adam(net.parameters(), lr=train_config.learning_rate,
                                  weight_decay=train_config.weight_decay)
     loss_function = nn.BCEWithLogitsLoss()
@@ -127,8 +239,11 @@ def fit(args, train_config, train_rows, val_rows, unseen):
     best, best_state, best_epoch, history = -1.0, None, 0, []
     for epoch in range(1, train_config.epochs + 1):
         net.train()
-        steps = math.ceil(len(train_ids) / train_config.batch_size)
-        progress = tqdm(batches(train_ids, train_labels, train_config.batch_size, generator), total=steps,
+        extra_ids, extra_targets = augmenter.examples(generator)
+        epoch_ids = train_ids + extra_ids
+        epoch_targets = np.concatenate([train_labels.astype(np.float64), np.array(extra_targets)])
+        steps = math.ceil(len(epoch_ids) / train_config.batch_size)
+        progress = tqdm(batches(epoch_ids, epoch_targets, train_config.batch_size, generator), total=steps,
                         desc=f"epoch {epoch}", file=sys.stderr, leave=False, mininterval=1.0)
         seen = correct = 0
         total_loss = 0.0
@@ -142,39 +257,51 @@ def fit(args, train_config, train_rows, val_rows, unseen):
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), train_config.clip_norm)
             optimizer.step()
+            hard = target != 0.5  # neutral examples have no right side to be on
             seen += len(target)
-            correct += int(((logits > 0).float() == target).sum())
+            correct += int(((logits > 0).float() == target)[hard].sum()) + int((~hard).sum())
             total_loss += loss.item() * len(target)
             progress.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}")
         scores = {"train_loss": total_loss / seen, "train_accuracy": correct / seen,
                   "val_accuracy": accuracy(net, val_ids, val_labels),
-                  "val_unseen_accuracy": accuracy(net, *subset["unseen"]),
-                  "val_long_accuracy": accuracy(net, *subset["long"])}
+                  **{f"val_{name}_accuracy": accuracy(net, *data) for name, data in subset.items()}}
         history.append({"epoch": epoch, **{k: round(v, 4) for k, v in scores.items()}})
         print(f"epoch {epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()), file=sys.stderr)
-        if scores["val_unseen_accuracy"] > best:
-            best, best_epoch = scores["val_unseen_accuracy"], epoch
+        score = scores["val_unseen_accuracy"] + scores.get("val_reviews_accuracy", 0.0)
+        if score > best:
+            best, best_epoch = score, epoch
             best_state = {k: v.clone() for k, v in net.state_dict().items()}
         elif epoch - best_epoch >= train_config.patience:
-            print(f"stopping: no better unseen-validation accuracy for {train_config.patience} epochs",
-                  file=sys.stderr)
+            print(f"stopping: no better selection score for {train_config.patience} epochs", file=sys.stderr)
             break
 
     net.load_state_dict(best_state)
     net.eval()
     metrics = {"val_accuracy": accuracy(net, val_ids, val_labels),
-               "val_unseen_accuracy": accuracy(net, *subset["unseen"]),
-               "val_long_accuracy": accuracy(net, *subset["long"]),
+               **{f"val_{name}_accuracy": accuracy(net, *data) for name, data in subset.items()},
                "val_size": len(val_ids), "val_unseen_size": int(unseen.sum()),
                "val_long_size": int(long.sum()), "val_long_min_tokens": LONG_TOKENS,
                "best_epoch": best_epoch, "training_phrases": len(train_rows)}
     return net, vocab, train_ids, history, best_epoch, metrics
 
 
+def _default_data() -> Path:
+    try:
+        from gru_viz.paths import default_data_dir
+    except ImportError:  # until the package ships its data paths
+        return Path("data/sst2")
+    return default_data_dir()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Train a GRU (or vanilla RNN) sentiment classifier on SST-2.")
-    parser.add_argument("--data", required=True, type=Path, help="folder with train.tsv and val.tsv")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="folder with train.tsv and val.tsv (default: $GRU_VIZ_DATA, else the shipped data/sst2)")
     parser.add_argument("--arch", choices=["gru", "rnn"], default="gru")
+    parser.add_argument("--no-reset", action="store_true",
+                        help="GRU only: hold the reset gate at exactly 1 in training and use (r_t ≡ 1)")
+    parser.add_argument("--plain", action="store_true",
+                        help="SST-2 phrases only: no neutral plot sentences, reviews or contrast pairs")
     parser.add_argument("--out", required=True, type=Path, help="model folder to write")
     parser.add_argument("--embed-dim", type=int, default=ModelConfig.embed_dim)
     parser.add_argument("--hidden-size", type=int, default=ModelConfig.hidden_size)
@@ -185,10 +312,15 @@ def main(argv=None) -> int:
     parser.add_argument("--heldout", action="store_true",
                         help="first train once with --exclude-val-fragments and record its unseen accuracy in the "
                              "card as metrics.heldout_unseen_accuracy (an estimate for reviews never seen)")
-    for name, value in vars(TrainConfig()).items():
+    for name, value in [*vars(TrainConfig()).items(), *vars(Recipe()).items()]:
         parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
     args = parser.parse_args(argv)
+    if args.no_reset and args.arch != "gru":
+        parser.error("--no-reset needs --arch gru")
     train_config = TrainConfig(**{k: getattr(args, k) for k in vars(TrainConfig())})
+    recipe = Recipe.plain() if args.plain else Recipe(**{k: getattr(args, k) for k in vars(Recipe())})
+    if args.data is None:
+        args.data = _default_data()
 
     try:
         train_rows = all_train_rows = read_tsv(args.data / "train.tsv")
@@ -206,25 +338,30 @@ def main(argv=None) -> int:
     heldout = None
     if args.heldout and not args.exclude_val_fragments:
         print("held-out estimate: training without the unseen validation sentences' fragments", file=sys.stderr)
-        *_, heldout = fit(args, train_config, [r for r, keep in zip(train_rows, fragments) if keep],
+        *_, heldout = fit(args, train_config, recipe, [r for r, keep in zip(train_rows, fragments) if keep],
                           val_rows, unseen)
     if args.exclude_val_fragments:
         train_rows = [row for row, keep in zip(train_rows, fragments) if keep]
         print(f"dropped {int((~fragments).sum())} training phrases cut from unseen validation sentences",
               file=sys.stderr)
-    net, vocab, train_ids, history, best_epoch, metrics = fit(args, train_config, train_rows, val_rows, unseen)
+    net, vocab, train_ids, history, best_epoch, metrics = fit(args, train_config, recipe, train_rows, val_rows,
+                                                              unseen)
     metrics["val_fragments_excluded_from_training"] = args.exclude_val_fragments
     if heldout is not None:
         metrics["heldout_unseen_accuracy"] = heldout["val_unseen_accuracy"]
         metrics["heldout_best_epoch"] = heldout["best_epoch"]
         metrics["heldout_training_phrases"] = heldout["training_phrases"]
     projection = fit_pca(hidden_states(net, train_ids))
+    kind = {"gru": "GRU without a reset gate (r ≡ 1)" if args.no_reset else "GRU",
+            "rnn": "vanilla tanh RNN"}[args.arch]
     card = {
         "name": args.out.name,
-        "description": f"{'GRU' if args.arch == 'gru' else 'vanilla tanh RNN'} sentiment classifier on "
-                       "SST-2 phrases; head on the last hidden state",
+        "description": f"{kind} sentiment classifier on SST-2 phrases"
+                       f"{'' if args.plain else ' with neutral plot sentences, reviews and contrast pairs'}"
+                       "; head on the last hidden state",
         "metrics": {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()},
-        "training": {**vars(train_config), "best_epoch": best_epoch, "epochs_run": len(history),
+        "training": {**vars(train_config), "recipe": vars(recipe), "reset_gate": "fixed at 1" if args.no_reset
+                     else "learned", "best_epoch": best_epoch, "epochs_run": len(history),
                      "seconds": round(time.time() - started, 1), "history": history,
                      "torch": torch.__version__,
                      "data": {name: {"sha256": sha256(args.data / name), "rows": len(rows)}
