@@ -1,0 +1,228 @@
+"""How fast the page draws in a real browser: ``python -m benchmarks.browser_bench``.
+
+Starts ``streamlit run app.py`` on a loopback port, opens it in headless Debian Chromium (Playwright) at
+1400×900 and measures, for the page at ``--path`` (the first page by default):
+
+1. **first chart, cold**: from opening the page on a server that has just started (nothing cached: the
+   first session imports the page, loads the model, traces the sentence) until a Plotly chart is drawn
+   inside the first screen (a ``.js-plotly-plot .main-svg`` whose top lies above the fold);
+2. **first chart, warm**: the same in a new browser tab on the running server (its caches are full);
+3. **redraw**: after typing a new sentence (Ctrl+Enter), until every chart on the page has finished
+   drawing for it: the last change under any ``.stPlotlyChart`` once Streamlit is idle again, with no
+   further change for ``QUIET_MS``. Median over ``--sentences`` new sentences.
+
+A script, not a test: it prints medians (and min/max), it asserts nothing. The machine's load changes
+these figures; run it when the machine is quiet and compare runs made in the same conditions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["GOALS", "SENTENCES", "first_chart_ms", "main", "redraw_ms"]
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"  # Debian's build: apt-get install -y chromium
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+GOALS = {"first chart": (3000.0, 6000.0), "redraw": (600.0, 1200.0)}  # (median goal, maximum) in ms, issue 11
+VIEWPORT = {"width": 1400, "height": 900}
+TIMEOUT_MS = 120_000  # a cold start imports torch on 2 shared cores
+QUIET_MS = 400  # no chart changes for this long after Streamlit is idle: the redraw is over
+# 20-word sentences the page has not seen: each one is new to every cache
+SENTENCES = (
+    "the acting is sharp and warm , but the story drags on and the ending feels dull and slow to me",
+    "a clever , funny film with a great cast ; I never expected to love the quiet moments this much",
+    "boring from start to end : the jokes fall flat , the plot is thin and the music is far too loud",
+    "it is not a bad movie , just a forgettable one with a few good scenes lost in a long middle act",
+    "the director has made a warm and honest picture about a family that learns to laugh once again",
+    "too long , too loud and too pleased with itself , this sequel wastes a fine cast on weak jokes",
+    "I laughed , I cried , and I left the theater wanting to see it again with all of my old friends",
+    "a dull , lifeless remake that takes a charming story and turns it into ninety minutes of noise",
+    "the first half is slow but the second half is a thrilling ride with a smart and moving finale",
+    "never funny , rarely clever and often cruel , the film mistakes shouting for wit at every turn",
+    "a small gem : modest , sincere and beautifully played by a cast that clearly loves the material",
+    "the plot makes no sense and the actors seem as lost as the audience by the time the credits roll",
+)
+
+# The time of the last change inside any chart, kept by one MutationObserver on the document.
+_WATCH_CHARTS = """() => {
+  if (window.__benchWatch) return;
+  window.__benchLast = performance.now();
+  window.__benchWatch = new MutationObserver(records => {
+    for (const record of records) {
+      const node = record.target.nodeType === 1 ? record.target : record.target.parentElement;
+      const added = [...record.addedNodes].some(n => n.nodeType === 1 &&
+        (n.matches('.stPlotlyChart, .js-plotly-plot') || n.querySelector('.js-plotly-plot')));
+      if (added || (node && node.closest('.stPlotlyChart'))) { window.__benchLast = performance.now(); return; }
+    }
+  });
+  window.__benchWatch.observe(document.body, {subtree: true, childList: true, attributes: true,
+                                              characterData: true});
+}"""
+_IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+              && !document.querySelector('[data-stale="true"]')"""
+_FIRST_SCREEN_CHART = """(height) => [...document.querySelectorAll('.js-plotly-plot .main-svg')].some(svg => {
+  const box = svg.getBoundingClientRect();
+  return box.height > 0 && box.top < height;
+})"""
+_CHART_HAS_WORD = """(words) => [...document.querySelectorAll('.js-plotly-plot svg text')]
+  .some(node => words.some(word => node.textContent.split(/\\s+/).includes(word)))"""
+
+
+def _helpers():
+    """The server and browser helpers shared with the tests (``benchmarks/browser.py``) when present, else
+    the small local ones below."""
+    try:
+        from benchmarks import browser
+    except ImportError:
+        return _Local
+    return browser
+
+
+class _Local:
+    """Stand-ins for ``benchmarks/browser.py``: a loopback ``streamlit run`` and Debian's Chromium."""
+
+    @staticmethod
+    @contextmanager
+    def streamlit_server(app: Path, env: dict | None = None):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+                   "--server.address", "127.0.0.1", "--server.port", str(port),
+                   "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+        server = subprocess.Popen(command, cwd=app.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True, env={**os.environ, **(env or {})})
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + TIMEOUT_MS / 1000
+            while True:
+                if server.poll() is not None:
+                    raise RuntimeError(f"streamlit exited with code {server.returncode}")
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as answer:
+                        if answer.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit did not answer at {url}")
+                time.sleep(0.2)
+            yield url
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(server.pid, sig)
+                    server.wait(timeout=10)
+                    break
+                except ProcessLookupError:
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+
+    @staticmethod
+    @contextmanager
+    def chromium():
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                yield browser
+            finally:
+                browser.close()
+
+
+def first_chart_ms(browser, url: str) -> float:
+    """Milliseconds from opening ``url`` in a new tab until a chart is drawn in the first screen."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        started = time.perf_counter()
+        page.goto(url)
+        page.wait_for_function(_FIRST_SCREEN_CHART, arg=VIEWPORT["height"], timeout=TIMEOUT_MS, polling=20)
+        return (time.perf_counter() - started) * 1000
+    finally:
+        context.close()
+
+
+def redraw_ms(browser, url: str, sentences) -> list[float]:
+    """Milliseconds per sentence from committing it in the page's text area until every chart has drawn it."""
+    context = browser.new_context(viewport=VIEWPORT)
+    times = []
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_function(_FIRST_SCREEN_CHART, arg=VIEWPORT["height"], timeout=TIMEOUT_MS)
+        page.wait_for_function(_IDLE, timeout=TIMEOUT_MS)
+        page.evaluate(_WATCH_CHARTS)
+        textarea = page.locator("textarea").first
+        for sentence in sentences:
+            page.wait_for_timeout(QUIET_MS)  # the previous sentence is settled
+            textarea.fill(sentence)
+            started = page.evaluate("() => performance.now()")
+            textarea.press("Control+Enter")  # a text area commits on Ctrl+Enter
+            words = [word for word in sentence.split() if len(word) > 4]
+            page.wait_for_function(_CHART_HAS_WORD, arg=words, timeout=TIMEOUT_MS, polling=20)
+            while True:  # idle, and no chart changed for QUIET_MS
+                page.wait_for_function(_IDLE, timeout=TIMEOUT_MS, polling=20)
+                quiet = page.evaluate("() => performance.now() - window.__benchLast")
+                if quiet >= QUIET_MS:
+                    break
+                page.wait_for_timeout(QUIET_MS - quiet + 10)
+            times.append(page.evaluate("() => window.__benchLast") - started)
+        return times
+    finally:
+        context.close()
+
+
+def _report(name: str, times: list[float], goal: tuple[float, float]) -> str:
+    median = statistics.median(times)
+    verdict = "within" if median <= goal[0] and max(times) <= goal[1] else "OVER"
+    return (f"{name:<22} median {median:7.0f} ms  (min {min(times):.0f}, max {max(times):.0f}, n={len(times)})"
+            f"  {verdict} the goal (median ≤ {goal[0]:.0f}, max ≤ {goal[1]:.0f})")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.browser_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--cold", type=int, default=3, help="server starts for the cold measurement")
+    parser.add_argument("--warm", type=int, default=5, help="new tabs on the running server")
+    parser.add_argument("--sentences", type=int, default=10, help="new sentences typed for the redraw")
+    parser.add_argument("--path", default="", help="the page's URL path, e.g. 'inside-the-cell' (default: first)")
+    parser.add_argument("--app", type=Path, default=ROOT / "app.py", help="the Streamlit script")
+    args = parser.parse_args(argv)
+    helpers = _helpers()
+
+    cold: list[float] = []
+    warm: list[float] = []
+    redraw: list[float] = []
+    with helpers.chromium() as browser:
+        for start in range(max(args.cold, 1)):
+            with helpers.streamlit_server(args.app) as base:
+                url = f"{base}/{args.path}"
+                cold.append(first_chart_ms(browser, url))
+                if start == 0:
+                    warm = [first_chart_ms(browser, url) for _ in range(args.warm)]
+                    redraw = redraw_ms(browser, url, (SENTENCES * 3)[:args.sentences])
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"{args.app.name} /{args.path} at {VIEWPORT['width']}×{VIEWPORT['height']} in headless Chromium "
+          f"(load average {load} on {os.cpu_count()} cores)")
+    print(_report("first chart, cold", cold, GOALS["first chart"]))
+    print(_report("first chart, warm", warm, GOALS["first chart"]))
+    print(_report("redraw, new sentence", redraw, GOALS["redraw"]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
