@@ -1,4 +1,4 @@
-"""How much a full gate trace costs over the plain fused forward: ``python -m gru_viz.bench``.
+"""How much a full gate trace costs over the plain fused forward: ``python -m benchmarks.bench``.
 
 For each size, ``trace_gru`` and ``nn.GRU.forward`` (under ``torch.inference_mode``) run alternately in
 one process on the same module and input, batch 1, so machine noise hits both alike; the printed number

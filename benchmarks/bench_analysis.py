@@ -1,4 +1,4 @@
-"""How long the data-set analyses take: ``python -m gru_viz.bench_analysis [--model DIR] [--data TSV]``.
+"""How long the data-set analyses take: ``python -m benchmarks.bench_analysis [--model DIR] [--data TSV]``.
 
 Issue 6 asks for memory statistics over 872 sentences in at most 1 s. For three sets of validation
 sentences (the first 872, the 872 longest, all), ``memory_statistics`` and a plain
@@ -29,7 +29,7 @@ SIZE = 872  # the SST-2 dev set's size, the issue's yardstick
 
 def _median_seconds(functions: dict, repeats: int) -> dict[str, float]:
     times = {name: [] for name in functions}
-    for name, function in functions.items():  # warm up: allocator, thread pool, lazy imports
+    for function in functions.values():  # warm up: allocator, thread pool, lazy imports
         function()
     for _ in range(repeats):
         for name, function in functions.items():
@@ -63,8 +63,8 @@ def main(argv=None) -> int:
 
     for name, chosen in ((f"first {SIZE}", texts[:SIZE]), (f"longest {SIZE}", longest), ("all", texts)):
         steps = sum(len(model.tokenize(text)[1]) for text in chosen)
-        times = _median_seconds({"memory_statistics": lambda: memory_statistics(model, chosen),
-                                 "predict_proba": lambda: model.predict_proba(chosen)}, args.repeats)
+        times = _median_seconds({"memory_statistics": lambda chosen=chosen: memory_statistics(model, chosen),
+                                 "predict_proba": lambda chosen=chosen: model.predict_proba(chosen)}, args.repeats)
         print(f"{name:>12} ({len(chosen)} sentences, {steps} steps): memory_statistics "
               f"{times['memory_statistics']:.3f} s, predict_proba {times['predict_proba']:.3f} s, ratio "
               f"{times['memory_statistics'] / times['predict_proba']:.2f}")

@@ -1,6 +1,6 @@
 """A bounded load test of the page: N concurrent browser sessions against one ``streamlit run app.py``.
 
-    python -m gru_viz.loadtest [--sessions 20] [--seconds 300] [--rounds 1]
+    python -m benchmarks.loadtest [--sessions 20] [--seconds 300] [--rounds 1]
 
 It starts the server itself on 127.0.0.1 (a free port; loopback only), opens N contexts in one headless
 Debian Chromium (Playwright), and has each open ``/?text=<its own sentence>`` (some with ``&model=sst2-rnn``),
@@ -25,21 +25,16 @@ import os
 import re
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from benchmarks.browser import CHROMIUM_LAUNCH, ROOT, StreamlitServer, require_chromium
+
 POLL_MS = 200  # page checks every 200 ms: Playwright's default (every animation frame) costs CPU × N pages
 PAGE_MAX_TOKENS = 300  # app.PAGE_MAX_TOKENS: the page reads at most this many words (app.py is not imported)
 INTERVENTIONS = {  # the page's radio options, and the clamps they mean (analysis.CLAMP_MODES), written out
@@ -118,8 +113,9 @@ class Report:
                      f"{sum(bool(r.errors) for r in self.results)}, server errors {len(self.server_errors)}; "
                      f"wall {self.seconds:.1f} s; session time median {times[len(times) // 2] if times else 0:.1f} s, "
                      f"max {max(times, default=0):.1f} s")
-        lines.append("server RSS (with children): " + ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in self.rss.items())
-                     + f"; CPU during the sessions: server {self.cpu['server']:.1f} s, browser {self.cpu['browser']:.1f} s")
+        memory = ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in self.rss.items())
+        lines.append(f"server RSS (with children): {memory}; CPU during the sessions: server "
+                     f"{self.cpu['server']:.1f} s, browser {self.cpu['browser']:.1f} s")
         lines += [f"server: {error}" for error in self.server_errors] + [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 
@@ -203,49 +199,7 @@ def tree_cpu(pid: int, exclude: int | None = None) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-_RUNNING: list["Server"] = []  # for the watchdog: servers to kill if the run has to be cut short
-
-
-class Server:
-    """``streamlit run app.py`` on 127.0.0.1:<free port> in its own process group; ``stop`` kills it all."""
-
-    def __init__(self, app: Path, models_dir: Path, log: Path):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-                   "--server.address", "127.0.0.1", "--server.port", str(self.port),
-                   "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-        with open(log, "wb") as out:
-            self.process = subprocess.Popen(command, cwd=app.parent, stdout=out, stderr=subprocess.STDOUT,
-                                            env={**os.environ, "GRU_VIZ_MODELS": str(models_dir)},
-                                            start_new_session=True)
-        _RUNNING.append(self)
-
-    def wait_ready(self, deadline: float) -> None:
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"streamlit exited with code {self.process.returncode}: {self.log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=5) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.5)
-        raise RuntimeError(f"streamlit did not answer within the time limit: {self.log.read_text()[-2000:]}")
-
-    def stop(self, signals=((signal.SIGTERM, 10), (signal.SIGKILL, 5))) -> None:
-        for sig, wait in signals:
-            try:
-                os.killpg(self.process.pid, sig)
-                self.process.wait(timeout=wait)
-                return
-            except ProcessLookupError:
-                return
-            except subprocess.TimeoutExpired:
-                continue
+_RUNNING: list[StreamlitServer] = []  # for the watchdog: servers to kill if the run has to be cut short
 
 
 _IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
@@ -253,7 +207,8 @@ _IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
 _READ = """(keys) => {
     const metrics = {};
     for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
-        const label = m.querySelector('[data-testid="stMetricLabel"]'), value = m.querySelector('[data-testid="stMetricValue"]');
+        const label = m.querySelector('[data-testid="stMetricLabel"]');
+        const value = m.querySelector('[data-testid="stMetricValue"]');
         if (label && value) metrics[label.innerText.trim()] = value.innerText.trim();
     }
     const chart = (key, index) => {
@@ -311,7 +266,7 @@ async def _drive_all(sessions, results, base: str, deadline: float, measure) -> 
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = await playwright.chromium.launch(**CHROMIUM_LAUNCH)
         try:
             timeout_ms = max(deadline - time.monotonic(), 1) * 1000
             tasks = [asyncio.ensure_future(_drive(browser, base, s, results[s.index], timeout_ms)) for s in sessions]
@@ -364,7 +319,9 @@ def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None
             planned = [Session(s.index, s.text, s.model) for s in planned]
             expected = {i: {k: v for k, v in numbers.items() if "clamped" not in k} for i, numbers in expected.items()}
         results = {s.index: Result(s, expected[s.index]) for s in planned}
-        server = Server(app, snapshot, Path(folder) / "streamlit.log")
+        require_chromium()
+        server = StreamlitServer(app, env={"GRU_VIZ_MODELS": str(snapshot)}, log=Path(folder) / "streamlit.log")
+        _RUNNING.append(server)
         rss, cpu = {"start": 0, "peak": 0}, {"server": 0.0, "browser": 0.0}
         stop_sampling = threading.Event()
 
@@ -378,7 +335,7 @@ def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None
 
         sampler = threading.Thread(target=sample, daemon=True)
         try:
-            server.wait_ready(deadline)
+            server.wait_ready(max(deadline - time.monotonic(), 1))
             rss["start"] = rss["peak"] = tree_rss(server.process.pid)
             server_cpu_at_start = tree_cpu(server.process.pid)
             sampler.start()
@@ -395,7 +352,8 @@ def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None
             if sampler.is_alive():
                 sampler.join()
             server.stop()
-        log = server.log.read_text(errors="replace")
+            _RUNNING.remove(server)
+        log = server.log_text()
     server_errors = [line for line in log.splitlines() if "Traceback" in line or "Error" in line][:10]
     return Report(list(results.values()), rss, cpu, time.monotonic() - started, server_errors, notes)
 
@@ -408,7 +366,7 @@ def _give_up() -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gru_viz.loadtest", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.loadtest", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=20, help="concurrent browser sessions (default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=300, help="hard time limit, server start included "
                                                                   "(default: %(default)s)")

@@ -11,6 +11,8 @@ from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a server and a real browser; still run in CI
+
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "artifacts" / "browser.png"
 SENTENCE = "I love this movie so much but the ending is really boring"

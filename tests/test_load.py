@@ -1,5 +1,5 @@
 """Many users: a small run of the load script (5 concurrent browser sessions on two small random models),
-and the script's own parts. ``python -m gru_viz.loadtest`` runs the full 20."""
+and the script's own parts. ``python -m benchmarks.loadtest`` runs the full 20."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gru_viz import loadtest
+from benchmarks import loadtest
 from gru_viz.upload import write_template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +25,7 @@ def models_dir(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow  # a server and five browser sessions; still run in CI
 def test_concurrent_sessions_each_see_their_own_sequential_numbers(models_dir):
     report = loadtest.run(SESSIONS, SECONDS, models_dir=models_dir)
     print(report.table())  # shown with pytest -s, and on failure
