@@ -71,6 +71,7 @@ class Recipe:
         return cls(neutral=0, memory=0, contrast=0, dev=0)
 
 
+PLOT_POOL = 12000  # generated plot sentences per epoch
 RESET_BIAS = 30.0  # σ(30) rounds to exactly 1.0 in float32: the no-reset GRU's r_t ≡ 1
 
 
@@ -149,11 +150,11 @@ class Augmenter:
 
     def examples(self, rng) -> tuple[list[list[int]], list[float]]:
         recipe = self.recipe
-        plot = self.plot(rng, recipe.neutral * 2 + (recipe.memory + recipe.contrast) * 8 + 1)
-        take = iter(rng.permutation(len(plot)).tolist() * 4)
-
+        # a pool of fresh sentences each epoch, drawn from with replacement: generating one per use costs more
+        # than the training step it feeds
+        plot = self.plot(rng, min(PLOT_POOL, recipe.neutral * 2 + (recipe.memory + recipe.contrast) * 8 + 1))
         def sentences(count):
-            return [token for _ in range(count) for token in plot[next(take)]]
+            return [token for i in rng.integers(len(plot), size=count) for token in plot[i]]
 
         ids, targets = [], []
         for _ in range(recipe.neutral):
