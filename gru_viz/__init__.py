@@ -2,4 +2,5 @@
 
 from gru_viz.trace import GRUTrace, trace_gru
 
-__all__ = ["GRUTrace", "trace_gru"]
+__version__ = "0.2.0"
+__all__ = ["GRUTrace", "__version__", "trace_gru"]

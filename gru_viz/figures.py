@@ -189,7 +189,8 @@ def unit_lines_figure(hidden: np.ndarray, tokens: list[str], units: list[int]) -
 
 
 def _probability_layout(title: str) -> dict:
-    return {"title": {"text": title}, "yaxis": {"title": {"text": "P(positive)"}, "range": [-0.08, 1.08]},  # room for the rings at 0 and 1
+    # the y range leaves room for the rings at 0 and 1
+    return {"title": {"text": title}, "yaxis": {"title": {"text": "P(positive)"}, "range": [-0.08, 1.08]},
             "height": 380, "margin": {"t": 50, "b": 10, "l": 50, "r": 10},
             "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,
                         "line": {"dash": "dot", "color": "#888888", "width": 1}}]}
@@ -204,7 +205,8 @@ def prediction_figure(tokens: list[str], probability: np.ndarray, start_probabil
     words = ["(start)"] + [plotly_text(token) for token in tokens]
     moves = np.diff(values)  # (T,)
     line = {"type": "scatter", "mode": "lines+markers", "name": "P(positive)", "x": np.arange(-1, len(tokens)),
-            "y": values, "text": words, "customdata": np.column_stack([np.arange(-1, len(tokens)), np.concatenate([[0.0], moves])]),
+            "y": values, "text": words,
+            "customdata": np.column_stack([np.arange(-1, len(tokens)), np.concatenate([[0.0], moves])]),  # (T + 1, 2)
             "marker": {"color": values, "cmin": 0.0, "cmax": 1.0, "colorscale": DIVERGING, "size": 8,
                        "line": {"color": "#333333", "width": 0.5}},
             "line": {"color": "#888888"},
@@ -216,7 +218,8 @@ def prediction_figure(tokens: list[str], probability: np.ndarray, start_probabil
             "hoverinfo": "skip"}
     layout = _probability_layout("P(positive) after each word")
     layout["xaxis"] = word_axis(tokens, lead=[(-1, "(start)")])
-    layout["annotations"] = [{"x": int(t), "y": float(probability[t]), "text": f"{plotly_text(tokens[t])} {moves[t]:+.2f}",
+    layout["annotations"] = [{"x": int(t), "y": float(probability[t]),
+                              "text": f"{plotly_text(tokens[t])} {moves[t]:+.2f}",
                               "showarrow": True, "arrowhead": 0, "ay": -30 if probability[t] < 0.5 else 30,
                               "font": {"size": 12}} for t in marked]
     layout["showlegend"] = False
@@ -312,7 +315,8 @@ def sentence_reading_figures(view: SentenceView) -> dict[str, go.Figure]:
     return result
 
 
-def sentence_figures(view: SentenceView, basis: Projection, order: np.ndarray, units: list[int]) -> dict[str, go.Figure]:
+def sentence_figures(view: SentenceView, basis: Projection, order: np.ndarray,
+                     units: list[int]) -> dict[str, go.Figure]:
     """Every figure of the single-sentence sections, by name: what one page render of a new sentence builds."""
     return {**sentence_gate_figures(view, order), **sentence_trajectory_figures(view, basis),
             "unit_lines": unit_lines_figure(view.hidden, view.tokens, units), **sentence_reading_figures(view)}

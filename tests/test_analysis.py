@@ -13,9 +13,21 @@ import pytest
 import torch
 
 from gru_viz import figures_analysis as figures
-from gru_viz.analysis import (ABLATIONS, CLAMP_MODES, ablation, ablation_accuracy, ablation_probabilities,
-                              clamp_array, dataset_gradient_flow, embed_texts, gradient_flow, intervene,
-                              memory_statistics, top_activations, verdict_flips)
+from gru_viz.analysis import (
+    ABLATIONS,
+    CLAMP_MODES,
+    ablation,
+    ablation_accuracy,
+    ablation_probabilities,
+    clamp_array,
+    dataset_gradient_flow,
+    embed_texts,
+    gradient_flow,
+    intervene,
+    memory_statistics,
+    top_activations,
+    verdict_flips,
+)
 from gru_viz.model import ModelConfig, SentimentModel, SentimentNet
 from gru_viz.text import Vocabulary
 

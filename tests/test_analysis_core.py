@@ -176,7 +176,7 @@ def test_step_jacobians_match_autograd(kind):
     step = float64_step(rnn)
     h = torch.zeros(4, dtype=torch.float64)
     for t, x_t in enumerate(x.double()):
-        expected = torch.autograd.functional.jacobian(lambda state: step(x_t, state), h)
+        expected = torch.autograd.functional.jacobian(lambda state, x_t=x_t: step(x_t, state), h)
         np.testing.assert_allclose(jacobians[t], expected.numpy(), rtol=1e-10, atol=1e-12)
         h = step(x_t, h)
 

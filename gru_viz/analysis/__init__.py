@@ -13,8 +13,9 @@ through the clamps of ``trace_gru``, which never modify the module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -618,3 +619,11 @@ def top_activations(model: "SentimentModel", texts, unit: int, k: int = 10, fiel
     best = np.lexsort((position_of, sentence_of, key))[:k]  # last key sorts first
     return [Activation(sentence=int(sentence_of[i]), position=int(position_of[i]), value=float(flat[i]),
                        tokens=tokens[sentence_of[i]], values=per_sentence[sentence_of[i]]) for i in best]
+
+
+# concept modules, re-exported so callers import from gru_viz.analysis
+from gru_viz.analysis.cell import CellStep, GateTerms, cell_step, sentence_cell_step  # noqa: E402
+from gru_viz.analysis.ranking import logit_change_by_unit, rank_units, unit_shares  # noqa: E402
+
+__all__ += ["CellStep", "GateTerms", "cell_step", "logit_change_by_unit", "rank_units", "sentence_cell_step",
+            "unit_shares"]
