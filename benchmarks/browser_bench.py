@@ -19,22 +19,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
+
+from benchmarks.browser import APP, chromium, streamlit_server
 
 __all__ = ["GOALS", "SENTENCES", "first_chart_ms", "main", "redraw_ms"]
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"  # Debian's build: apt-get install -y chromium
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 GOALS = {"first chart": (3000.0, 6000.0), "redraw": (600.0, 1200.0)}  # (median goal, maximum) in ms, issue 11
 VIEWPORT = {"width": 1400, "height": 900}
 TIMEOUT_MS = 120_000  # a cold start imports torch on 2 shared cores
@@ -78,70 +70,6 @@ _FIRST_SCREEN_CHART = """(height) => [...document.querySelectorAll('.js-plotly-p
 })"""
 _CHART_HAS_WORD = """(words) => [...document.querySelectorAll('.js-plotly-plot svg text')]
   .some(node => words.some(word => node.textContent.split(/\\s+/).includes(word)))"""
-
-
-def _helpers():
-    """The server and browser helpers shared with the tests (``benchmarks/browser.py``) when present, else
-    the small local ones below."""
-    try:
-        from benchmarks import browser
-    except ImportError:
-        return _Local
-    return browser
-
-
-class _Local:
-    """Stand-ins for ``benchmarks/browser.py``: a loopback ``streamlit run`` and Debian's Chromium."""
-
-    @staticmethod
-    @contextmanager
-    def streamlit_server(app: Path, env: dict | None = None):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-                   "--server.address", "127.0.0.1", "--server.port", str(port),
-                   "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-        server = subprocess.Popen(command, cwd=app.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  start_new_session=True, env={**os.environ, **(env or {})})
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + TIMEOUT_MS / 1000
-            while True:
-                if server.poll() is not None:
-                    raise RuntimeError(f"streamlit exited with code {server.returncode}")
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as answer:
-                        if answer.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not answer at {url}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                try:
-                    os.killpg(server.pid, sig)
-                    server.wait(timeout=10)
-                    break
-                except ProcessLookupError:
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-
-    @staticmethod
-    @contextmanager
-    def chromium():
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            try:
-                yield browser
-            finally:
-                browser.close()
 
 
 def first_chart_ms(browser, url: str) -> float:
@@ -200,17 +128,16 @@ def main(argv=None) -> int:
     parser.add_argument("--warm", type=int, default=5, help="new tabs on the running server")
     parser.add_argument("--sentences", type=int, default=10, help="new sentences typed for the redraw")
     parser.add_argument("--path", default="", help="the page's URL path, e.g. 'inside-the-cell' (default: first)")
-    parser.add_argument("--app", type=Path, default=ROOT / "app.py", help="the Streamlit script")
+    parser.add_argument("--app", type=Path, default=APP, help="the Streamlit script")
     args = parser.parse_args(argv)
-    helpers = _helpers()
 
     cold: list[float] = []
     warm: list[float] = []
     redraw: list[float] = []
-    with helpers.chromium() as browser:
+    with chromium() as browser:
         for start in range(max(args.cold, 1)):
-            with helpers.streamlit_server(args.app) as base:
-                url = f"{base}/{args.path}"
+            with streamlit_server(args.app) as server:
+                url = f"{server.url}/{args.path}"
                 cold.append(first_chart_ms(browser, url))
                 if start == 0:
                     warm = [first_chart_ms(browser, url) for _ in range(args.warm)]

@@ -1,0 +1,59 @@
+"""Which units carry the verdict: each unit's exact share of the logit's change over the sentence.
+
+The classifier reads the last state through a linear head, logit_t = w · h_t + b, so the change of the
+logit from the start to the end splits exactly over words *and* units::
+
+    logit_T − logit_start = Σ_t Σ_u w_u (h_{t,u} − h_{t−1,u})
+
+``logit_change_by_unit`` returns that (T, H) table: its rows sum to each word's change of the logit, its
+columns to each unit's share (which telescopes to w_u (h_{T,u} − h_{0,u})). ``rank_units`` orders the units
+by the size of their share, the ranking the page uses for "the units that carry the verdict".
+
+>>> import numpy as np
+>>> hidden = np.array([[0.5, 0.0, 0.1], [0.9, -0.2, 0.1]])      # (T, H) = (2, 3)
+>>> previous = np.array([[0.0, 0.0, 0.0], [0.5, 0.0, 0.1]])     # h_{t−1}: h0 = 0, then h_1
+>>> changes = logit_change_by_unit(hidden, previous, np.array([2.0, 1.0, -3.0]))
+>>> changes.sum(axis=1).round(6).tolist()     # each word's change of the logit
+[0.7, 0.6]
+>>> rank_units(changes).tolist()   # |shares| = |1.8|, |-0.2|, |-0.3|
+[0, 2, 1]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["logit_change_by_unit", "rank_units", "unit_shares"]
+
+
+def logit_change_by_unit(hidden, previous, weight) -> np.ndarray:
+    """(T, H) float64: w_u (h_{t,u} − h_{t−1,u}), the change of the logit at word t that passes through unit u.
+
+    hidden: (T, H) h_t; previous: (T, H) h_{t−1} (h0 in the first row); weight: (H,) or (1, H) the head's
+    weights. Rows sum to the per-word change of the logit, and everything sums to logit_T − logit_start.
+    """
+    hidden = np.asarray(hidden, dtype=np.float64)
+    previous = np.asarray(previous, dtype=np.float64)
+    weight = np.asarray(weight, dtype=np.float64).reshape(-1)  # (H,)
+    if hidden.ndim != 2 or hidden.shape != previous.shape or weight.shape != hidden.shape[1:]:
+        raise ValueError(f"need hidden and previous states (T, H) and head weights (H,), got {hidden.shape}, "
+                         f"{previous.shape} and {weight.shape}")
+    return (hidden - previous) * weight  # (T, H)
+
+
+def unit_shares(changes) -> np.ndarray:
+    """(H,) each unit's share of logit_T − logit_start: the columns of ``logit_change_by_unit`` summed."""
+    return np.asarray(changes, dtype=np.float64).sum(axis=0)
+
+
+def rank_units(changes, count: int | None = None) -> np.ndarray:
+    """Units by the size of their share of the logit change, largest first (ties: the lower index).
+
+    changes: one (T, H) table of ``logit_change_by_unit``, or a list of them (sentences compared side by
+    side: units rank by the sum of their |share| over the sentences). count: keep the first ``count``.
+    Returns (H,) or (count,) unit indices.
+    """
+    tables = [changes] if isinstance(changes, np.ndarray) else list(changes)
+    size = sum(np.abs(unit_shares(table)) for table in tables)  # (H,)
+    order = np.argsort(-size, kind="stable")
+    return order if count is None else order[:max(int(count), 0)]
