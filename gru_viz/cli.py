@@ -60,6 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     template.add_argument("--vocab", type=Path, help="UTF-8 text file of words (split and lower-cased as typed "
                                                      "text is); default: a few dozen sentiment words")
     template.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    probe = commands.add_parser("probe", help="memory probe: neutral calibration, retention of a verdict through "
+                                              "plot sentences, and contrast after 'but', for each model")
+    probe.add_argument("--model", dest="models", type=Path, nargs="+", action="extend",
+                       help="model folders (default: every shipped model: sst2-gru, sst2-gru-noreset, sst2-rnn)")
+    probe.add_argument("--data", type=Path, help="TSV of labelled phrases to draw verdicts from "
+                                                 "(default: the shipped validation set)")
+    probe.add_argument("--neutral", type=Path, help="file of neutral plot sentences, one a line "
+                                                    "(default: the hand-written set in gru_viz/data)")
+    probe.add_argument("--samples", type=_positive, default=150, help="phrases per polarity (default: %(default)s)")
+    probe.add_argument("--json", action="store_true", help="print the figures as JSON (keys in the README)")
     return parser
 
 
@@ -193,8 +203,37 @@ def template_command(args) -> str:
     return "\n".join(lines)
 
 
+def probe_command(args) -> str:
+    from gru_viz.probe import DISTANCES, load_neutral, run_probe
+
+    folders = args.models or [path for name in PROBE_MODELS if (path := DEFAULT_MODEL.parent / name).is_dir()]
+    models = {}
+    for folder in folders:
+        model = load_model(folder)
+        models[model.name if model.name not in models else str(folder)] = model
+    texts = labels = None
+    if args.data is not None:
+        texts, labels = zip(*_read_rows(args.data))
+    result = run_probe(models, list(texts) if texts else None, labels, samples=args.samples,
+                       neutral=load_neutral(args.neutral) if args.neutral else None)
+    if args.json:
+        return json.dumps(result, indent=2)
+    head = "model                      test           " + "".join(f"k={k:<6}" for k in DISTANCES)
+    lines = [f"neutral median |P − 0.5| over {result['settings']['neutral_sentences']} plot sentences "
+             "(0 = undecided, 0.5 = a confident verdict):"]
+    lines += [f"  {name:<24} {scores['neutral_median_distance']:.3f}" for name, scores in result["models"].items()]
+    lines += ["", "accuracy with k neutral plot sentences "
+              f"({'/'.join(map(str, result['settings']['phrases_per_polarity']))} positive/negative phrases):", head]
+    for name, scores in result["models"].items():
+        rows = {**scores["retention"], "contrast": scores["contrast"]}
+        for test, by_k in rows.items():
+            lines.append(f"{name:<26} {test:<14} " + "".join(f"{by_k[str(k)]:<8.3f}" for k in DISTANCES))
+    return "\n".join(lines)
+
+
+PROBE_MODELS = ("sst2-gru", "sst2-gru-noreset", "sst2-rnn")
 COMMANDS = {"trace": trace_command, "ablate": ablate_command, "gradient-flow": gradient_flow_command,
-            "template": template_command}
+            "template": template_command, "probe": probe_command}
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,153 @@
+"""The memory probe: does a model keep a verdict through plot description, and forget it after "but"?
+
+    python -m gru_viz probe [--model DIR ...] [--json]
+
+For each model it measures, on sentences no training run ever sees:
+
+- **neutral calibration**: P(positive) of each hand-written plot sentence in ``gru_viz/data/neutral_plot.txt``;
+  the median |P − 0.5| (0 is perfectly undecided, 0.5 is a confident verdict on plain description);
+- **retention**: short validation phrases that every compared model classifies right alone, followed by
+  ("verdict first") or preceded by ("verdict last") k = 0, 1, 2, 4, 8, 16 of those plot sentences; the
+  accuracy by k. "Verdict first" is the seed's "I love this movie so much …" surviving a plot summary;
+- **contrast**: a phrase of one polarity, k plot sentences, then "but" and a phrase of the other polarity (the
+  seed's "… But the movie is really boring"); right means the last phrase's verdict.
+
+A phrase that does not end a sentence gets " ." before what follows, as a review would write it. The draws are
+seeded, so every run of the same models on the same data prints the same figures.
+
+>>> from gru_viz.model import load_model
+>>> result = run_probe({"sst2-gru": load_model("models/sst2-gru")}, samples=20)
+>>> sorted(result["models"]["sst2-gru"])
+['contrast', 'neutral_median_distance', 'neutral_probabilities', 'retention']
+>>> sorted(result["models"]["sst2-gru"]["retention"])
+['verdict_first', 'verdict_last']
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from gru_viz.text import tokenize
+
+__all__ = ["DISTANCES", "composite", "load_neutral", "probe_phrases", "run_probe"]
+
+DISTANCES = (0, 1, 2, 4, 8, 16)  # plot sentences between (or around) the verdict and the end
+SHORT = (4, 12)  # "short" validation phrases: this many tokens, inclusive
+ENDS = (".", "!", "?")
+
+
+def load_neutral(path=None) -> list[str]:
+    """The hand-written neutral plot sentences (one per line, '#' comments skipped)."""
+    if path is None:
+        text = resources.files("gru_viz").joinpath("data/neutral_plot.txt").read_text(encoding="utf-8")
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    sentences = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if not sentences:
+        raise ValueError(f"{path or 'neutral_plot.txt'}: holds no sentences")
+    return sentences
+
+
+def _ended(phrase: str) -> str:
+    phrase = phrase.strip()
+    return phrase if phrase.endswith(ENDS) else phrase + " ."
+
+
+def composite(parts: list[str]) -> str:
+    """Join phrases into one review: each part that is not the last ends as a sentence."""
+    return " ".join([_ended(part) for part in parts[:-1]] + [parts[-1].strip()])
+
+
+def probe_phrases(models: dict, texts: list[str], labels, *, samples: int, seed: int = 0) -> tuple[list, list]:
+    """Up to ``samples`` short phrases per polarity that every model classifies right alone:
+    (positive phrases, negative phrases), drawn with ``seed``."""
+    labels = np.asarray(labels)
+    lengths = np.array([len(tokenize(text).tokens) for text in texts])
+    candidates = np.flatnonzero((lengths >= SHORT[0]) & (lengths <= SHORT[1]))
+    right = np.ones(len(candidates), dtype=bool)
+    for model in models.values():
+        predicted = model.predict_proba([texts[i] for i in candidates]) > 0.5
+        right &= predicted == labels[candidates].astype(bool)
+    chosen = candidates[right]
+    rng = np.random.default_rng(seed)
+    groups = []
+    for label in (1, 0):
+        pool = chosen[labels[chosen] == label]
+        groups.append([texts[i] for i in rng.permutation(pool)[:samples]])
+    return groups[0], groups[1]
+
+
+def _neutral_run(rng, neutral: list[str], count: int) -> list[str]:
+    return [neutral[i] for i in rng.choice(len(neutral), size=count, replace=count > len(neutral))]
+
+
+def _cases(positive, negative, neutral, seed) -> dict:
+    """The probe's texts and right answers (1 positive), per test and distance k; the same for every model."""
+    rng = np.random.default_rng(seed)
+    phrases = [(p, 1) for p in positive] + [(n, 0) for n in negative]
+    cases = {"verdict_first": {}, "verdict_last": {}, "contrast": {}}
+    for k in DISTANCES:
+        first, last, contrast = [], [], []
+        for index, (phrase, label) in enumerate(phrases):
+            plot = _neutral_run(rng, neutral, k)
+            first.append((composite([phrase, *plot]), label))
+            plot = _neutral_run(rng, neutral, k)
+            last.append((composite([*plot, phrase]), label))
+            others = negative if label == 1 else positive
+            opening = others[index % len(others)]
+            plot = _neutral_run(rng, neutral, k)
+            contrast.append((composite([opening, *plot, "but " + phrase]), label))
+        cases["verdict_first"][k], cases["verdict_last"][k], cases["contrast"][k] = first, last, contrast
+    return cases
+
+
+def run_probe(models: dict, texts: list[str] | None = None, labels=None, *, neutral: list[str] | None = None,
+              samples: int = 150, seed: int = 0) -> dict:
+    """The probe's figures for each model in ``models`` (name → ``SentimentModel``).
+
+    ``texts``/``labels``: the labelled phrases to draw verdicts from (default: the shipped validation set).
+    Returns {"settings": …, "models": {name: {"neutral_median_distance", "neutral_probabilities",
+    "retention": {"verdict_first": {k: accuracy}, "verdict_last": {…}}, "contrast": {k: accuracy}}}}.
+    """
+    if not models:
+        raise ValueError("the probe needs at least one model")
+    if texts is None:
+        texts, labels = _shipped_validation()
+    neutral = load_neutral() if neutral is None else neutral
+    positive, negative = probe_phrases(models, texts, labels, samples=samples, seed=seed)
+    if not positive or not negative:
+        raise ValueError("no short phrase of each polarity is classified right by every model")
+    cases = _cases(positive, negative, neutral, seed)
+    result = {"settings": {"distances": list(DISTANCES), "phrases_per_polarity": [len(positive), len(negative)],
+                           "short_tokens": list(SHORT), "neutral_sentences": len(neutral), "seed": seed},
+              "models": {}}
+    for name, model in models.items():
+        neutral_p = model.predict_proba(neutral)
+        scores = {}
+        for test, by_k in cases.items():
+            scores[test] = {}
+            for k, items in by_k.items():
+                p = model.predict_proba([text for text, _ in items])
+                right = (p > 0.5) == np.array([label == 1 for _, label in items])
+                scores[test][str(k)] = round(float(right.mean()), 4)
+        result["models"][name] = {
+            "neutral_median_distance": round(float(np.median(np.abs(neutral_p - 0.5))), 4),
+            "neutral_probabilities": [round(float(p), 4) for p in neutral_p],
+            "retention": {"verdict_first": scores["verdict_first"], "verdict_last": scores["verdict_last"]},
+            "contrast": scores["contrast"],
+        }
+    return result
+
+
+def _shipped_validation() -> tuple[list[str], list[int]]:
+    from gru_viz.paths import default_data_dir
+    from gru_viz.text import parse_labelled_tsv
+
+    path = default_data_dir() / "val.tsv"
+    try:
+        return parse_labelled_tsv(path.read_bytes(), str(path))
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read the validation data ({error.strerror})") from None
