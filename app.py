@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from gru_viz import analysis, export, figures, figures_analysis, page_data, upload
+from gru_viz import analysis, export, figures, figures_analysis, page_data, paths, upload
 from gru_viz.examples import EXAMPLES, SEED_PAIR
 from gru_viz.model import load_model
 
@@ -26,8 +26,7 @@ DEFAULT_MODEL = "sst2-gru"
 DEFAULT_TEXT = SEED_PAIR[0]
 PAGE_MAX_TOKENS = 300  # a 2,000-word paste is cut here: the page stays quick to draw and to read
 URL_MAX_CHARACTERS = 2000  # longer text stays out of the link (browsers and proxies cap URL length)
-DATA_PATH = Path(os.environ.get("GRU_VIZ_DATA")
-                 or Path(__file__).resolve().parent.parent / "shared" / "data" / "sst2" / "val.tsv")
+DATA_PATH = paths.default_data_file("val", start=Path(__file__).resolve().parent)  # $GRU_VIZ_DATA or data/sst2
 DATASET_ROWS = 872  # data-set sections read the first rows only: the size of GLUE's SST-2 dev set, ~1 s a view
 FLOW_SENTENCES = 400  # the data-set gradient flow (two models, O(T·H³) per sentence) reads fewer still
 FLOW_MIN_COUNT = 10  # distances from the end reached by fewer sentences are left out: a noisy tail
@@ -300,7 +299,8 @@ if upload_model is not None:
 
 folders = model_folders(MODELS_DIR)
 if not folders:
-    st.error(f"No model folders under {MODELS_DIR}. Train one: python -m gru_viz.train --data ../shared/data/sst2 --out models/sst2-gru")
+    st.error(f"No model folders under {MODELS_DIR}. Train one: "
+             "python -m gru_viz.train --data data/sst2 --out models/sst2-gru")
     st.stop()
 if "text" not in st.session_state:
     st.session_state["text"] = st.query_params.get("text", DEFAULT_TEXT)

@@ -23,7 +23,7 @@ from gru_viz.model import load_model
 from gru_viz.train import LONG_TOKENS, read_tsv
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "sst2" / "val.tsv"
+DEFAULT_DATA = ROOT / "data" / "sst2" / "val.tsv"  # the shipped copy
 SIZE = 872  # the SST-2 dev set's size, the yardstick
 
 

@@ -1,8 +1,11 @@
-"""Command line: ``python -m gru_viz trace TEXT [--model DIR] [--json]`` and
-``python -m gru_viz ablate --data TSV [--model DIR] [--json] [--limit N]`` and
-``python -m gru_viz gradient-flow --data TSV [--models DIR DIR] [--min-tokens N] [--json]`` and
+"""Command line: ``gru-viz`` (or ``python -m gru_viz``) ``trace TEXT [--model DIR] [--json]`` and
+``ablate [--data TSV] [--model DIR] [--json] [--limit N]`` and
+``gradient-flow [--data TSV] [--models DIR DIR] [--min-tokens N] [--json]`` and
 ``python -m gru_viz template OUT [--arch gru|rnn] [--embed-dim E] [--hidden-size H] [--vocab FILE]``
 (a small random model folder in the format ``--model`` and the page's upload accept).
+
+Defaults come from ``gru_viz.paths``: the shipped ``models/sst2-gru`` and ``data/sst2/val.tsv`` of the
+checkout around the current folder, or ``$GRU_VIZ_MODELS`` and ``$GRU_VIZ_DATA``.
 
 Every fault a user can cause (blank text, an unreadable or malformed TSV, a bad model folder) is one short
 line on stderr and exit status 2, never a traceback. ``ablate`` draws its progress bar on stderr, so
@@ -18,10 +21,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from gru_viz import paths
 from gru_viz.analysis import ABLATION_MEANINGS, ablation
 from gru_viz.model import load_model
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "sst2-gru"
+MODEL_HELP = "model folder (default: models/sst2-gru of the checkout, or $GRU_VIZ_MODELS/sst2-gru)"
+DATA_HELP = ("TSV file of sentence<TAB>label (0|1) rows (default: data/sst2/val.tsv of the checkout, "
+             "or $GRU_VIZ_DATA)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,20 +40,20 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     trace = commands.add_parser("trace", help="print the gates, states and prediction at every token")
     trace.add_argument("text", help="the sentence to read")
-    trace.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model folder (default: %(default)s)")
+    trace.add_argument("--model", type=Path, help=MODEL_HELP)
     trace.add_argument("--json", action="store_true", help="print JSON instead of a table")
     trace.add_argument("--units", type=int, default=4, help="units shown in the table (default: %(default)s)")
     ablate = commands.add_parser("ablate", help="accuracy on a data set with the reset and/or update gate forced")
-    ablate.add_argument("--data", type=Path, required=True, help="TSV file of sentence<TAB>label (0|1) rows")
-    ablate.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model folder (default: %(default)s)")
+    ablate.add_argument("--data", type=Path, help=DATA_HELP)
+    ablate.add_argument("--model", type=Path, help=MODEL_HELP)
     ablate.add_argument("--json", action="store_true", help='print {"free": …, "reset=1": …, "update=0": …, '
                                                             '"reset=1,update=0": …} instead of a table')
     ablate.add_argument("--limit", type=_positive, help="use only the first N sentences")
     flow = commands.add_parser("gradient-flow", help="typical ‖∂h_T/∂h_t‖ by distance from the end, over a "
                                                      "data set, for each model (GRU vs vanilla RNN)")
-    flow.add_argument("--data", type=Path, required=True, help="TSV file of sentence<TAB>label (0|1) rows")
-    flow.add_argument("--models", type=Path, nargs="+", default=[DEFAULT_MODEL, DEFAULT_MODEL.parent / "sst2-rnn"],
-                      help="model folders (default: the shipped GRU and RNN)")
+    flow.add_argument("--data", type=Path, help=DATA_HELP)
+    flow.add_argument("--models", type=Path, nargs="+",
+                      help="model folders (default: the shipped GRU and RNN, models/sst2-gru and models/sst2-rnn)")
     flow.add_argument("--min-tokens", type=_positive, default=1, help="only sentences of at least N tokens")
     flow.add_argument("--limit", type=_positive, help="use only the first N sentences (after --min-tokens)")
     flow.add_argument("--json", action="store_true", help="print {model: {distance, mean, geometric_mean, "
@@ -84,7 +90,7 @@ def _positive(text: str) -> int:
 
 
 def trace_command(args) -> str:
-    model = load_model(args.model)
+    model = load_model(args.model or paths.default_model_dir())
     sentence = model.trace(args.text)
     gates = sentence.gates
     fields = {name: getattr(gates, name)[0, 0, 0] for name in ("update", "reset", "candidate", "hidden")}
@@ -111,8 +117,9 @@ def trace_command(args) -> str:
 
 
 def ablate_command(args) -> str:
+    args.data = args.data or paths.default_data_file("val")
     rows = _read_rows(args.data)[:args.limit]
-    model = load_model(args.model)
+    model = load_model(args.model or paths.default_model_dir())
     texts, labels = [sentence for sentence, _ in rows], [label for _, label in rows]
     bars = []  # the bar starts with the first finished batch, so a refused input prints only its error
 
@@ -148,6 +155,8 @@ def _read_rows(path: Path) -> list[tuple[str, int]]:
 def gradient_flow_command(args) -> str:
     from gru_viz.analysis import dataset_gradient_flow, embed_texts
 
+    args.data = args.data or paths.default_data_file("val")
+    args.models = args.models or [paths.default_model_dir("sst2-gru"), paths.default_model_dir("sst2-rnn")]
     if len(set(map(str, args.models))) != len(args.models):
         raise ValueError("--models names the same folder twice")
     texts = [sentence for sentence, _ in _read_rows(args.data)]
@@ -206,7 +215,7 @@ def template_command(args) -> str:
 def probe_command(args) -> str:
     from gru_viz.probe import DISTANCES, load_neutral, run_probe
 
-    folders = args.models or [path for name in PROBE_MODELS if (path := DEFAULT_MODEL.parent / name).is_dir()]
+    folders = args.models or [path for name in PROBE_MODELS if (path := paths.default_models_root() / name).is_dir()]
     models = {}
     for folder in folders:
         model = load_model(folder)

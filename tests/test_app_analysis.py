@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 TIMEOUT = 120  # seconds per run: the first imports torch on a shared machine
 GRU_DIR, RNN_DIR = ROOT / "models" / "sst2-gru", ROOT / "models" / "sst2-rnn"
-VALIDATION = ROOT.parent / "shared" / "data" / "sst2" / "val.tsv"
+VALIDATION = ROOT / "data" / "sst2" / "val.tsv"
 SENTENCE = "the acting is great but the story is thin"  # vanilla-RNN mode flips its verdict
 ROWS = [("a gorgeous , witty , seductive movie", 1), ("the movie is so boring", 0),
         ("I love this movie so much", 1), ("But the movie is really boring", 0),
