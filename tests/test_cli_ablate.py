@@ -104,8 +104,11 @@ def _bad_tsv(folder, name, content: bytes):
 @pytest.mark.parametrize("case", ["missing tsv", "folder as tsv", "bad row", "bad label", "not utf-8",
                                   "only a header", "missing model", "corrupt model", "rnn model",
                                   "limit zero", "limit word", "no data"])
-def test_user_faults_are_one_line_and_exit_2(files, capsys, case):
+def test_user_faults_are_one_line_and_exit_2(files, capsys, monkeypatch, case):
     folder, tsv, gru = files["folder"], files["tsv"], files["gru"]
+    if case == "no data":  # no --data and no checkout around the current folder
+        monkeypatch.delenv("GRU_VIZ_DATA", raising=False)
+        monkeypatch.chdir(folder)
     arguments = {
         "missing tsv": ["--data", folder / "nothing.tsv", "--model", gru],
         "folder as tsv": ["--data", folder, "--model", gru],
