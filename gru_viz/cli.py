@@ -2,7 +2,9 @@
 ``ablate [--data TSV] [--model DIR] [--json] [--limit N]`` and
 ``gradient-flow [--data TSV] [--models DIR DIR] [--min-tokens N] [--json]`` and
 ``python -m gru_viz template OUT [--arch gru|rnn] [--embed-dim E] [--hidden-size H] [--vocab FILE]``
-(a small random model folder in the format ``--model`` and the page's upload accept).
+(a small random model folder in the format ``--model`` and the page's upload accept) and
+``index --data PATH --out DIR [--model DIR] [--engine local|ray] [--address ADDR] [--json]`` (an activation
+index of a whole corpus, ``gru_viz.corpus``).
 
 Defaults come from ``gru_viz.paths``: the shipped ``models/sst2-gru`` and ``data/sst2/val.tsv`` of the
 checkout around the current folder, or ``$GRU_VIZ_MODELS`` and ``$GRU_VIZ_DATA``.
@@ -76,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "(default: the hand-written set in gru_viz/data)")
     probe.add_argument("--samples", type=_positive, default=150, help="phrases per polarity (default: %(default)s)")
     probe.add_argument("--json", action="store_true", help="print the figures as JSON (keys in the README)")
+    index = commands.add_parser("index", help="index a whole corpus in one pass (unit statistics, contexts, "
+                                              "ablation, gradient flow) for the page to open")
+    index.add_argument("--data", type=Path, required=True, help="a TSV of sentence<TAB>label (0|1) rows, or a "
+                                                                "folder of them (every *.tsv, in sorted order)")
+    index.add_argument("--model", type=Path, help=MODEL_HELP)
+    index.add_argument("--out", type=Path, required=True, help="index folder to write (a rerun resumes or skips)")
+    index.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="local: in this process (default); ray: Ray Data, pip install 'gru-viz[scale]'")
+    index.add_argument("--address", help="Ray cluster to join with --engine ray: auto, or ray://HEAD:10001 "
+                                         "(default: start a local Ray runtime)")
+    index.add_argument("--workers", type=_positive, help="Ray actors at most (default: the cluster's CPUs)")
+    index.add_argument("--shard-rows", type=_positive, default=4096, help="rows per shard (default: %(default)s)")
+    index.add_argument("--json", action="store_true", help="print the manifest as JSON (with \"skipped\")")
     return parser
 
 
@@ -212,6 +227,30 @@ def template_command(args) -> str:
     return "\n".join(lines)
 
 
+def index_command(args) -> str:
+    from dataclasses import asdict
+
+    from gru_viz.corpus import build_index
+
+    manifest = build_index(args.data, args.model or paths.default_model_dir(), args.out, engine=args.engine,
+                           address=args.address, workers=args.workers, shard_rows=args.shard_rows)
+    if args.json:
+        return json.dumps(asdict(manifest), ensure_ascii=False)
+    if manifest.skipped:
+        return (f"{args.out}: up to date ({manifest.sentences:,} sentences, {manifest.model['name']}); "
+                f"nothing to do")
+    lines = [f"indexed {manifest.sentences:,} sentences ({manifest.tokens:,} tokens) of {args.data} with "
+             f"{manifest.model['name']} into {args.out} in {manifest.wall_seconds:.1f} s ({manifest.engine}; "
+             f"{manifest.shards} shards, {manifest.shards_reused} reused)"]
+    if manifest.ablation:
+        lines.append("accuracy: " + ", ".join(f"{name} {value:.4f}"
+                                              for name, value in manifest.ablation["accuracy"].items()))
+    if manifest.bad_rows:
+        lines.append(f"{len(manifest.bad_rows)} bad rows skipped (listed in manifest.json), the first:")
+        lines += [f"  {row['file']}:{row['line']}: {row['reason']}" for row in manifest.bad_rows[:10]]
+    return "\n".join(lines)
+
+
 def probe_command(args) -> str:
     from gru_viz.probe import DISTANCES, load_neutral, run_probe
 
@@ -242,7 +281,7 @@ def probe_command(args) -> str:
 
 PROBE_MODELS = ("sst2-gru", "sst2-gru-noreset", "sst2-rnn")
 COMMANDS = {"trace": trace_command, "ablate": ablate_command, "gradient-flow": gradient_flow_command,
-            "template": template_command, "probe": probe_command}
+            "template": template_command, "probe": probe_command, "index": index_command}
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,120 @@
+"""Where shards are read: in this process (``local``), or by an actor pool of Ray Data (``ray``).
+
+Both engines run the same ``shard_statistics`` on the same shards and hand back the same ``.npz`` bytes,
+so the index does not depend on the engine; only the wall time does. An engine is a generator of
+``(shard number, partial bytes)`` in any order; the caller stores each as it arrives (so an interrupted
+build resumes) and merges them in shard order.
+
+Ray is optional (``pip install gru-viz[scale]``) and imported only by ``run_ray``. Its workers get the
+model as the three files' bytes through Ray's object store, and the package itself through
+``runtime_env={"py_modules": [...]}``, so a cluster needs torch and numpy but neither this checkout nor the
+model folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from gru_viz.corpus.statistics import Options, partial_to_bytes, shard_statistics
+
+__all__ = ["ENGINES", "Shard", "run_local", "run_ray"]
+
+ENGINES = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Corpus rows ``offset`` … ``offset + len(texts) − 1``; ``labels`` is a list of 0/1 or None."""
+
+    number: int
+    offset: int
+    texts: list[str]
+    labels: list[int] | None
+
+
+def run_local(model, shards: list[Shard], options: Options, *, threads: int = 1):
+    """Read the shards one after another in this process with ``threads`` torch threads (one is fastest
+    for these small matrices, and much faster when other work shares the cores)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for shard in shards:
+            yield shard.number, partial_to_bytes(shard_statistics(model, shard.texts, shard.labels, shard.offset,
+                                                                  options))
+    finally:
+        torch.set_num_threads(previous)
+
+
+class _ShardReader:
+    """A Ray Data actor: loads the model once from its files' bytes, then reads one shard per call."""
+
+    def __init__(self, model_files: dict, options: dict):
+        from gru_viz.model import load_model
+
+        torch.set_num_threads(1)  # one core per actor; Ray schedules one actor per CPU
+        with tempfile.TemporaryDirectory(prefix="gru-viz-index-") as folder:
+            for name, data in model_files.items():
+                (Path(folder) / name).write_bytes(data)
+            self.model = load_model(folder)
+        self.options = Options(**options)
+
+    def __call__(self, batch: dict) -> dict:
+        partials = []
+        for offset, texts, labels in zip(batch["offset"], batch["texts"], batch["labels"]):
+            labels = None if labels is None or len(labels) == 0 else [int(label) for label in labels]
+            partial = shard_statistics(self.model, [str(text) for text in texts], labels, int(offset), self.options)
+            partials.append(partial_to_bytes(partial))
+        return {"number": batch["number"], "partial": partials}
+
+
+def run_ray(model_files: dict, shards: list[Shard], options: Options, *, address: str | None = None,
+            workers: int | None = None):
+    """Read the shards with Ray Data: ``map_batches`` over one shard per row, by an actor pool of 1 to
+    ``workers`` actors (default: the CPUs Ray sees). Starts a local Ray runtime of ``workers`` CPUs, its
+    dashboard off and listening on loopback only, unless ``address`` names a cluster to join (``"auto"``,
+    ``"ray://HEAD:10001"``) or Ray is already running in this process. Stops only a runtime it started."""
+    try:
+        import ray
+        import ray.data
+    except ImportError:
+        raise ValueError("the ray engine needs Ray Data: pip install 'gru-viz[scale]' (or 'ray[data]')") from None
+    import gru_viz
+
+    started = False
+    if not ray.is_initialized():
+        package = str(Path(gru_viz.__file__).resolve().parent)
+        settings = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False,
+                    "runtime_env": {"py_modules": [package]}}
+        try:
+            if address:
+                ray.init(address=address, **settings)
+            else:
+                os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+                ray.init(num_cpus=workers or os.cpu_count(), _node_ip_address="127.0.0.1", **settings)
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            raise ValueError(f"cannot start or join Ray{f' at {address}' if address else ''}: {error}") from None
+        started = True
+    try:
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False  # the caller draws one bar for the whole build
+        if hasattr(context, "enable_rich_progress_bars"):
+            context.enable_rich_progress_bars = False
+        pool = workers or max(int(ray.cluster_resources().get("CPU", 1)), 1)
+        rows = [{"number": s.number, "offset": s.offset, "texts": s.texts, "labels": s.labels or []}
+                for s in shards]
+        if not rows:
+            return
+        dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
+        dataset = dataset.map_batches(_ShardReader, batch_size=1, num_cpus=1,
+                                      compute=ray.data.ActorPoolStrategy(min_size=1, max_size=pool),
+                                      fn_constructor_kwargs={"model_files": model_files, "options": asdict(options)})
+        for row in dataset.iter_rows():
+            yield int(row["number"]), bytes(row["partial"])
+    finally:
+        if started:
+            ray.shutdown()

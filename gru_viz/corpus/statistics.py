@@ -1,0 +1,234 @@
+"""Exact, mergeable statistics of one shard of a corpus, and their merge.
+
+A shard's partial statistics are plain arrays (saved as ``.npz``, never pickles): counts and float64 sums
+for the gate statistics of ``analysis.memory_statistics``, the shard's own top and bottom ``k`` steps of
+every unit and field for ``analysis.top_activations``, counts of right verdicts under each condition of
+``analysis.ABLATIONS``, and the shard's candidates for the gradient-flow sample. Merging sums the counts
+and keeps the best ``k`` of the union under the same strict order as ``top_activations`` (value, then
+sentence, then position), so the merged numbers do not depend on how the corpus was cut or on which worker
+read which shard: the global top ``k`` always lies in the union of the shards' top ``k``.
+
+Partial arrays (F = 4 fields, H units, K = top_k, W = 2·window + 1):
+
+    sentences, steps, cut                 ()          int64: sentences, real steps, sentences cut at MAX_TOKENS
+    update_low … reset_high               (H,)        int64: steps with the gate < 0.1 / > 0.9
+    update_sum, reset_sum                 (H,)        float64: sums of z and r over real steps
+    top_value / bottom_value              (F, H, K)   float32, NaN where the shard had fewer than K steps
+    top_sentence / bottom_sentence        (F, H, K)   int64 corpus row, −1 where empty
+    top_position / bottom_position        (F, H, K)   int64 token position
+    top_window / bottom_window            (F, H, K, W) float32: the unit's field from position−window to
+                                                      position+window in the same sentence, NaN outside it
+    ablation_correct                      (4,)        int64 right verdicts per ABLATIONS condition (GRU only)
+    flow_priority, flow_sentence          (≤ S,)      the sample candidates: sentences of ≥ min_tokens tokens
+                                                      with the smallest seeded priority (see ``flow_priority``)
+    flow_eligible                         ()          int64: sentences of ≥ min_tokens tokens
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from gru_viz.analysis import ABLATIONS, SATURATION
+from gru_viz.model import padded_batches
+
+__all__ = ["FIELDS", "Options", "flow_priority", "merge_partials", "partial_from_bytes", "partial_to_bytes",
+           "shard_statistics"]
+
+FIELDS = ("update", "reset", "candidate", "hidden")  # the order of the F axis and of the parquet rows
+DIRECTIONS = ("top", "bottom")  # top: largest first (largest=True); bottom: smallest first
+_COUNTS = ("update_low", "update_high", "reset_low", "reset_high")
+_SUMMED = ("sentences", "steps", "cut", "flow_eligible", *_COUNTS, "update_sum", "reset_sum")  # merged by +
+_TOP = ("value", "sentence", "position", "window")  # the arrays kept per context
+
+
+@dataclass(frozen=True)
+class Options:
+    """What an index keeps; part of every shard's key, so changing one recomputes the shards."""
+
+    top_k: int = 50  # contexts kept per unit, field and direction
+    window: int = 5  # words kept either side of each context, to draw it without tracing again
+    flow_sample: int = 400  # sentences in the gradient-flow sample
+    flow_min_tokens: int = 15  # only sentences this long enter it: short ones say nothing about distance 15+
+    flow_seed: int = 0
+    batch_size: int = 256  # sentences per traced batch
+
+    def __post_init__(self):
+        for name, value in asdict(self).items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name in ("window",
+                                                                                              "flow_seed") else 1):
+                raise ValueError(f"{name} must be a whole number ≥ {0 if name in ('window', 'flow_seed') else 1}, "
+                                 f"got {value!r}")
+
+
+def flow_priority(sentences: np.ndarray, seed: int) -> np.ndarray:
+    """A seeded pseudo-random uint64 per corpus row (splitmix64 of row and seed). The gradient-flow sample is
+    the ``flow_sample`` eligible rows of smallest priority: a uniform sample without replacement that every
+    shard can pre-select on its own, so it is the same whichever way the corpus is cut."""
+    with np.errstate(over="ignore"):
+        x = np.asarray(sentences, dtype=np.uint64) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def shard_statistics(model, texts: list[str], labels, offset: int, options: Options | None = None) -> dict:
+    """Partial statistics (see the module docstring) of ``texts``, which are corpus rows ``offset`` … ;
+    ``labels`` (N,) 0/1 or None. One exact trace per length-sorted batch (``model.trace_ids``), plus one
+    clamped trace per forced condition of ``ABLATIONS`` when the model is a GRU and labels are given."""
+    options = options or Options()
+    units, k, span = model.gru.hidden_size, options.top_k, 2 * options.window + 1
+    ids, cut = [], 0
+    for text in texts:
+        tokenized, encoded = model.tokenize(text)
+        ids.append(encoded)
+        cut += tokenized.note is not None
+    lengths_all = np.array([len(sentence) for sentence in ids], dtype=np.int64)
+    low, high = SATURATION
+    partial = {"sentences": np.int64(len(ids)), "steps": np.int64(lengths_all.sum()), "cut": np.int64(cut),
+               **{name: np.zeros(units, dtype=np.int64) for name in _COUNTS},
+               "update_sum": np.zeros(units), "reset_sum": np.zeros(units)}
+    best = {direction: _empty_top(len(FIELDS), units, k, span) for direction in DIRECTIONS}
+    ablate = labels is not None and model.arch == "gru"
+    labels = None if labels is None else np.asarray(labels)
+    correct = np.zeros(len(ABLATIONS), dtype=np.int64)
+
+    for chosen, padded, lengths in padded_batches(ids, options.batch_size):
+        trace = model.trace_ids(padded)
+        order = np.argsort(chosen)  # rows in corpus order, so flat order below is (sentence, position) order
+        mask = np.arange(padded.shape[1])[None, :] < lengths[order][:, None]  # (B, T) real steps
+        rows, positions = np.nonzero(mask)  # row-major: each sentence's steps are contiguous
+        sentence_of = offset + chosen[order][rows]  # (S,)
+        for f, field in enumerate(FIELDS):
+            flat = getattr(trace, field)[0, 0][order][mask]  # (S, H) float32
+            if field in ("update", "reset"):
+                partial[field + "_low"] += (flat < low).sum(axis=0)
+                partial[field + "_high"] += (flat > high).sum(axis=0)
+                partial[field + "_sum"] += flat.sum(axis=0, dtype=np.float64)
+            for direction in DIRECTIONS:
+                key = -flat.astype(np.float64) if direction == "top" else flat.astype(np.float64)
+                picked = _smallest(key, k)  # (H, k') flat indices
+                candidate = _gather(flat, picked, sentence_of, positions, options.window)
+                _merge_into(best[direction], f, candidate, largest=direction == "top")
+        if ablate:
+            batch_labels = labels[chosen] == 1
+            for c, clamps in enumerate(ABLATIONS.values()):
+                states = (trace if not clamps else model.trace_ids(padded, **clamps)).hidden[0, 0]  # (B, T, H)
+                last = torch.from_numpy(states[np.arange(len(chosen)), lengths - 1])  # (B, H)
+                with torch.inference_mode():
+                    logits = model.net.head(last).squeeze(-1)  # (B,)
+                verdict = torch.sigmoid(logits.double()).numpy() > 0.5
+                correct[c] += int((verdict == batch_labels).sum())
+
+    for direction in DIRECTIONS:
+        for name, values in best[direction].items():
+            if name != "key":
+                partial[f"{direction}_{name}"] = values
+    if ablate:
+        partial["ablation_correct"] = correct
+    eligible = offset + np.flatnonzero(lengths_all >= options.flow_min_tokens)
+    priority = flow_priority(eligible, options.flow_seed)
+    keep = np.lexsort((eligible, priority))[:options.flow_sample]
+    partial["flow_priority"], partial["flow_sentence"] = priority[keep], eligible[keep].astype(np.int64)
+    partial["flow_eligible"] = np.int64(len(eligible))
+    return partial
+
+
+def _empty_top(fields: int, units: int, k: int, span: int) -> dict:
+    shape = (fields, units, k)
+    return {"key": np.full(shape, np.inf), "value": np.full(shape, np.nan, np.float32),
+            "sentence": np.full(shape, -1, np.int64), "position": np.full(shape, -1, np.int64),
+            "window": np.full(shape + (span,), np.nan, np.float32)}
+
+
+def _smallest(key: np.ndarray, k: int) -> np.ndarray:
+    """Row indices of the k smallest entries of each column of key (S, H), ties to the earlier row,
+    ordered: (H, min(k, S)). O(S·H) through one partition, then a sort of k entries per column."""
+    steps, units = key.shape
+    k = min(k, steps)
+    kth = np.partition(key, k - 1, axis=0)[k - 1]  # (H,) the k-th smallest value of each column
+    less, equal = key < kth, key == kth
+    room = k - less.sum(axis=0)  # (H,) ties at the k-th value that still fit, earliest rows first
+    take = less | (equal & (np.cumsum(equal, axis=0) <= room))  # exactly k per column
+    picked = np.nonzero(take.T)[1].reshape(units, k)  # (H, k) ascending rows
+    picked_key = np.take_along_axis(key.T, picked, axis=1)
+    return np.take_along_axis(picked, np.lexsort((picked, picked_key), axis=-1), axis=1)
+
+
+def _gather(flat, picked, sentence_of, positions, window) -> dict:
+    """Values, rows, positions and context windows (H, k, W) of the picked steps of flat (S, H)."""
+    units = np.arange(flat.shape[1])[:, None]  # (H, 1)
+    offsets = np.arange(-window, window + 1)  # (W,)
+    around = picked[:, :, None] + offsets  # (H, k, W) flat indices of the neighbours
+    inside = np.clip(around, 0, len(flat) - 1)
+    same = (around >= 0) & (around < len(flat)) & (sentence_of[inside] == sentence_of[picked][:, :, None])
+    return {"value": flat[picked, units], "sentence": sentence_of[picked],
+            "position": positions[picked].astype(np.int64),
+            "window": np.where(same, flat[inside, units[:, :, None]], np.float32(np.nan))}
+
+
+def _merge_into(best: dict, f: int, candidate: dict, *, largest: bool) -> None:
+    """Keep in best[...][f] the k best of best ∪ candidate (empty slots, sentence −1, sort last): value
+    (largest first when ``largest``), then the earlier sentence, then the earlier position, as
+    ``top_activations`` orders them."""
+    k = best["key"].shape[-1]
+    value = candidate["value"].astype(np.float64)
+    key = np.where(candidate["sentence"] >= 0, -value if largest else value, np.inf)
+    merged = {"key": np.concatenate([best["key"][f], key], axis=1),
+              **{name: np.concatenate([best[name][f], candidate[name]], axis=1) for name in _TOP}}
+    order = np.lexsort((merged["position"], merged["sentence"], merged["key"]), axis=-1)[:, :k]  # (H, k)
+    for name, values in merged.items():
+        index = order if values.ndim == 2 else order[:, :, None]
+        best[name][f] = np.take_along_axis(values, index, axis=1)
+
+
+def merge_partials(partials, options: Options | None = None) -> dict:
+    """One partial from many (an iterable, consumed once, so shards can stream from disk). Sums counts and
+    sums, keeps the k best contexts of the union, the ``flow_sample`` smallest flow priorities, and adds up
+    ``ablation_correct`` when every partial has it. Merge partials in shard order for bit-equal sums."""
+    options = options or Options()
+    merged, best = None, None
+    for partial in partials:
+        if merged is None:
+            fields, units, k, span = partial["top_window"].shape
+            kept = (*_SUMMED, "flow_priority", "flow_sentence", *(("ablation_correct",) if "ablation_correct" in partial
+                                                                   else ()))
+            merged = {name: np.array(partial[name], copy=True) for name in kept}
+            best = {direction: _empty_top(fields, units, k, span) for direction in DIRECTIONS}
+        else:
+            for name in _SUMMED:
+                merged[name] = merged[name] + partial[name]
+            if "ablation_correct" in merged and "ablation_correct" in partial:
+                merged["ablation_correct"] = merged["ablation_correct"] + partial["ablation_correct"]
+            else:
+                merged.pop("ablation_correct", None)
+            priority = np.concatenate([merged["flow_priority"], partial["flow_priority"]])
+            sentence = np.concatenate([merged["flow_sentence"], partial["flow_sentence"]])
+            keep = np.lexsort((sentence, priority))[:options.flow_sample]
+            merged["flow_priority"], merged["flow_sentence"] = priority[keep], sentence[keep]
+        for direction in DIRECTIONS:
+            for f in range(len(FIELDS)):
+                _merge_into(best[direction], f, {name: partial[f"{direction}_{name}"][f] for name in _TOP},
+                            largest=direction == "top")
+    if merged is None:
+        raise ValueError("there are no shards to merge")
+    for direction in DIRECTIONS:
+        for name in _TOP:
+            merged[f"{direction}_{name}"] = best[direction][name]
+    return merged
+
+
+def partial_to_bytes(partial: dict) -> bytes:
+    """A partial as compressed ``.npz`` bytes (plain arrays; loading never needs pickle)."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **partial)
+    return buffer.getvalue()
+
+
+def partial_from_bytes(data: bytes) -> dict:
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        return {name: arrays[name] for name in arrays.files}
