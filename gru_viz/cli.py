@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from gru_viz import paths
 from gru_viz.analysis import ABLATION_MEANINGS, ablation
-from gru_viz.model import load_model
+from gru_viz.model import is_positive, load_model
 
 MODEL_HELP = "model folder (default: models/sst2-gru of the checkout, or $GRU_VIZ_MODELS/sst2-gru)"
 DATA_HELP = ("TSV file of sentence<TAB>label (0|1) rows (default: data/sst2/val.tsv of the checkout, "
@@ -124,7 +124,7 @@ def trace_command(args) -> str:
         for u in range(units):
             row += f"  {fields['update'][t, u]:.2f} {fields['reset'][t, u]:.2f} {fields['hidden'][t, u]:+.2f}"
         lines.append(row)
-    verdict = "positive" if sentence.probability[-1] > 0.5 else "negative"
+    verdict = "positive" if is_positive(sentence.probability[-1]) else "negative"
     lines.append(f"verdict: {verdict} (P(positive) = {sentence.probability[-1]:.3f}); ? marks unknown words")
     if sentence.note:
         lines.append(sentence.note)

@@ -13,6 +13,7 @@ model folder.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from dataclasses import asdict, dataclass
@@ -22,7 +23,7 @@ import torch
 
 from gru_viz.corpus.statistics import Options, partial_to_bytes, shard_statistics
 
-__all__ = ["ENGINES", "Shard", "run_local", "run_ray"]
+__all__ = ["ENGINES", "Shard", "run_local", "run_ray", "start_ray"]
 
 ENGINES = ("local", "ray")
 
@@ -72,38 +73,47 @@ class _ShardReader:
         return {"number": batch["number"], "partial": partials}
 
 
+def start_ray(address: str | None = None, workers: int | None = None) -> bool:
+    """Make sure Ray runs in this process: join ``address`` (``"auto"``, ``"ray://HEAD:10001"``), or start a
+    local runtime of ``workers`` CPUs (default: all) on loopback with no dashboard. Ships this package to the
+    workers (``runtime_env`` py_modules). Returns True if it started or joined Ray (so the caller stops it),
+    False if Ray was already running. Raises ``ValueError`` when Ray is missing or cannot start."""
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("the ray engine needs Ray Data: pip install 'gru-viz[scale]' (or 'ray[data]')") from None
+    if ray.is_initialized():
+        return False
+    import gru_viz
+
+    settings = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False,
+                "runtime_env": {"py_modules": [str(Path(gru_viz.__file__).resolve().parent)]}}
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    try:
+        if address:
+            ray.init(address=address, **settings)
+        else:
+            ray.init(num_cpus=workers or os.cpu_count(), _node_ip_address="127.0.0.1", **settings)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise ValueError(f"cannot {'join Ray at ' + address if address else 'start Ray'}: {error}") from None
+    return True
+
+
 def run_ray(model_files: dict, shards: list[Shard], options: Options, *, address: str | None = None,
             workers: int | None = None):
     """Read the shards with Ray Data: ``map_batches`` over one shard per row, by an actor pool of 1 to
-    ``workers`` actors (default: the CPUs Ray sees). Starts a local Ray runtime of ``workers`` CPUs, its
-    dashboard off and listening on loopback only, unless ``address`` names a cluster to join (``"auto"``,
-    ``"ray://HEAD:10001"``) or Ray is already running in this process. Stops only a runtime it started."""
-    try:
-        import ray
-        import ray.data
-    except ImportError:
-        raise ValueError("the ray engine needs Ray Data: pip install 'gru-viz[scale]' (or 'ray[data]')") from None
-    import gru_viz
+    ``workers`` actors (default: the CPUs Ray sees). Uses ``start_ray(address, workers)``, and stops Ray
+    afterwards only if it started it."""
+    started = start_ray(address, workers)
+    import ray
+    import ray.data
 
-    started = False
-    if not ray.is_initialized():
-        package = str(Path(gru_viz.__file__).resolve().parent)
-        settings = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False,
-                    "runtime_env": {"py_modules": [package]}}
-        try:
-            if address:
-                ray.init(address=address, **settings)
-            else:
-                os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-                ray.init(num_cpus=workers or os.cpu_count(), _node_ip_address="127.0.0.1", **settings)
-        except (ConnectionError, RuntimeError, ValueError) as error:
-            raise ValueError(f"cannot start or join Ray{f' at {address}' if address else ''}: {error}") from None
-        started = True
+    quiet = logging.getLogger("ray.data")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # the caller's bar says how far the build is; Ray's INFO lines repeat it
     try:
         context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = False  # the caller draws one bar for the whole build
-        if hasattr(context, "enable_rich_progress_bars"):
-            context.enable_rich_progress_bars = False
+        context.enable_progress_bars = False
         pool = workers or max(int(ray.cluster_resources().get("CPU", 1)), 1)
         rows = [{"number": s.number, "offset": s.offset, "texts": s.texts, "labels": s.labels or []}
                 for s in shards]
@@ -116,5 +126,6 @@ def run_ray(model_files: dict, shards: list[Shard], options: Options, *, address
         for row in dataset.iter_rows():
             yield int(row["number"]), bytes(row["partial"])
     finally:
+        quiet.setLevel(level)
         if started:
             ray.shutdown()

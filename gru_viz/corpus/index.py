@@ -75,8 +75,8 @@ class Manifest:
     bad_rows: every skipped row as {"file", "line", "reason"}; files: the corpus's files in reading order.
     shards, shards_reused (read from OUT/shards instead of recomputed), shard_rows, options (``Options``).
     model: {"name", "arch", "hidden_size"}; labelled; cut_sentences (cut at MAX_TOKENS).
-    timings: seconds spent loading the model, reading the corpus, reading the shards (``shards``), merging, on the gradient-flow
-    sample and writing: the figures a projection to a larger corpus needs.
+    timings: seconds spent loading the model, reading the corpus, reading the shards (``shards``), merging,
+    on the gradient-flow sample and writing: the figures a projection to a larger corpus needs.
     ablation: {"accuracy", "correct", "sentences"} or None (an RNN, or no labels).
     gradient_flow: {"sample", "min_tokens", "seed", "eligible" (sentences long enough), "sentences": [rows]}.
     skipped: True when ``build_index`` found this index up to date and did nothing (not stored).
@@ -186,7 +186,7 @@ def build_index(data, model_dir, out, *, engine: str = "local", address: str | N
     missing = [shard for shard in shards if not paths[shard.number].is_file()]
     bar = _bar(len(corpus.texts), progress, engine)
     bar.update(sum(len(shard.texts) for shard in shards if shard not in missing))
-    if engine == "local":
+    if engine == "local" or not missing:  # nothing to read: no need to start Ray
         results = run_local(model, missing, options)
     else:
         files = {name: (Path(model_dir) / name).read_bytes() for name in (WEIGHTS, VOCAB, CARD)}
