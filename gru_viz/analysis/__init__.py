@@ -627,3 +627,21 @@ from gru_viz.analysis.ranking import logit_change_by_unit, rank_units, unit_shar
 
 __all__ += ["CellStep", "GateTerms", "cell_step", "logit_change_by_unit", "rank_units", "sentence_cell_step",
             "unit_shares"]
+
+# issue 12: research tools (patching, connectivity, fixed points, integrated gradients)
+from gru_viz.analysis.connectivity import connectivity  # noqa: E402
+from gru_viz.analysis.fixed_points import (  # noqa: E402
+    FixedPoints,
+    constant_input,
+    fixed_points,
+    readout_cosine,
+    step_map,
+    timescales,
+    visited_states,
+)
+from gru_viz.analysis.integrated_gradients import WordAttribution, integrated_gradients  # noqa: E402
+from gru_viz.analysis.patching import patch_hidden, patching_by_units, patching_grid  # noqa: E402
+
+__all__ += ["FixedPoints", "WordAttribution", "connectivity", "constant_input", "fixed_points",
+            "integrated_gradients", "patch_hidden", "patching_by_units", "patching_grid", "readout_cosine",
+            "step_map", "timescales", "visited_states"]
