@@ -1,0 +1,108 @@
+"""``views.corpus.corpus_section``: with an index it draws the whole corpus's statistics, contexts and ablation
+from the index files (compared here with the files themselves); with no index it returns False and draws
+nothing; an index of another model is refused with an error, and a typed folder that is no index says so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gru_viz.corpus import build_index
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "sst2-gru"
+
+
+@pytest.fixture(scope="module")
+def index_folder(tmp_path_factory):
+    lines = (ROOT / "data" / "sst2" / "val.tsv").read_text(encoding="utf-8").splitlines()
+    data = tmp_path_factory.mktemp("corpus") / "val-head.tsv"
+    data.write_text("\n".join(lines[:601]) + "\n", encoding="utf-8")
+    out = tmp_path_factory.mktemp("index")
+    build_index(data, MODEL, out, shard_rows=200, progress=False)
+    return out
+
+
+def _section(model_folder: str):
+    """The section as the page calls it, with the page's answer written out for the test."""
+    import streamlit as st
+
+    from gru_viz.model import load_model
+    from views.corpus import corpus_section
+
+    model = load_model(model_folder)
+    shown = corpus_section(model, model_key=(model_folder,))
+    st.text(f"shown: {shown}")
+
+
+def _run(monkeypatch, index: Path | str, model: Path = MODEL, typed: str | None = None) -> AppTest:
+    monkeypatch.setenv("GRU_VIZ_INDEX", str(index))
+    app = AppTest.from_function(_section, args=(str(model),), default_timeout=120)
+    app.run()
+    if typed is not None:
+        app.text_input(key="corpus_index_folder").input(typed)
+        app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _table(app, column: str):
+    """The one table drawn with this column (AppTest does not expose a dataframe's key)."""
+    tables = [frame.value for frame in app.dataframe if column in frame.value.columns]
+    assert len(tables) == 1, [list(frame.value.columns) for frame in app.dataframe]
+    return tables[0]
+
+
+def _shown(app) -> bool:
+    return [text.value for text in app.text if text.value.startswith("shown:")] == ["shown: True"]
+
+
+def test_an_index_is_drawn_from_its_files(monkeypatch, index_folder):
+    app = _run(monkeypatch, index_folder)
+    assert _shown(app) and not app.error
+    units = pq.read_table(index_folder / "units.parquet").to_pandas()
+    table = _table(app, "τ (words)")
+    np.testing.assert_array_equal(table["τ (words)"], units["timescale"])
+    np.testing.assert_array_equal(table["z > 0.9"], units["update_high"])
+    ablation = json.loads((index_folder / "ablation.json").read_text())["accuracy"]
+    shown = _table(app, "condition")
+    assert dict(zip(shown["condition"], shown["accuracy"])) == ablation
+    assert "600 sentences" in app.subheader[0].value
+
+
+def test_unit_search_shows_the_stored_contexts(monkeypatch, index_folder):
+    app = _run(monkeypatch, index_folder)
+    app.selectbox(key="corpus_unit").set_value(7)
+    app.selectbox(key="corpus_field").set_value("update")
+    app.radio(key="corpus_direction").set_value("lowest")
+    app.run()
+    contexts = pq.read_table(index_folder / "bottom_contexts.parquet").to_pandas()
+    stored = contexts[(contexts.unit == 7) & (contexts.field == "update")].sort_values("rank")
+    first_per_sentence = stored.drop_duplicates("sentence")  # each sentence at its strongest word
+    shown = _table(app, "where")
+    np.testing.assert_array_equal(shown["value"], first_per_sentence["value"].to_numpy()[:len(shown)])
+    sentences = pq.read_table(index_folder / "sentences.parquet").to_pandas().set_index("sentence")
+    first = sentences.loc[first_per_sentence["sentence"].iloc[0]]
+    assert shown["where"].iloc[0] == f"{first['file']}, line {first['line']}"
+
+
+def test_no_index_returns_false_and_draws_nothing(monkeypatch, tmp_path):
+    app = _run(monkeypatch, tmp_path / "nothing-here")
+    assert [text.value for text in app.text] == ["shown: False"] and not app.error and not app.dataframe
+
+
+def test_an_index_of_another_model_is_refused(monkeypatch, index_folder):
+    app = _run(monkeypatch, index_folder, model=ROOT / "models" / "sst2-rnn")
+    assert [text.value for text in app.text] == ["shown: False"]
+    assert len(app.error) == 1 and "built with another model" in app.error[0].value and not app.dataframe
+
+
+def test_a_typed_folder_that_is_no_index_says_so(monkeypatch, index_folder, tmp_path):
+    app = _run(monkeypatch, index_folder, typed=str(tmp_path))
+    assert [text.value for text in app.text] == ["shown: False"]
+    assert "not a corpus index" in app.error[0].value

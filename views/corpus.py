@@ -1,0 +1,151 @@
+"""*Across the data set*, over a whole corpus: the section that reads an index built by
+``python -m gru_viz index`` (``gru_viz.corpus``) and shows per-unit statistics, unit search and the ablation
+over every sentence of it, computing nothing.
+
+The page calls ``corpus_section(model, model_key=...)``. The index folder is the one typed in the section,
+else ``$GRU_VIZ_INDEX``, else ``artifacts/index-<model name>`` of the checkout (e.g. ``artifacts/index-sst2-gru``,
+built by the README's command). With no index there it returns False and draws nothing, so the page computes
+live as before and says so. An index built with another model is refused with ``st.error``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from gru_viz import analysis, figures_analysis
+from gru_viz.corpus import model_sha256, open_index
+
+ROOT = Path(__file__).resolve().parent.parent
+INDEX_ENV = "GRU_VIZ_INDEX"
+SHOWN_CONTEXTS = 10  # one per sentence, each at its strongest word, as the live unit search shows them
+FLOW_MIN_COUNT = 10  # distances fewer sample sentences reach are left out, as in the live view
+FIELD_NAMES = {"hidden": "memory h", "candidate": "candidate n", "update": "update gate z", "reset": "reset gate r"}
+
+
+def default_folder(model_name: str) -> Path:
+    """``$GRU_VIZ_INDEX`` if set, else ``artifacts/index-<model name>`` beside the page."""
+    named = os.environ.get(INDEX_ENV, "").strip()
+    return Path(named) if named else ROOT / "artifacts" / f"index-{model_name}"
+
+
+@st.cache_resource(max_entries=4, show_spinner="Opening the corpus index…")
+def _open(folder: str, stamp: int):
+    """The index at ``folder`` as of ``stamp`` (its manifest's mtime): a new build is read afresh. A resource,
+    not data: the index is read-only, and unpickling it on every rerun would cost more than reading it."""
+    return open_index(folder)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _model_hash(model_key: tuple, _model) -> str:
+    return model_sha256(_model)
+
+
+def corpus_section(model, *, model_key: tuple) -> bool:
+    """Draw the corpus-index section for ``model`` and return True, or return False (drawing at most a
+    message) when there is no usable index, so the caller computes live."""
+    default = default_folder(model.name)
+    typed = st.text_input("Corpus index folder (built by `python -m gru_viz index`)", key="corpus_index_folder",
+                          placeholder=str(default), help=f"Empty: {default} (or the folder in ${INDEX_ENV}).")
+    folder = Path(typed.strip()) if typed.strip() else default
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        if typed.strip():
+            st.error(f"{folder} is not a corpus index (it has no manifest.json). Build one with "
+                     f"`python -m gru_viz index --data PATH --out {folder}`.")
+        return False
+    try:
+        index = _open(str(folder.resolve()), manifest_path.stat().st_mtime_ns)
+    except ValueError as error:
+        st.error(str(error))
+        return False
+    manifest = index.manifest
+    if manifest.model_sha256 != _model_hash(model_key, model):
+        st.error(f"The index in {folder} was built with another model ({manifest.model['name']}), not with "
+                 f"{model.name}: its numbers would describe a different network, so it is not shown. Choose "
+                 f"{manifest.model['name']}, or build an index for this model with "
+                 f"`python -m gru_viz index --model … --out …`.")
+        return False
+    _draw(index, model)
+    return True
+
+
+def _draw(index, model) -> None:
+    from views import shared  # here: views.shared imports this module while it loads
+
+    manifest = index.manifest
+    files = ", ".join(manifest.files[:3]) + (f" and {len(manifest.files) - 3} more files" if len(manifest.files) > 3
+                                             else "")
+    st.subheader(f"Over the whole corpus: {manifest.sentences:,} sentences")
+    bad = f"; {len(manifest.bad_rows):,} bad rows were skipped (listed in manifest.json)" if manifest.bad_rows else ""
+    st.caption(f"Read from the index in {index.folder}: {manifest.sentences:,} sentences ({manifest.tokens:,} words) "
+               f"of {files}, built {manifest.created} by the {manifest.engine} engine in "
+               f"{manifest.wall_seconds:,.0f} s{bad}. Nothing here is computed in the page.")
+
+    stats = _statistics(index)
+    if model.arch == "gru":
+        left, right = st.columns(2)
+        with left:
+            shared.chart(figures_analysis.saturation_figure(stats), "chart_corpus_saturation")
+        with right:
+            shared.chart(figures_analysis.timescale_figure(stats.timescale, stats.labels), "chart_corpus_timescale")
+        counts = {label: stats.labels.count(label) for label in ("integrator", "resetter", "fast", "mixed")}
+        st.caption(f"Over all {manifest.tokens:,} words: integrator ({counts['integrator']} units), resetter "
+                   f"({counts['resetter']}), fast ({counts['fast']}), mixed ({counts['mixed']}), by the rules of the "
+                   f"view below.")
+        st.dataframe([{"unit": unit, "label": stats.labels[unit], "τ (words)": stats.timescale[unit],
+                       "mean z": stats.update_mean[unit], "z < 0.1": stats.update_low[unit],
+                       "z > 0.9": stats.update_high[unit], "mean r": stats.reset_mean[unit],
+                       "r < 0.1": stats.reset_low[unit], "r > 0.9": stats.reset_high[unit]}
+                      for unit in range(len(stats.labels))], key="table_corpus_units", hide_index=True, height=250)
+
+    fields = analysis.FIELDS if model.arch == "gru" else ("hidden",)
+    unit_column, field_column, direction_column = st.columns(3)
+    unit = unit_column.selectbox("Unit", list(range(len(stats.labels))), key="corpus_unit",
+                                 format_func=lambda u: f"unit {u} ({stats.labels[u]})")
+    field = field_column.selectbox("Value", fields, index=fields.index("hidden"), key="corpus_field",
+                                   format_func=FIELD_NAMES.get)
+    direction = direction_column.radio("Find", ("highest", "lowest"), key="corpus_direction", horizontal=True)
+    hits = index.contexts(unit, field, largest=direction == "highest", k=SHOWN_CONTEXTS, one_per_sentence=True)
+    if hits:
+        shared.chart(figures_analysis.top_activations_figure(hits, window=manifest.options["window"], field=field),
+                     "chart_corpus_contexts")
+        st.dataframe([{"rank": rank, "value": hit.value, "before": " ".join(hit.context(6)[0]),
+                       "word": hit.context(6)[1], "after": " ".join(hit.context(6)[2]),
+                       "where": "{1}, line {2}".format(*index.sentence(hit.sentence))}
+                      for rank, hit in enumerate(hits, start=1)], key="table_corpus_contexts", hide_index=True,
+                     column_config={"value": st.column_config.NumberColumn(format="%.4f")})
+        st.caption(f"The {len(hits)} sentences of the whole corpus where unit {unit}'s {field} is {direction}, each "
+                   f"at its strongest word (boxed), from the index's {manifest.options['top_k']} strongest words; "
+                   f"words further than {manifest.options['window']} from it are not stored.")
+
+    if index.ablation is not None:
+        left, right = st.columns(2)
+        with left:
+            shared.chart(figures_analysis.ablation_figure(index.ablation, size=manifest.sentences),
+                         "chart_corpus_ablation")
+        with right:
+            free = index.ablation["free"]
+            st.dataframe([{"condition": name, "accuracy": value, "change": value - free,
+                           "meaning": analysis.ABLATION_MEANINGS[name]} for name, value in index.ablation.items()],
+                         key="table_corpus_ablation", hide_index=True,
+                         column_config={"accuracy": st.column_config.NumberColumn(format="%.4f"),
+                                        "change": st.column_config.NumberColumn(format="%+.4f")})
+            st.caption(f"Accuracy over all {manifest.sentences:,} sentences with the gates forced.")
+    if index.flow is not None:
+        shared.chart(figures_analysis.dataset_gradient_flow_figure({model.name: index.flow}, min_count=FLOW_MIN_COUNT),
+                     "chart_corpus_flow")
+        sample = manifest.gradient_flow
+        st.caption(f"‖∂h_T/∂h_t‖ over a seeded sample of {len(sample['sentences']):,} of the corpus's "
+                   f"{sample['eligible']:,} sentences of at least {sample['min_tokens']} words "
+                   f"(seed {sample['seed']}).")
+
+
+def _statistics(index) -> analysis.MemoryStatistics:
+    units = index.units
+    return analysis.MemoryStatistics(
+        **{name: units[name] for name in ("update_low", "update_high", "reset_low", "reset_high", "update_mean",
+                                          "reset_mean", "timescale")},
+        labels=index.labels, steps=index.manifest.tokens, sentences=index.manifest.sentences)
