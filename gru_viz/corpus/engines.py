@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -70,7 +71,9 @@ class _ShardReader:
             labels = None if labels is None or len(labels) == 0 else [int(label) for label in labels]
             partial = shard_statistics(self.model, [str(text) for text in texts], labels, int(offset), self.options)
             partials.append(partial_to_bytes(partial))
-        return {"number": batch["number"], "partial": partials}
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+        return {"number": batch["number"], "partial": partials, "pid": [os.getpid()] * len(partials),
+                "peak_rss": [peak] * len(partials)}
 
 
 def start_ray(address: str | None = None, workers: int | None = None) -> bool:
@@ -100,10 +103,10 @@ def start_ray(address: str | None = None, workers: int | None = None) -> bool:
 
 
 def run_ray(model_files: dict, shards: list[Shard], options: Options, *, address: str | None = None,
-            workers: int | None = None):
+            workers: int | None = None, peak_rss: dict | None = None):
     """Read the shards with Ray Data: ``map_batches`` over one shard per row, by an actor pool of 1 to
     ``workers`` actors (default: the CPUs Ray sees). Uses ``start_ray(address, workers)``, and stops Ray
-    afterwards only if it started it."""
+    afterwards only if it started it. ``peak_rss``, if given, receives {actor pid: peak resident bytes}."""
     started = start_ray(address, workers)
     import ray
     import ray.data
@@ -124,6 +127,8 @@ def run_ray(model_files: dict, shards: list[Shard], options: Options, *, address
                                       compute=ray.data.ActorPoolStrategy(min_size=1, max_size=pool),
                                       fn_constructor_kwargs={"model_files": model_files, "options": asdict(options)})
         for row in dataset.iter_rows():
+            if peak_rss is not None:
+                peak_rss[int(row["pid"])] = max(peak_rss.get(int(row["pid"]), 0), int(row["peak_rss"]))
             yield int(row["number"]), bytes(row["partial"])
     finally:
         quiet.setLevel(level)

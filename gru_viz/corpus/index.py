@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
 import sys
 import time
 from contextlib import contextmanager
@@ -76,7 +77,9 @@ class Manifest:
     shards, shards_reused (read from OUT/shards instead of recomputed), shard_rows, options (``Options``).
     model: {"name", "arch", "hidden_size"}; labelled; cut_sentences (cut at MAX_TOKENS).
     timings: seconds spent loading the model, reading the corpus, reading the shards (``shards``), merging,
-    on the gradient-flow sample and writing: the figures a projection to a larger corpus needs.
+    on the gradient-flow sample and writing: the figures a projection to a larger corpus needs; first_shard:
+    from the engine's start to its first shard (Ray: actor start-up and model load).
+    workers: {"processes": the processes that read shards, "peak_rss_mib": their peak resident memory}.
     ablation: {"accuracy", "correct", "sentences"} or None (an RNN, or no labels).
     gradient_flow: {"sample", "min_tokens", "seed", "eligible" (sentences long enough), "sentences": [rows]}.
     skipped: True when ``build_index`` found this index up to date and did nothing (not stored).
@@ -102,6 +105,7 @@ class Manifest:
     ablation: dict | None
     gradient_flow: dict
     timings: dict
+    workers: dict
     format: str = INDEX_FORMAT
     skipped: bool = field(default=False, compare=False)
 
@@ -186,19 +190,23 @@ def build_index(data, model_dir, out, *, engine: str = "local", address: str | N
     missing = [shard for shard in shards if not paths[shard.number].is_file()]
     bar = _bar(len(corpus.texts), progress, engine)
     bar.update(sum(len(shard.texts) for shard in shards if shard not in missing))
+    peak_rss = {}  # {pid: bytes} of the processes that read shards
     if engine == "local" or not missing:  # nothing to read: no need to start Ray
         results = run_local(model, missing, options)
     else:
         files = {name: (Path(model_dir) / name).read_bytes() for name in (WEIGHTS, VOCAB, CARD)}
-        results = run_ray(files, missing, options, address=address, workers=workers)
+        results = run_ray(files, missing, options, address=address, workers=workers, peak_rss=peak_rss)
     clock = time.perf_counter()
     try:
         for number, partial in results:
+            timings.setdefault("first_shard", time.perf_counter() - clock)
             _write_atomic(paths[number], partial)
             bar.update(len(shards[number].texts))
     finally:
         bar.close()
     timings["shards"] = time.perf_counter() - clock
+    if engine == "local" or not missing:
+        peak_rss[os.getpid()] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
 
     clock = time.perf_counter()
     merged = merge_partials((_read_partial(paths[shard.number]) for shard in shards), options)
@@ -227,7 +235,9 @@ def build_index(data, model_dir, out, *, engine: str = "local", address: str | N
         gradient_flow={"sample": options.flow_sample, "min_tokens": options.flow_min_tokens,
                        "seed": options.flow_seed, "eligible": int(merged["flow_eligible"]),
                        "sentences": flow_rows.tolist()},
-        timings={name: round(seconds, 3) for name, seconds in timings.items()})
+        timings={name: round(seconds, 3) for name, seconds in timings.items()},
+        workers={"processes": len(peak_rss), "peak_rss_mib": [round(value / 2**20, 1) for value in
+                                                              sorted(peak_rss.values())]})
     _write_atomic(out / "manifest.json", manifest.to_json().encode())
     return manifest
 
