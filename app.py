@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from gru_viz import analysis, export, figures, figures_analysis, page_data, paths, upload
+from gru_viz import analysis, export, figures, figures_analysis, paths, upload
 from gru_viz.examples import EXAMPLES, SEED_PAIR
-from gru_viz.model import load_model
+from gru_viz.model import SentenceTrace, load_model
+from gru_viz.text import parse_labelled_tsv
 
 MODELS_DIR = Path(os.environ.get("GRU_VIZ_MODELS") or Path(__file__).resolve().parent / "models")
 DEFAULT_MODEL = "sst2-gru"
@@ -79,21 +80,21 @@ def get_uploaded_model(digest: str, _files: tuple):
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def get_view(model_key: tuple, text: str, _model) -> page_data.SentenceView:
-    return page_data.read_sentence(_model, text, max_tokens=PAGE_MAX_TOKENS)
+def get_view(model_key: tuple, text: str, _model) -> SentenceTrace:
+    return _model.trace(text, max_tokens=PAGE_MAX_TOKENS)
 
 
 # Figures are cached as resources: st.cache_data would unpickle them on every hit, and unpickling
 # re-validates a Plotly figure (~30 ms each), slower than building it. Nothing mutates a cached figure.
 @st.cache_resource(max_entries=32, show_spinner=False)
 def get_gate_figures(model_key: tuple, text: str, order_method: str, _view):
-    return figures.sentence_gate_figures(_view, page_data.unit_order(_view, order_method))
+    return figures.sentence_gate_figures(_view, analysis.unit_order(_view, order_method))
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def get_trajectory_figures(model_key: tuple, text: str, _view, _card):
     """(figures, what the PCA basis was fitted on)."""
-    basis = page_data.projection_basis(_card, _view.path)
+    basis = analysis.projection_basis(_card, _view.path)
     return figures.sentence_trajectory_figures(_view, basis), basis.source
 
 
@@ -109,28 +110,28 @@ def get_reading_figures(model_key: tuple, text: str, _view):
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def get_compare_figures(model_key: tuple, texts: tuple, order_method: str, _views, _card):
-    basis = page_data.projection_basis(_card, np.vstack([view.path for view in _views]))
-    return figures.compare_figures(_views, basis, page_data.unit_order(_views, order_method))
+    basis = analysis.projection_basis(_card, np.vstack([view.path for view in _views]))
+    return figures.compare_figures(_views, basis, analysis.unit_order(_views, order_method))
 
 
 @st.cache_data(max_entries=64, show_spinner="Reading the sentence with the gates forced…")
-def get_intervention(model_key: tuple, text: str, setting: tuple, _model) -> page_data.SentenceView:
+def get_intervention(model_key: tuple, text: str, setting: tuple, _model) -> SentenceTrace:
     """The sentence read under one clamp setting (mode, gate, value, units, words). The setting is part of
     the cache key and lives in each session's widgets, so sessions never see each other's clamps; the
     clamps go through ``model.trace`` and never touch the cached model."""
     mode, gate, value, units, words = setting
     steps = len(_model.tokenize(text, PAGE_MAX_TOKENS)[0].tokens)
-    clamps = page_data.intervention_clamps(mode, steps, _model.gru.hidden_size, gate=gate or "update",
+    clamps = analysis.intervention_clamps(mode, steps, _model.gru.hidden_size, gate=gate or "update",
                                            value=1.0 if value is None else value, chosen_units=units, words=words)
-    return page_data.read_sentence(_model, text, max_tokens=PAGE_MAX_TOKENS, **clamps)
+    return _model.trace(text, max_tokens=PAGE_MAX_TOKENS, **clamps)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def get_intervention_figures(model_key: tuple, text: str, setting: tuple, order_method: str, _free, _clamped,
                              _card):
     gate = setting[1] or "update"  # the clamped gate; the global modes both clamp z
-    order = page_data.unit_order(_free, order_method)
-    basis = page_data.projection_basis(_card, np.vstack([_free.path, _clamped.path]))
+    order = analysis.unit_order(_free, order_method)
+    basis = analysis.projection_basis(_card, np.vstack([_free.path, _clamped.path]))
     paths = [figures.sentence_path(_free, basis, "free"), figures.sentence_path(_clamped, basis, "clamped")]
     title = figures.GATES[gate].title
     return {"free_gate": figures.gate_heatmap(getattr(_free, gate), _free.tokens, order, gate=gate,
@@ -147,17 +148,17 @@ def get_intervention_figures(model_key: tuple, text: str, setting: tuple, order_
 
 @st.cache_data(max_entries=64, show_spinner="Following the gradient back through both networks…")
 def get_sentence_flow(model_key: tuple, text: str, _model) -> np.ndarray:
-    return page_data.sentence_gradient_flow(_model, text, max_tokens=PAGE_MAX_TOKENS)
+    return analysis.sentence_gradient_flow(_model, text, max_tokens=PAGE_MAX_TOKENS)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def read_labelled_file(path: str, version: tuple) -> tuple[list[str], list[int]]:
-    return page_data.parse_labelled_tsv(Path(path).read_bytes(), Path(path).name)
+    return parse_labelled_tsv(Path(path).read_bytes(), Path(path).name)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def read_labelled_upload(data: bytes, name: str) -> tuple[list[str], list[int]]:
-    return page_data.parse_labelled_tsv(data, name)
+    return parse_labelled_tsv(data, name)
 
 
 @st.cache_data(max_entries=8, show_spinner="Averaging the gradient flow over the data set…")
@@ -179,7 +180,7 @@ def get_memory_statistics(model_key: tuple, data_key: tuple, _model, _texts: tup
 def get_top_activations(model_key: tuple, data_key: tuple, unit: int, field: str, largest: bool, k: int, pool: int,
                         _model, _texts: tuple):
     hits = analysis.top_activations(_model, list(_texts), unit, k=pool, field=field, largest=largest)
-    return page_data.one_per_sentence(hits, k)
+    return analysis.one_per_sentence(hits, k)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -334,7 +335,7 @@ with settings:
     st.selectbox("Model", folders + ([UPLOADED] if upload_model is not None else []), key="model",
                  help="sst2-gru is the GRU; sst2-rnn is a vanilla RNN baseline of the same size (no gates). "
                       "To read with your own model, upload it in the sidebar (the » at the top left).")
-    st.radio("Unit order (rows of every heatmap)", page_data.UNIT_ORDERS, key="unit_order", horizontal=True,
+    st.radio("Unit order (rows of every heatmap)", analysis.UNIT_ORDERS, key="unit_order", horizontal=True,
              help="index: 0, 1, 2, …; mean z: the units that keep their memory most on top; clustered: "
                   "units that behave alike next to each other.")
 
@@ -437,7 +438,7 @@ if view is not None:
         if any(unit not in range(count) for unit in st.session_state.get("units", [])):
             del st.session_state["units"]  # a model with fewer units was chosen
         units = st.multiselect("Units to follow", list(range(count)), key="units",
-                               default=page_data.head_units(view.head_weight),
+                               default=analysis.head_units(view.head_weight),
                                help="By default the three units the classifier's head weighs most.")
         chart(get_unit_lines(model_key, text, tuple(units), _view=view), "chart_unit_lines")
         st.caption("The memory of single units after each word, on h's range −1 … 1: a unit that holds a value "
@@ -494,7 +495,7 @@ elif not is_gru:
     st.info("The vanilla RNN has no gates to force: it already is what vanilla-RNN mode makes of the GRU. "
             "Choose sst2-gru to try the interventions.")
 else:
-    st.radio("Intervention", page_data.INTERVENTION_MODES, key="intervention_mode", format_func=MODE_LABELS.get,
+    st.radio("Intervention", analysis.INTERVENTION_MODES, key="intervention_mode", format_func=MODE_LABELS.get,
              horizontal=True, help="custom: force one gate to a value of your choice, for chosen units and words.")
     mode = st.session_state["intervention_mode"]
     steps, unit_count = len(view.tokens), view.hidden.shape[1]
@@ -695,7 +696,7 @@ if st.toggle("Compute over the data set", key="memory_on", help="One batched rea
         hits = get_top_activations(model_key, dataset.key, unit, field, largest, TOP_K, TOP_POOL, _model=model,
                                    _texts=dataset.texts)
         chart(figures_analysis.top_activations_figure(hits, window=5, field=field), "chart_top_activations")
-        rows = page_data.activation_rows(hits)
+        rows = analysis.activation_rows(hits)
         st.dataframe(rows, key="table_top_activations", hide_index=True,
                      column_order=("rank", "value", "before", "word", "after", "sentence"),
                      column_config={"value": st.column_config.NumberColumn(format="%.4f"),

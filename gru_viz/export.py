@@ -1,9 +1,9 @@
 """Downloads of one traced sentence, and of figures through Plotly's own tools.
 
-A sentence is a ``model.SentenceTrace`` (fields (1, 1, 1, T, H)) or a ``page_data.SentenceView`` (fields
-(T, H)); both carry ``tokens`` (T str) and ``probability`` (T,). Every export holds the trace's own
-numbers: floats are written as ``repr(float(x))``, the shortest decimal that reads back as the same
-float64 (a float32 gate value widens to float64 exactly), so a CSV or JSON re-read equals the trace.
+A sentence is a ``model.SentenceTrace``: ``tokens`` (T str), the (T, H) views ``update``, ``reset``,
+``candidate``, ``hidden`` and ``probability`` (T,). Every export holds the trace's own numbers: floats
+are written as ``repr(float(x))``, the shortest decimal that reads back as the same float64 (a float32
+gate value widens to float64 exactly), so a CSV or JSON re-read equals the trace.
 
 - ``trace_to_csv``:  long format, one row per (position, unit): position, token, unit, update, reset,
                      candidate, hidden, probability (P(positive) after that token, repeated per unit).
@@ -16,8 +16,11 @@ float64 (a float32 gate value widens to float64 exactly), so a CSV or JSON re-re
 - ``figure_to_html`` and ``plotly_config``: a figure as a standalone HTML page, and the ``config`` that
                      makes the chart's own camera button save a PNG/SVG under a chosen name.
 
+>>> from gru_viz.model import load_model
 >>> sentence = load_model("models/sst2-gru").trace("I love it")
->>> np.load(io.BytesIO(trace_to_npz(sentence)), allow_pickle=False)["hidden"].shape   # (3, 64)
+>>> arrays = np.load(io.BytesIO(trace_to_npz(sentence)), allow_pickle=False)
+>>> arrays["hidden"].shape == sentence.hidden.shape, arrays["tokens"].tolist()
+(True, ['I', 'love', 'it'])
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
+
+from gru_viz.model import SentenceTrace
 
 __all__ = ["FIELDS", "Download", "trace_to_csv", "trace_to_json", "trace_to_npz", "trace_downloads",
            "figure_to_html", "plotly_config", "safe_file_stem"]
@@ -49,13 +54,9 @@ class Download:
     data: Callable[[], bytes]
 
 
-def _fields(sentence) -> tuple[list[str], dict[str, np.ndarray], np.ndarray]:
+def _fields(sentence: SentenceTrace) -> tuple[list[str], dict[str, np.ndarray], np.ndarray]:
     """tokens (T str), {field: (T, H)} in the trace's dtype, probability (T,) float64."""
-    gates = getattr(sentence, "gates", None)
-    if gates is not None:  # a SentenceTrace: its GRUTrace fields are (1, 1, 1, T, H)
-        fields = {name: np.asarray(getattr(gates, name))[0, 0, 0] for name in FIELDS}  # (T, H)
-    else:  # a SentenceView: fields are (T, H) already
-        fields = {name: np.asarray(getattr(sentence, name)) for name in FIELDS}
+    fields = {name: np.asarray(getattr(sentence, name)) for name in FIELDS}  # (T, H) views of the trace
     tokens = [str(token) for token in sentence.tokens]
     probability = np.asarray(sentence.probability, dtype=np.float64)  # (T,)
     steps = len(tokens)
@@ -68,7 +69,7 @@ def _exact(values: np.ndarray) -> list[str]:
     return [repr(value) for value in np.asarray(values, dtype=np.float64).ravel().tolist()]
 
 
-def trace_to_csv(sentence) -> bytes:
+def trace_to_csv(sentence: SentenceTrace) -> bytes:
     """UTF-8 CSV, long format: T × H rows of position, token, unit, update, reset, candidate, hidden,
     probability. Tokens are written as typed (the csv module quotes commas and quotes)."""
     tokens, fields, probability = _fields(sentence)
@@ -85,7 +86,7 @@ def trace_to_csv(sentence) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def trace_to_json(sentence, model_name: str | None = None) -> bytes:
+def trace_to_json(sentence: SentenceTrace, model_name: str | None = None) -> bytes:
     """UTF-8 JSON with the CLI's ``--json`` keys; fields are lists of T lists of H numbers."""
     tokens, fields, probability = _fields(sentence)
     document = {} if model_name is None else {"model": str(model_name)}
@@ -94,7 +95,7 @@ def trace_to_json(sentence, model_name: str | None = None) -> bytes:
     return json.dumps(document, ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
-def trace_to_npz(sentence, model_name: str | None = None) -> bytes:
+def trace_to_npz(sentence: SentenceTrace, model_name: str | None = None) -> bytes:
     """An ``.npz`` of tokens (T,) unicode, update/reset/candidate/hidden (T, H) in the trace's dtype,
     probability (T,) float64, and model () unicode when a name is given. No array is of object dtype."""
     tokens, fields, probability = _fields(sentence)
@@ -113,11 +114,12 @@ def safe_file_stem(name: str, fallback: str = "model") -> str:
     return stem or fallback
 
 
-def trace_downloads(sentence, model_name: str | None = None) -> list[Download]:
+def trace_downloads(sentence: SentenceTrace, model_name: str | None = None) -> list[Download]:
     """CSV, JSON and NPZ of ``sentence`` as ``Download``s, named ``<model>-trace.<ext>``.
 
-    >>> for column, item in zip(st.columns(3), trace_downloads(view, model.name)):
-    ...     column.download_button(item.label, item.data, file_name=item.file_name, mime=item.mime)
+    >>> from gru_viz.model import load_model
+    >>> [item.file_name for item in trace_downloads(load_model("models/sst2-gru").trace("a fine film"), "sst2-gru")]
+    ['sst2-gru-trace.csv', 'sst2-gru-trace.json', 'sst2-gru-trace.npz']
     """
     stem = safe_file_stem(model_name or "model") + "-trace"
     return [Download("CSV (one row per word and unit)", f"{stem}.csv", "text/csv", partial(trace_to_csv, sentence)),

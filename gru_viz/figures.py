@@ -10,8 +10,11 @@ Conventions shared by every builder:
 - Figures are built with ``_validate=False``: Plotly's validation costs more than the rest of a page
   render. ``tests/test_figures.py`` re-validates every builder's output instead.
 
->>> fig = gate_heatmap(view.update, view.tokens, np.arange(64), gate="update")
->>> fig.data[0].z.shape        # (64, T): units × words
+>>> from gru_viz.model import load_model
+>>> sentence = load_model("models/sst2-gru").trace("not bad at all")
+>>> figure = gate_heatmap(sentence.update, sentence.tokens, np.arange(sentence.update.shape[1]), gate="update")
+>>> figure.data[0].z.shape == sentence.update.T.shape        # (H, T): units × words
+True
 """
 
 from __future__ import annotations
@@ -22,13 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from gru_viz.page_data import (
-    Projection,
-    SentenceView,
-    largest_moves,
-    probability_moves,
-    project,
-)
+from gru_viz.analysis.decomposition import largest_moves, probability_moves
+from gru_viz.analysis.projection import Projection, project
+from gru_viz.model import VERDICT_THRESHOLD, SentenceTrace
 from gru_viz.style import (
     DIVERGING,
     EXACT,
@@ -192,14 +191,15 @@ def _probability_layout(title: str) -> dict:
     # the y range leaves room for the rings at 0 and 1
     return {"title": {"text": title}, "yaxis": {"title": {"text": "P(positive)"}, "range": [-0.08, 1.08]},
             "height": 380, "margin": {"t": 50, "b": 10, "l": 50, "r": 10},
-            "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,
+            "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1,  # the verdict line
+                        "y0": VERDICT_THRESHOLD, "y1": VERDICT_THRESHOLD,
                         "line": {"dash": "dot", "color": "#888888", "width": 1}}]}
 
 
 def prediction_figure(tokens: list[str], probability: np.ndarray, start_probability: float,
                       marked: np.ndarray) -> go.Figure:
     """P(positive) after each word (T,), starting from h0's P at position −1; the words at ``marked``
-    (positions, e.g. ``page_data.largest_moves``) are ringed and labelled with how far they moved P."""
+    (positions, e.g. ``analysis.largest_moves``) are ringed and labelled with how far they moved P."""
     probability = np.asarray(probability, dtype=np.float64)
     values = np.concatenate([[start_probability], probability])  # (T + 1,)
     words = ["(start)"] + [plotly_text(token) for token in tokens]
@@ -220,7 +220,8 @@ def prediction_figure(tokens: list[str], probability: np.ndarray, start_probabil
     layout["xaxis"] = word_axis(tokens, lead=[(-1, "(start)")])
     layout["annotations"] = [{"x": int(t), "y": float(probability[t]),
                               "text": f"{plotly_text(tokens[t])} {moves[t]:+.2f}",
-                              "showarrow": True, "arrowhead": 0, "ay": -30 if probability[t] < 0.5 else 30,
+                              "showarrow": True, "arrowhead": 0,
+                              "ay": -30 if probability[t] < VERDICT_THRESHOLD else 30,  # away from the verdict line
                               "font": {"size": 12}} for t in marked]
     layout["showlegend"] = False
     return new_figure([line, ring], layout)
@@ -276,64 +277,67 @@ def memory_figure(tokens: list[str], words: np.ndarray, carry: float, bias: floa
 # ---- a sentence's figures, as the page shows them (the page caches these; benchmarks/page_bench.py times them) ----
 
 
-def sentence_gate_figures(view: SentenceView, order: np.ndarray, positions: int | None = None,
+def sentence_gate_figures(sentence: SentenceTrace, order: np.ndarray, positions: int | None = None,
                           prefix: str = "") -> dict[str, go.Figure]:
-    """The four units × words heatmaps of a view; the vanilla RNN gets only h (it has no gates, and its
+    """The four units × words heatmaps of a sentence; the vanilla RNN gets only h (it has no gates, and its
     candidate is h itself)."""
-    fields = ("update", "reset", "candidate", "hidden") if view.arch == "gru" else ("hidden",)
-    return {field: gate_heatmap(getattr(view, field), view.tokens, order, gate=field, positions=positions,
+    fields = ("update", "reset", "candidate", "hidden") if sentence.arch == "gru" else ("hidden",)
+    return {field: gate_heatmap(getattr(sentence, field), sentence.tokens, order, gate=field, positions=positions,
                                 title=prefix + GATES[field].title if prefix else None)
             for field in fields}
 
 
-def sentence_path(view: SentenceView, basis: Projection, name: str = "sentence") -> TrajectoryPath:
-    """A view's path h0 → h_T on the basis: (T + 1, 3) coordinates, the start then each word."""
-    return TrajectoryPath(name=name, coords=project(view.path, basis), labels=["(start)"] + list(view.tokens),
-                          probability=np.concatenate([[view.start_probability], view.probability]))
+def sentence_path(sentence: SentenceTrace, basis: Projection, name: str = "sentence") -> TrajectoryPath:
+    """A sentence's path h0 → h_T on the basis: (T + 1, 3) coordinates, the start then each word."""
+    return TrajectoryPath(name=name, coords=project(sentence.path, basis), labels=["(start)"] + list(sentence.tokens),
+                          probability=np.concatenate([[sentence.start_probability], sentence.probability]))
 
 
-def sentence_trajectory_figures(view: SentenceView, basis: Projection) -> dict[str, go.Figure]:
-    """The 2-D and 3-D paths of a view's hidden state on the basis."""
-    path = [sentence_path(view, basis)]
+def sentence_trajectory_figures(sentence: SentenceTrace, basis: Projection) -> dict[str, go.Figure]:
+    """The 2-D and 3-D paths of a sentence's hidden state on the basis."""
+    path = [sentence_path(sentence, basis)]
     return {"trajectory_2d": trajectory_figure(path, dims=2, explained=basis.explained),
             "trajectory_3d": trajectory_figure(path, dims=3, explained=basis.explained)}
 
 
-def marked_words(view: SentenceView) -> np.ndarray:
+def marked_words(sentence: SentenceTrace) -> np.ndarray:
     """The positions the prediction figure rings: the 3 words that moved P most (5 past 20 words)."""
-    moves = probability_moves(view.probability, view.start_probability)
-    return largest_moves(moves, count=3 if len(view.tokens) <= 20 else 5)
+    moves = probability_moves(sentence.probability, sentence.start_probability)
+    return largest_moves(moves, count=3 if len(sentence.tokens) <= 20 else 5)
 
 
-def sentence_reading_figures(view: SentenceView) -> dict[str, go.Figure]:
+def sentence_reading_figures(sentence: SentenceTrace) -> dict[str, go.Figure]:
     """P(positive) forming, and (GRU only: the RNN has no update gate to decompose by) each word's share
     of the final logit."""
-    result = {"prediction": prediction_figure(view.tokens, view.probability, view.start_probability,
-                                              marked_words(view))}
-    if view.arch == "gru":
-        result["memory"] = memory_figure(view.tokens, view.split.words, view.split.carry, view.split.bias)
+    result = {"prediction": prediction_figure(sentence.tokens, sentence.probability, sentence.start_probability,
+                                              marked_words(sentence))}
+    if sentence.arch == "gru":
+        split = sentence.logit_split
+        result["memory"] = memory_figure(sentence.tokens, split.words, split.carry, split.bias)
     return result
 
 
-def sentence_figures(view: SentenceView, basis: Projection, order: np.ndarray,
+def sentence_figures(sentence: SentenceTrace, basis: Projection, order: np.ndarray,
                      units: list[int]) -> dict[str, go.Figure]:
     """Every figure of the single-sentence sections, by name: what one page render of a new sentence builds."""
-    return {**sentence_gate_figures(view, order), **sentence_trajectory_figures(view, basis),
-            "unit_lines": unit_lines_figure(view.hidden, view.tokens, units), **sentence_reading_figures(view)}
+    return {**sentence_gate_figures(sentence, order), **sentence_trajectory_figures(sentence, basis),
+            "unit_lines": unit_lines_figure(sentence.hidden, sentence.tokens, units),
+            **sentence_reading_figures(sentence)}
 
 
-def compare_figures(views: list[SentenceView], basis: Projection, order: np.ndarray,
+def compare_figures(sentences: list[SentenceTrace], basis: Projection, order: np.ndarray,
                     names: tuple[str, ...] = ("A", "B")) -> dict[str, go.Figure]:
     """Sentences side by side, aligned: heatmaps with one unit order and one word axis as long as the
     longest sentence ("heatmap_A", …: z for GRUs, h for the RNN), P(positive) overlaid by position
     ("prediction"), and both paths on one basis ("trajectory")."""
-    positions = max(len(view.tokens) for view in views)
-    field = "update" if all(view.arch == "gru" for view in views) else "hidden"
-    result = {f"heatmap_{name}": gate_heatmap(getattr(view, field), view.tokens, order, gate=field,
+    positions = max(len(sentence.tokens) for sentence in sentences)
+    field = "update" if all(sentence.arch == "gru" for sentence in sentences) else "hidden"
+    result = {f"heatmap_{name}": gate_heatmap(getattr(sentence, field), sentence.tokens, order, gate=field,
                                               positions=positions, title=f"{name}: {GATES[field].title}")
-              for name, view in zip(names, views)}
+              for name, sentence in zip(names, sentences)}
+    named = list(zip(names, sentences))
     result["prediction"] = compare_prediction_figure(
-        [(name, view.tokens, view.probability, view.start_probability) for name, view in zip(names, views)])
-    result["trajectory"] = trajectory_figure([sentence_path(view, basis, name) for name, view in zip(names, views)],
+        [(name, sentence.tokens, sentence.probability, sentence.start_probability) for name, sentence in named])
+    result["trajectory"] = trajectory_figure([sentence_path(sentence, basis, name) for name, sentence in named],
                                              dims=2, explained=basis.explained, title="both paths in the same space")
     return result

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from gru_viz.model import VERDICT_THRESHOLD
 from gru_viz.style import (
     DIVERGING,
     EXACT,
@@ -153,7 +154,8 @@ def probability_comparison_figure(tokens: list[str], free: np.ndarray, clamped: 
                                        f"%{{y{EXACT}}}<br>clamped − free = %{{customdata:+.6f}}<extra></extra>")})
     layout = {"title": {"text": "P(positive) after each word: free against clamped"}, "xaxis": word_axis(tokens),
               "yaxis": {"range": [0, 1], "title": {"text": "P(positive)"}},
-              "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,
+              "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1,  # the verdict line
+                          "y0": VERDICT_THRESHOLD, "y1": VERDICT_THRESHOLD,
                           "line": {"color": "#999999", "dash": "dot", "width": 1}}],
               "legend": {"orientation": "h", "y": -0.25}}
     return new_figure(data, layout)

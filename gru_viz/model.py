@@ -9,9 +9,11 @@ A model folder holds ``model.safetensors`` (weights; never pickle), ``vocab.json
 network from the card and checks every tensor's shape against it before use.
 
 >>> model = load_model("models/sst2-gru")
->>> model.predict_proba(["a gorgeous , witty , seductive movie ."])   # array([0.97...])
+>>> is_positive(model.predict_proba(["a gorgeous , witty , seductive movie .", "a dull , lifeless mess"]))
+array([ True, False])
 >>> sentence = model.trace("But the movie is really boring")
->>> sentence.tokens, sentence.gates.update.shape, sentence.probability.shape
+>>> sentence.tokens, sentence.gates.update.shape, sentence.probability.shape   # doctest: +ELLIPSIS
+(['But', 'the', 'movie', 'is', 'really', 'boring'], (1, 1, 1, 6, ...), (6,))
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from torch import nn
 from gru_viz.text import MAX_TOKENS, TokenizedText, Vocabulary, tokenize
 from gru_viz.trace import GRUTrace, trace_gru, trace_rnn
 
-__all__ = ["ModelConfig", "SentimentNet", "SentimentModel", "SentenceTrace", "load_model", "padded_batches",
-           "save_model"]
+__all__ = ["VERDICT_THRESHOLD", "ModelConfig", "SentenceTrace", "SentimentModel", "SentimentNet", "is_positive",
+           "load_model", "padded_batches", "save_model"]
 
 CARD_FORMAT = "gru-viz/1"
 WEIGHTS, VOCAB, CARD = "model.safetensors", "vocab.json", "card.json"
@@ -85,17 +87,44 @@ class SentimentNet(nn.Module):
         return self.head(self.dropout(last)).squeeze(-1)  # (B,)
 
 
+VERDICT_THRESHOLD = 0.5  # P(positive) above this is a positive verdict: logit > 0, as in training
+
+
+def is_positive(probability):
+    """The verdict of P(positive), elementwise: ``probability > VERDICT_THRESHOLD`` (a bool or bool array).
+
+    >>> is_positive(np.array([0.2, 0.5, 0.93]))
+    array([False, False,  True])
+    """
+    return np.asarray(probability) > VERDICT_THRESHOLD
+
+
 @dataclass(frozen=True)
 class SentenceTrace:
-    """One sentence read by the model.
+    """One sentence read by the model: everything the page, the CLI and the exports show of it.
 
-    tokens:      the words as typed (list of T str); ``normalized`` as the vocabulary spells them.
-    ids:         (T,) vocabulary ids; ``known`` (T,) False where the word maps to <unk>.
-    gates:       the ``GRUTrace`` of the recurrent layer, fields (1, 1, 1, T, H). For the vanilla RNN
-                 baseline: update ≡ 0, reset ≡ 1, candidate = hidden (what a GRU reduces to).
-    probability: (T,) P(positive) had the sentence ended after each token.
-    logit:       (T,) the head's logit after each token.
-    note:        what the tokenizer cut, if anything.
+    tokens:            the words as typed (list of T str); ``normalized`` as the vocabulary spells them.
+    ids:               (T,) vocabulary ids; ``known`` (T,) False where the word maps to <unk>.
+    gates:             the ``GRUTrace`` of the recurrent layer, fields (1, 1, 1, T, H). For the vanilla RNN
+                       baseline: update ≡ 0, reset ≡ 1, candidate = hidden (what a GRU reduces to).
+    probability:       (T,) P(positive) had the sentence ended after each token.
+    logit:             (T,) the head's logit after each token.
+    note:              what the tokenizer cut, if anything.
+    start_logit:       the head on h0 (zeros unless given), before any word; ``start_probability`` its P.
+    logit_changes:     (T,) logit_t − logit_{t−1} with logit_{−1} = start_logit: w·(h_t − h_{t−1}), what each
+                       word did to the verdict.
+    arch:              "gru", or "rnn" for the vanilla baseline.
+    head_weight:       (H,) float64, the head's weights (which units the verdict reads); ``head_bias`` its bias.
+
+    (T, H) views of the gates, in the trace's dtype: ``update``, ``reset``, ``candidate``, ``hidden`` and
+    ``previous`` (h_{t−1}, the state each word read); ``h0`` (H,); ``path`` (T + 1, H) = h0 then each h_t.
+    ``logit_split`` is the final logit as an exact sum over words (``analysis.word_logit_contributions``).
+
+    >>> sentence = load_model("models/sst2-gru").trace("not bad at all")
+    >>> sentence.tokens, sentence.update.shape, sentence.path.shape   # doctest: +ELLIPSIS
+    (['not', 'bad', 'at', 'all'], (4, ...), (5, ...))
+    >>> bool(np.isclose(sentence.start_logit + sentence.logit_changes.sum(), sentence.logit[-1]))
+    True
     """
 
     tokens: list[str]
@@ -105,16 +134,55 @@ class SentenceTrace:
     gates: GRUTrace
     probability: np.ndarray
     logit: np.ndarray
-    note: str | None = None
+    note: str | None
+    start_logit: float
+    start_probability: float
+    logit_changes: np.ndarray
+    arch: str
+    head_weight: np.ndarray
+    head_bias: float
+
+    @property
+    def update(self) -> np.ndarray:
+        return self.gates.update[0, 0, 0]  # (T, H)
+
+    @property
+    def reset(self) -> np.ndarray:
+        return self.gates.reset[0, 0, 0]  # (T, H)
+
+    @property
+    def candidate(self) -> np.ndarray:
+        return self.gates.candidate[0, 0, 0]  # (T, H)
 
     @property
     def hidden(self) -> np.ndarray:
         return self.gates.hidden[0, 0, 0]  # (T, H)
 
+    @property
+    def previous(self) -> np.ndarray:
+        return self.gates.previous[0, 0, 0]  # (T, H): h_{t-1}
+
+    @property
+    def h0(self) -> np.ndarray:
+        return self.gates.h0[0, 0, 0]  # (H,)
+
+    @property
+    def path(self) -> np.ndarray:
+        """h0 then h_1 … h_T, (T + 1, H): the path the hidden state takes."""
+        return np.vstack([self.h0[None], self.hidden])
+
+    @property
+    def logit_split(self):
+        """The final logit as ``carry + bias + words.sum()`` (an ``analysis.LogitSplit``, words (T,))."""
+        from gru_viz.analysis.decomposition import word_logit_contributions  # analysis builds on this module
+
+        return word_logit_contributions(self.update, self.candidate, self.h0, self.head_weight, self.head_bias)
+
 
 class SentimentModel:
-    """A loaded, read-only classifier: ``.gru``, ``.predict_proba``, ``.trace``. Safe to share across
-    threads: nothing here writes to the network after loading."""
+    """A loaded, read-only classifier: ``.gru``, ``.predict_proba``, ``.trace``, and the primitives the
+    analyses share (``encode``, ``embed``, ``head_logits``). Safe to share across threads: nothing here
+    writes to the network after loading."""
 
     def __init__(self, net: SentimentNet, vocab: Vocabulary, card: dict, path: Path | None = None):
         self.net = net.eval()
@@ -144,27 +212,52 @@ class SentimentModel:
         tokenized = tokenize(text, max_tokens)
         return tokenized, self.vocab.encode(tokenized.normalized)
 
+    def encode(self, texts, max_tokens: int = MAX_TOKENS) -> list[list[int]]:
+        """Vocabulary ids of each text, tokenized as typed text is. A text that cannot be read (no words)
+        raises ``ValueError`` naming its place in the list (1-based)."""
+        if isinstance(texts, str):
+            raise ValueError("give a list of texts, not one string")
+        encoded = []
+        for index, text in enumerate(texts):
+            try:
+                encoded.append(self.tokenize(text, max_tokens)[1])
+            except ValueError as error:
+                raise ValueError(f"sentence {index + 1}: {error}") from None
+        return encoded
+
+    def embed(self, ids) -> torch.Tensor:
+        """The embedding of ids (T,) or (B, T) as the recurrent layer reads it: float (…, E), a tensor
+        outside inference mode (so autograd may use it)."""
+        with torch.inference_mode():
+            embedded = self.net.embedding(torch.as_tensor(ids, dtype=torch.long))  # (…, E)
+        return embedded.clone()
+
+    def head_logits(self, hidden) -> np.ndarray:
+        """The head's logit of hidden states (…, H): (…,) float64 (the float32 head, then widened)."""
+        with torch.inference_mode():
+            return self.net.head(torch.as_tensor(hidden)).squeeze(-1).double().numpy()  # (…,)
+
     def trace(self, text: str, *, clamp_update=None, clamp_reset=None,
               max_tokens: int = MAX_TOKENS) -> SentenceTrace:
         """Read one text; clamps mean what they mean in ``trace_gru`` (shape (1, 1, 1, T, H))."""
         tokenized, ids = self.tokenize(text, max_tokens)
-        ids_tensor = torch.tensor(ids)
-        with torch.inference_mode():
-            embedded = self.net.embedding(ids_tensor).unsqueeze(0)  # (1, T, E)
-            gates = self._trace(embedded, clamp_update, clamp_reset)
-            hidden = torch.from_numpy(gates.hidden[0, 0, 0])  # (T, H)
-            logit = self.net.head(hidden).squeeze(-1).double().numpy()  # (T,)
+        gates = self._trace(self.embed(ids)[None], clamp_update, clamp_reset)  # embedded (1, T, E)
+        logit = self.head_logits(gates.hidden[0, 0, 0])  # (T,)
+        start_logit = float(self.head_logits(gates.h0[0, 0, 0]))
+        weight = self.net.head.weight.detach().double().numpy()[0]  # (H,)
         return SentenceTrace(tokens=tokenized.tokens, normalized=tokenized.normalized,
                              ids=np.asarray(ids, dtype=np.int64), known=np.asarray(ids) != Vocabulary.UNK,
-                             gates=gates, probability=_sigmoid(logit), logit=logit, note=tokenized.note)
+                             gates=gates, probability=_sigmoid(logit), logit=logit, note=tokenized.note,
+                             start_logit=start_logit, start_probability=float(_sigmoid(start_logit)),
+                             logit_changes=np.diff(logit, prepend=start_logit), arch=self.arch,
+                             head_weight=weight, head_bias=float(self.net.head.bias.detach().double()[0]))
 
     def predict_proba(self, texts, *, clamp_update=None, clamp_reset=None, batch_size: int = 512) -> np.ndarray:
         """P(positive) for each text, (N,). Clamps broadcast to (1, 1, N, T_max, H) of the padded batch;
         a scalar or a per-unit (H,) array is the usual choice."""
         if isinstance(texts, str):
             raise ValueError("predict_proba takes a list of texts; use [text] for one")
-        encoded = [self.tokenize(text)[1] for text in texts]
-        lengths = np.array([len(ids) for ids in encoded])
+        encoded = self.encode(texts)
         clamped = clamp_update is not None or clamp_reset is not None
         # a clamp with batch or step axes refers to the whole padded batch in input order: one batch;
         # otherwise (no clamp, a scalar, a per-unit (H,) array) similar lengths go together
@@ -172,21 +265,18 @@ class SentimentModel:
         probabilities = np.empty(len(encoded))
         for chosen, ids, lengths in padded_batches(encoded, max(len(encoded), 1) if whole else batch_size,
                                                    sort=not whole):
-            lengths_tensor = torch.from_numpy(lengths)
-            with torch.inference_mode():
-                if clamped:
-                    states = torch.from_numpy(self.trace_ids(ids, clamp_update, clamp_reset).hidden[0, 0])  # (B, T, H)
-                    logits = self.net.head(states[torch.arange(len(chosen)), lengths_tensor - 1]).squeeze(-1)
-                else:
-                    logits = self.net(ids, lengths_tensor)
+            if clamped:
+                states = self.trace_ids(ids, clamp_update, clamp_reset).hidden[0, 0]  # (B, T, H)
+                logits = torch.from_numpy(self.head_logits(states[np.arange(len(chosen)), lengths - 1]))  # (B,)
+            else:
+                with torch.inference_mode():
+                    logits = self.net(ids, torch.from_numpy(lengths))  # (B,)
             probabilities[chosen] = torch.sigmoid(logits.double()).numpy()
         return probabilities
 
     def trace_ids(self, ids: torch.Tensor, clamp_update=None, clamp_reset=None) -> GRUTrace:
         """The recurrent layer's trace of a padded batch of ids (B, T): fields (1, 1, B, T, H)."""
-        with torch.inference_mode():
-            embedded = self.net.embedding(ids)  # (B, T, E)
-        return self._trace(embedded, clamp_update, clamp_reset)
+        return self._trace(self.embed(ids), clamp_update, clamp_reset)  # embedded (B, T, E)
 
     def _trace(self, embedded, clamp_update, clamp_reset) -> GRUTrace:
         if self.config.arch == "gru":

@@ -17,7 +17,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gru_viz import figures, page_data, style
+from gru_viz import analysis, figures, style
+from gru_viz.analysis import units
 from gru_viz.analysis import fit_pca
 from gru_viz.model import ModelConfig, SentimentModel, SentimentNet
 from gru_viz.text import Vocabulary
@@ -46,7 +47,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def view(model):
-    return page_data.read_sentence(model, "I love this movie but the movie is really boring")
+    return model.trace("I love this movie but the movie is really boring")
 
 
 def direct_shares(update, candidate, h0, weight):
@@ -62,7 +63,7 @@ def direct_shares(update, candidate, h0, weight):
     return shares, carry
 
 
-# ---- page_data: numbers ----------------------------------------------------------------------------
+# ---- analysis: numbers ----------------------------------------------------------------------------
 
 
 @st.composite
@@ -77,7 +78,7 @@ def gate_arrays(draw):
 @given(arrays=gate_arrays())
 def test_word_shares_equal_direct_products_and_sum_to_the_logit(arrays):
     update, candidate, h0, weight, bias = arrays
-    split = page_data.word_logit_contributions(update, candidate, h0, weight, bias)
+    split = analysis.word_logit_contributions(update, candidate, h0, weight, bias)
     shares, carry = direct_shares(update, candidate, h0, weight)
     np.testing.assert_allclose(split.words, shares, rtol=0, atol=1e-12)
     np.testing.assert_allclose(split.carry, carry, rtol=0, atol=1e-12)
@@ -89,15 +90,15 @@ def test_word_shares_equal_direct_products_and_sum_to_the_logit(arrays):
 
 @pytest.mark.parametrize("text", ["I love this movie so much", "But the movie is really boring", "movie"])
 def test_view_shares_sum_to_the_models_final_logit(model, text):
-    view = page_data.read_sentence(model, text)
+    view = model.trace(text)
     sentence = model.trace(text)
     weight = model.net.head.weight.detach().double().numpy()[0]
     shares, _ = direct_shares(sentence.gates.update[0, 0, 0], sentence.gates.candidate[0, 0, 0],
                               sentence.gates.h0[0, 0, 0], weight)
-    np.testing.assert_allclose(view.split.words, shares, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(view.logit_split.words, shares, rtol=0, atol=1e-12)
     # the trace's logit runs the head in float32: agreement to float32 precision
-    np.testing.assert_allclose(view.split.total, sentence.logit[-1], rtol=0, atol=1e-5)
-    assert view.split.carry == 0.0  # h0 = 0
+    np.testing.assert_allclose(view.logit_split.total, sentence.logit[-1], rtol=0, atol=1e-5)
+    assert view.logit_split.carry == 0.0  # h0 = 0
 
 
 def test_view_holds_the_traces_exact_values(model, view):
@@ -114,11 +115,11 @@ def test_view_holds_the_traces_exact_values(model, view):
 
 def test_blank_text_raises_the_tokenizers_value_error(model):
     with pytest.raises(ValueError, match="empty"):
-        page_data.read_sentence(model, "  \u200b ")
+        model.trace("  \u200b ")
 
 
 def test_long_text_is_cut_with_a_note(model):
-    view = page_data.read_sentence(model, "movie " * 2000, max_tokens=300)
+    view = model.trace("movie " * 2000, max_tokens=300)
     assert len(view.tokens) == 300 and view.update.shape == (300, 8)
     assert "300" in view.note
 
@@ -127,10 +128,10 @@ def test_long_text_is_cut_with_a_note(model):
 @given(values=st.lists(st.floats(0, 1), min_size=1, max_size=12), start=st.floats(0, 1),
        count=st.integers(0, 5))
 def test_moves_and_largest_moves_by_brute_force(values, start, count):
-    moves = page_data.probability_moves(values, start)
+    moves = analysis.probability_moves(values, start)
     previous = [start] + values[:-1]
     assert np.array_equal(moves, np.array(values) - np.array(previous))
-    chosen = page_data.largest_moves(moves, count)
+    chosen = analysis.largest_moves(moves, count)
     assert list(chosen) == sorted(chosen)
     size = np.abs(moves)
     assert len(chosen) == min(count, int((size > 0).sum()))
@@ -140,18 +141,18 @@ def test_moves_and_largest_moves_by_brute_force(values, start, count):
 
 
 def test_unit_orders(view):
-    index = page_data.unit_order(view, "index")
+    index = analysis.unit_order(view, "index")
     assert list(index) == list(range(8))
-    by_z = page_data.unit_order(view, "mean z")
+    by_z = analysis.unit_order(view, "mean z")
     means = view.update.astype(np.float64).mean(axis=0)[by_z]
     assert sorted(by_z) == list(range(8)) and np.all(np.diff(means) <= 0)
-    clustered = page_data.unit_order(view, "clustered")
+    clustered = analysis.unit_order(view, "clustered")
     assert sorted(clustered) == list(range(8))
-    assert np.array_equal(clustered, page_data.unit_order(view, "clustered"))  # deterministic
-    both = page_data.unit_order([view, view], "mean z")
+    assert np.array_equal(clustered, analysis.unit_order(view, "clustered"))  # deterministic
+    both = analysis.unit_order([view, view], "mean z")
     assert np.array_equal(both, by_z)
     with pytest.raises(ValueError, match="unit order"):
-        page_data.unit_order(view, "random")
+        analysis.unit_order(view, "random")
 
 
 def test_cluster_order_puts_each_group_together():
@@ -159,37 +160,37 @@ def test_cluster_order_puts_each_group_together():
     centres = np.array([[0.0] * 5, [10.0] * 5, [-10.0, 10, -10, 10, -10]])
     group = np.arange(12) % 3  # interleaved: rows 0, 3, 6, 9 are one group
     features = centres[group] + rng.normal(scale=0.1, size=(12, 5))
-    order = page_data.cluster_order(features)
+    order = analysis.cluster_order(features)
     assert sorted(order) == list(range(12))
     runs = [len(list(g)) for _, g in itertools.groupby(group[order])]
     assert runs == [4, 4, 4]
 
 
 def test_cluster_order_above_the_limit_is_a_permutation(monkeypatch):
-    monkeypatch.setattr(page_data, "CLUSTER_LIMIT", 5)
+    monkeypatch.setattr(units, "CLUSTER_LIMIT", 5)
     features = np.random.default_rng(1).normal(size=(9, 4))
-    assert sorted(page_data.cluster_order(features)) == list(range(9))
-    assert list(page_data.cluster_order(features[:2])) == [0, 1]
+    assert sorted(analysis.cluster_order(features)) == list(range(9))
+    assert list(analysis.cluster_order(features[:2])) == [0, 1]
 
 
 def test_projection_uses_the_cards_basis_or_fits_one(model, view):
-    basis = page_data.projection_basis(model.card, view.path)
+    basis = analysis.projection_basis(model.card, view.path)
     assert basis.source == "hidden states of the training data"
     stored = model.card["projection"]
     expected = (view.path - np.array(stored["mean"])) @ np.array(stored["components"]).T
-    np.testing.assert_allclose(page_data.project(view.path, basis), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(analysis.project(view.path, basis), expected, rtol=0, atol=1e-12)
 
-    fitted = page_data.projection_basis({}, view.path)
+    fitted = analysis.projection_basis({}, view.path)
     assert fitted.source == "the hidden states of the sentences shown"
     np.testing.assert_allclose(fitted.components @ fitted.components.T, np.eye(3), atol=1e-9)
     wrong = {"projection": {"mean": [0.0] * 3, "components": [[0.0] * 3] * 3, "explained": [0, 0, 0]}}
-    assert page_data.projection_basis(wrong, view.path).source == fitted.source  # 3 units ≠ 8: refit
-    two_states = page_data.projection_basis(None, view.path[:2])  # one axis only: padded with zeros
+    assert analysis.projection_basis(wrong, view.path).source == fitted.source  # 3 units ≠ 8: refit
+    two_states = analysis.projection_basis(None, view.path[:2])  # one axis only: padded with zeros
     assert two_states.components.shape == (3, 8) and np.isfinite(two_states.explained).all()
 
 
 def test_head_units_are_the_largest_weights():
-    assert page_data.head_units([0.1, -3.0, 0.2, 2.0, -0.5], count=3) == [1, 3, 4]
+    assert analysis.head_units([0.1, -3.0, 0.2, 2.0, -0.5], count=3) == [1, 3, 4]
 
 
 # ---- figures: data equal the inputs ----------------------------------------------------------------
@@ -205,7 +206,7 @@ def validated(figure: go.Figure) -> go.Figure:
 @pytest.mark.parametrize("gate", ["update", "reset", "candidate", "hidden"])
 def test_gate_heatmap_holds_the_exact_values_on_a_fixed_scale(view, gate):
     values = getattr(view, gate)
-    order = page_data.unit_order(view, "mean z")
+    order = analysis.unit_order(view, "mean z")
     figure = figures.gate_heatmap(values, view.tokens, order, gate=gate)
     validated(figure)
     heatmap = figure.data[0]
@@ -240,14 +241,14 @@ def test_user_text_is_shown_literally():
 
 
 def test_long_sentences_thin_the_tick_labels(model):
-    view = page_data.read_sentence(model, "i love this movie " * 100, max_tokens=300)
+    view = model.trace("i love this movie " * 100, max_tokens=300)
     axis = figures.gate_heatmap(view.update, view.tokens, np.arange(8), gate="update").layout.xaxis
     assert len(axis.ticktext) <= style.MAX_WORD_TICKS + 1
     assert tuple(axis.range) == (-0.5, 299.5)
 
 
 def test_trajectory_paths(model, view):
-    basis = page_data.projection_basis(model.card, view.path)
+    basis = analysis.projection_basis(model.card, view.path)
     path = figures.sentence_path(view, basis)
     assert path.labels[0] == "(start)" and path.labels[1:] == view.tokens
     for dims in (2, 3):
@@ -275,21 +276,21 @@ def test_unit_lines_prediction_and_memory(view):
     assert list(ring.x) == list(marked) and len(prediction.layout.annotations) == len(marked)
     assert list(prediction.layout.xaxis.ticktext) == ["(start)"] + view.tokens
 
-    memory = validated(figures.memory_figure(view.tokens, view.split.words, view.split.carry, view.split.bias))
+    memory = validated(figures.memory_figure(view.tokens, view.logit_split.words, view.logit_split.carry, view.logit_split.bias))
     z = np.asarray(memory.data[0].z, dtype=np.float64)
     steps = len(view.tokens)
-    assert np.array_equal(z.flat[:steps], view.split.words) and np.isnan(z.flat[steps:]).all()
-    assert f"{view.split.total:+.4f}" in memory.layout.title.text
+    assert np.array_equal(z.flat[:steps], view.logit_split.words) and np.isnan(z.flat[steps:]).all()
+    assert f"{view.logit_split.total:+.4f}" in memory.layout.title.text
 
 
 def test_page_figure_sets(model, view):
-    basis = page_data.projection_basis(model.card, view.path)
+    basis = analysis.projection_basis(model.card, view.path)
     everything = figures.sentence_figures(view, basis, np.arange(8), [0, 1])
     assert set(everything) == {"update", "reset", "candidate", "hidden", "trajectory_2d", "trajectory_3d",
                                "unit_lines", "prediction", "memory"}
     for figure in everything.values():
         validated(figure)
-    other = page_data.read_sentence(model, "so boring")
+    other = model.trace("so boring")
     compared = figures.compare_figures([view, other], basis, np.arange(8))
     for figure in compared.values():
         validated(figure)
@@ -298,10 +299,10 @@ def test_page_figure_sets(model, view):
 
 def test_rnn_views_have_only_h(view):
     rnn = tiny_model("rnn", projection=False)
-    rnn_view = page_data.read_sentence(rnn, "I love this movie")
+    rnn_view = rnn.trace("I love this movie")
     assert rnn_view.arch == "rnn" and not rnn_view.update.any() and (rnn_view.reset == 1).all()
     assert set(figures.sentence_gate_figures(rnn_view, np.arange(8))) == {"hidden"}
     assert set(figures.sentence_reading_figures(rnn_view)) == {"prediction"}
-    basis = page_data.projection_basis(rnn.card, rnn_view.path)
+    basis = analysis.projection_basis(rnn.card, rnn_view.path)
     compared = figures.compare_figures([rnn_view, rnn_view], basis, np.arange(8))
     assert "h" in compared["heatmap_A"].layout.title.text
