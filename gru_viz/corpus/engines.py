@@ -113,7 +113,7 @@ def run_ray(model_files: dict, shards: list[Shard], options: Options, *, address
 
     quiet = logging.getLogger("ray.data")
     level = quiet.level
-    quiet.setLevel(logging.WARNING)  # the caller's bar says how far the build is; Ray's INFO lines repeat it
+    quiet.setLevel(logging.ERROR)  # the caller's bar says how far the build is; Ray's INFO lines repeat it
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
