@@ -4,7 +4,9 @@
 ``python -m gru_viz template OUT [--arch gru|rnn] [--embed-dim E] [--hidden-size H] [--vocab FILE]``
 (a small random model folder in the format ``--model`` and the page's upload accept) and
 ``index --data PATH --out DIR [--model DIR] [--engine local|ray] [--address ADDR] [--json]`` (an activation
-index of a whole corpus, ``gru_viz.corpus``).
+index of a whole corpus, ``gru_viz.corpus``) and
+``fixed-points [--model DIR] [--input zero|mean|WORD] [--data TSV] [--json]`` (fixed points of the GRU step,
+``analysis.fixed_points``).
 
 Defaults come from ``gru_viz.paths``: the shipped ``models/sst2-gru`` and ``data/sst2/val.tsv`` of the
 checkout around the current folder, or ``$GRU_VIZ_MODELS`` and ``$GRU_VIZ_DATA``.
@@ -91,6 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--workers", type=_positive, help="Ray actors at most (default: the cluster's CPUs)")
     index.add_argument("--shard-rows", type=_positive, default=4096, help="rows per shard (default: %(default)s)")
     index.add_argument("--json", action="store_true", help="print the manifest as JSON (with \"skipped\")")
+    fixed = commands.add_parser("fixed-points", help="fixed points of the GRU step under a constant input, their "
+                                                     "eigenvalues, timescales and alignment with the readout")
+    fixed.add_argument("--model", type=Path, help=MODEL_HELP)
+    fixed.add_argument("--input", default="mean", help="the constant input: zero (the padding embedding), mean "
+                                                       "(the mean word embedding) or a WORD (default: %(default)s)")
+    fixed.add_argument("--data", type=Path, help=DATA_HELP + "; the search starts from states visited on it")
+    fixed.add_argument("--sentences", type=_positive, default=400, help="sentences read for starting states "
+                                                                        "(default: %(default)s)")
+    fixed.add_argument("--starts", type=_positive, default=256, help="starting states (default: %(default)s)")
+    fixed.add_argument("--json", action="store_true", help="print JSON (keys in the README) instead of a table")
     return parser
 
 
@@ -279,9 +291,55 @@ def probe_command(args) -> str:
     return "\n".join(lines)
 
 
+def fixed_points_command(args) -> str:
+    import numpy as np
+
+    from gru_viz.analysis import constant_input, fixed_points, readout_cosine, visited_states
+
+    model = load_model(args.model or paths.default_model_dir())
+    args.data = args.data or paths.default_data_file("val")
+    texts = [sentence for sentence, _ in _read_rows(args.data)[:args.sentences]]
+    found = fixed_points(model.gru, constant_input(model, args.input), visited_states(model, texts, count=args.starts))
+    readout = model.net.head.weight.detach().double().numpy()[0]  # (H,)
+    logit = found.points @ readout + float(model.net.head.bias)  # (K,) where each point sits on the verdict
+    cosine = readout_cosine(found.directions, readout)
+    axis = found.principal_axis()  # are the points spread along one line, and is it the readout's?
+    axis_cosine = None if axis is None else float(readout_cosine(axis[0], readout))
+    axis_explained = None if axis is None else axis[1]
+    slow = found.slow_modes(0.99)
+    timescale = found.timescales[:, 0] if len(found) else np.zeros(0)
+    if args.json:
+        def finite(values):  # JSON has no infinity: an infinite timescale is null
+            return [[float(v) if np.isfinite(v) else None for v in row] for row in values]
+        return json.dumps({
+            "model": model.name, "input": args.input, "starts": found.starts, "count": len(found),
+            "tolerance": 1e-3, "points": found.points.tolist(), "residual": found.residual.tolist(),
+            "logit": logit.tolist(), "eigenvalues_real": found.eigenvalues.real.tolist(),
+            "eigenvalues_imag": found.eigenvalues.imag.tolist(), "slowest": found.slowest.tolist(),
+            "timescales": finite(found.timescales), "slow_modes": slow.tolist(), "slow_threshold": 0.99,
+            "directions": found.directions.tolist(), "readout_cosine": cosine.tolist(),
+            "points_axis_cosine": axis_cosine, "points_axis_explained": axis_explained}, ensure_ascii=False)
+    lines = [f"{model.name} ({model.arch}, {model.gru.hidden_size} units), constant input {args.input!r}: "
+             f"{len(found)} fixed points (‖F(h) − h‖ ≤ 1e-3) from {found.starts} states visited on "
+             f"{len(texts)} sentences of {args.data.name}",
+             f"{'#':>3}{'logit':>8}{'P(pos)':>8}{'residual':>10}{'max |λ|':>9}{'τ (steps)':>11}"
+             f"{'|λ|≥0.99':>10}{'cos(slow, readout)':>20}"]
+    for k in range(len(found)):
+        tau = f"{timescale[k]:.3g}" if np.isfinite(timescale[k]) else "inf"
+        lines.append(f"{k:>3}{logit[k]:>8.2f}{1 / (1 + np.exp(-logit[k])):>8.3f}{found.residual[k]:>10.1e}"
+                     f"{found.slowest[k]:>9.4f}{tau:>11}{slow[k]:>10}{cosine[k]:>20.3f}")
+    if axis is not None:
+        lines.append(f"the points' principal axis holds {axis_explained:.0%} of their spread; "
+                     f"|cos| with the readout {axis_cosine:.3f}")
+    lines.append("τ = −1/ln|λ| of the slowest mode (negative: the mode grows, a saddle); cos 1 = the slow "
+                 "direction moves the verdict most, 0 = not at all")
+    return "\n".join(lines)
+
+
 PROBE_MODELS = ("sst2-gru", "sst2-gru-noreset", "sst2-rnn")
 COMMANDS = {"trace": trace_command, "ablate": ablate_command, "gradient-flow": gradient_flow_command,
-            "template": template_command, "probe": probe_command, "index": index_command}
+            "template": template_command, "probe": probe_command, "index": index_command,
+            "fixed-points": fixed_points_command}
 
 
 def main(argv=None) -> int:

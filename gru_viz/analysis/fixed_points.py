@@ -60,6 +60,21 @@ class FixedPoints:
         """(K, H) τ = −1/ln|λ| in steps (inf at |λ| = 1; negative for a growing mode, |λ| > 1)."""
         return timescales(self.eigenvalues)
 
+    def slow_modes(self, threshold: float = 0.99) -> np.ndarray:
+        """(K,) how many eigenvalues at each point have |λ| ≥ ``threshold`` (a memory of τ ≥ 100 steps at
+        0.99): one at a point of a line attractor, several for a plane or a box of frozen units."""
+        return (np.abs(self.eigenvalues) >= threshold).sum(axis=1)
+
+    def principal_axis(self) -> tuple[np.ndarray, float] | None:
+        """(unit direction (H,), fraction of the points' spread along it) of the points' first principal
+        axis: near 1 when the points lie on a line. None with fewer than two points."""
+        if len(self.points) < 2:
+            return None
+        centred = self.points - self.points.mean(axis=0)
+        _, singular, axes = np.linalg.svd(centred, full_matrices=False)
+        variance = singular ** 2
+        return axes[0], float(variance[0] / variance.sum()) if variance.sum() > 0 else 0.0
+
     @property
     def slowest(self) -> np.ndarray:
         """(K,) the largest |λ| at each point."""
@@ -240,14 +255,21 @@ def constant_input(model: "SentimentModel", which: str = "zero") -> np.ndarray:
 def visited_states(model: "SentimentModel", texts, *, count: int = 256, seed: int = 0) -> np.ndarray:
     """Up to ``count`` hidden states (N, H) float64 the model passes through while reading ``texts``,
     chosen evenly at random (seeded) among all steps of all texts, plus h0 = 0: starting states for
-    ``fixed_points``."""
+    ``fixed_points``. The texts are read in padded batches; padding steps are never chosen."""
+    from gru_viz.model import padded_batches
+
     if isinstance(texts, str):
         raise ValueError("give a list of texts, not one string")
+    if not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be a positive whole number, got {count!r}")
+    encoded = [model.tokenize(text)[1] for text in texts]  # blank text is refused here
     states = [np.zeros((1, model.gru.hidden_size))]
-    for text in texts:
-        states.append(model.trace(text).hidden.astype(np.float64))  # (T_i, H)
+    for _, ids, lengths in padded_batches(encoded, 256) if encoded else ():
+        hidden = model.trace_ids(ids).hidden[0, 0]  # (B, T, H)
+        real = np.arange(ids.shape[1])[None, :] < lengths[:, None]  # (B, T)
+        states.append(hidden[real].astype(np.float64))
     states = np.concatenate(states)
     if len(states) > count:
-        chosen = np.random.default_rng(seed).choice(len(states), size=count, replace=False)
-        states = states[np.sort(chosen)]
+        chosen = np.random.default_rng(seed).choice(len(states) - 1, size=count - 1, replace=False) + 1
+        states = np.concatenate([states[:1], states[np.sort(chosen)]])  # h0 always among them
     return states
