@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "(default: the hand-written set in gru_viz/data)")
     probe.add_argument("--samples", type=_positive, default=150, help="phrases per polarity (default: %(default)s)")
     probe.add_argument("--json", action="store_true", help="print the figures as JSON (keys in the README)")
+    probe.add_argument("--record", action="store_true", help="also write each model's figures into its card.json "
+                                                             "under 'probe' (the page shows them)")
     index = commands.add_parser("index", help="index a whole corpus in one pass (unit statistics, contexts, "
                                               "ablation, gradient flow) for the page to open")
     index.add_argument("--data", type=Path, required=True, help="a TSV of sentence<TAB>label (0|1) rows, or a "
@@ -264,18 +266,21 @@ def index_command(args) -> str:
 
 
 def probe_command(args) -> str:
-    from gru_viz.probe import DISTANCES, load_neutral, run_probe
+    from gru_viz.probe import DISTANCES, load_neutral, record_probe, run_probe
 
     folders = args.models or [path for name in PROBE_MODELS if (path := paths.default_models_root() / name).is_dir()]
-    models = {}
+    models, named = {}, {}
     for folder in folders:
         model = load_model(folder)
-        models[model.name if model.name not in models else str(folder)] = model
+        name = model.name if model.name not in models else str(folder)
+        models[name], named[name] = model, folder
     texts = labels = None
     if args.data is not None:
         texts, labels = zip(*_read_rows(args.data))
     result = run_probe(models, list(texts) if texts else None, labels, samples=args.samples,
                        neutral=load_neutral(args.neutral) if args.neutral else None)
+    if args.record:
+        record_probe(result, named)
     if args.json:
         return json.dumps(result, indent=2)
     head = "model                      test           " + "".join(f"k={k:<6}" for k in DISTANCES)

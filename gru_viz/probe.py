@@ -25,6 +25,7 @@ seeded, so every run of the same models on the same data prints the same figures
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 
@@ -32,7 +33,7 @@ import numpy as np
 
 from gru_viz.text import tokenize
 
-__all__ = ["DISTANCES", "composite", "load_neutral", "probe_phrases", "run_probe"]
+__all__ = ["DISTANCES", "card_curves", "composite", "load_neutral", "probe_phrases", "record_probe", "run_probe"]
 
 DISTANCES = (0, 1, 2, 4, 8, 16)  # plot sentences between (or around) the verdict and the end
 SHORT = (4, 12)  # "short" validation phrases: this many tokens, inclusive
@@ -140,6 +141,36 @@ def run_probe(models: dict, texts: list[str] | None = None, labels=None, *, neut
             "contrast": scores["contrast"],
         }
     return result
+
+
+def record_probe(result: dict, folders: dict) -> None:
+    """Write each model's figures into its card under "probe" (with the settings they were measured with), so
+    the page can show a model's curves beside its examples without running the probe. ``folders``: name → model
+    folder, the names ``result`` uses."""
+    for name, folder in folders.items():
+        card_path = Path(folder) / "card.json"
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        figures = {k: v for k, v in result["models"][name].items() if k != "neutral_probabilities"}
+        card["probe"] = {**figures, "settings": result["settings"],
+                         "compared_with": sorted(set(result["models"]) - {name})}
+        card_path.write_text(json.dumps(card, indent=2) + "\n")
+
+
+def card_curves(card: dict) -> dict[str, dict[int, float]] | None:
+    """A card's recorded probe curves as {test: {k: accuracy}} (tests: verdict_first, verdict_last, contrast),
+    or None when the card has none (a model that was never probed).
+
+    >>> card_curves({"probe": {"retention": {"verdict_first": {"0": 1.0, "8": 0.9}, "verdict_last": {"0": 1.0}},
+    ...                        "contrast": {"0": 0.95}}})
+    {'verdict_first': {0: 1.0, 8: 0.9}, 'verdict_last': {0: 1.0}, 'contrast': {0: 0.95}}
+    >>> card_curves({}) is None
+    True
+    """
+    probe = card.get("probe")
+    if not isinstance(probe, dict):
+        return None
+    tests = {**probe.get("retention", {}), "contrast": probe.get("contrast", {})}
+    return {test: {int(k): float(v) for k, v in by_k.items()} for test, by_k in tests.items()}
 
 
 def _shipped_validation() -> tuple[list[str], list[int]]:
