@@ -290,7 +290,7 @@ def test_cli_index_json_and_one_line_errors(tmp_path, corpus_file):
 
 @pytest.fixture(scope="module")
 def ray_runtime():
-    """One small local Ray runtime for the module (two CPUs, no dashboard, loopback), stopped at the end."""
+    """One small local Ray runtime for the module (two CPUs, no dashboard), stopped at the end."""
     ray = pytest.importorskip("ray", reason="the ray engine needs pip install -r requirements-dev.txt")
     from gru_viz.corpus.engines import start_ray
 

@@ -78,9 +78,11 @@ class _ShardReader:
 
 def start_ray(address: str | None = None, workers: int | None = None) -> bool:
     """Make sure Ray runs in this process: join ``address`` (``"auto"``, ``"ray://HEAD:10001"``), or start a
-    local runtime of ``workers`` CPUs (default: all) on loopback with no dashboard. Ships this package to the
-    workers (``runtime_env`` py_modules). Returns True if it started or joined Ray (so the caller stops it),
-    False if Ray was already running. Raises ``ValueError`` when Ray is missing or cannot start."""
+    local runtime of ``workers`` CPUs (default: all) with no dashboard. Ray 2.60 binds its servers to the node's
+    address even when asked for 127.0.0.1 (``resolve_ip_for_localhost``); its token authentication, on by
+    default, is what guards them, so none is disabled here. Ships this package to the workers (``runtime_env``
+    py_modules). Returns True if it started or joined Ray (so the caller stops it), False if Ray was already
+    running. Raises ``ValueError`` when Ray is missing or cannot start."""
     try:
         import ray
     except ImportError:
@@ -96,7 +98,7 @@ def start_ray(address: str | None = None, workers: int | None = None) -> bool:
         if address:
             ray.init(address=address, **settings)
         else:
-            ray.init(num_cpus=workers or os.cpu_count(), _node_ip_address="127.0.0.1", **settings)
+            ray.init(num_cpus=workers or os.cpu_count(), **settings)
     except (ConnectionError, RuntimeError, ValueError) as error:
         raise ValueError(f"cannot {'join Ray at ' + address if address else 'start Ray'}: {error}") from None
     return True

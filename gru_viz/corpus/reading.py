@@ -7,9 +7,11 @@ A folder means every ``*.tsv`` under it, in sorted order of their paths relative
 ``i`` of the corpus is the i-th good row over all files in that order (0-based); ``Corpus.file_of`` and
 ``Corpus.line_of`` say where it came from.
 
->>> corpus = read_corpus("data/sst2/val.tsv")     # doctest: +SKIP
->>> len(corpus.texts), corpus.bad_rows             # doctest: +SKIP
-(872, [])
+>>> corpus = read_corpus("data/sst2/val.tsv")
+>>> corpus.texts[0], int(corpus.labels[0]), corpus.files[corpus.file_of[0]], int(corpus.line_of[0])
+('the expressive power of the camera', 1, 'data/sst2/val.tsv', 2)
+>>> str(BadRow("reviews/b.tsv", 7, "expected a sentence, a tab, then the label 0 or 1"))
+'reviews/b.tsv:7: expected a sentence, a tab, then the label 0 or 1'
 """
 
 from __future__ import annotations

@@ -67,7 +67,12 @@ class Options:
 def flow_priority(sentences: np.ndarray, seed: int) -> np.ndarray:
     """A seeded pseudo-random uint64 per corpus row (splitmix64 of row and seed). The gradient-flow sample is
     the ``flow_sample`` eligible rows of smallest priority: a uniform sample without replacement that every
-    shard can pre-select on its own, so it is the same whichever way the corpus is cut."""
+    shard can pre-select on its own, so it is the same whichever way the corpus is cut.
+
+    >>> flow_priority(np.arange(3), seed=0)
+    array([16294208416658607535, 10451216379200822465, 10905525725756348110],
+          dtype=uint64)
+    """
     with np.errstate(over="ignore"):
         x = np.asarray(sentences, dtype=np.uint64) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
         x = x + np.uint64(0x9E3779B97F4A7C15)
