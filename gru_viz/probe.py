@@ -33,7 +33,8 @@ import numpy as np
 
 from gru_viz.text import tokenize
 
-__all__ = ["DISTANCES", "card_curves", "composite", "load_neutral", "probe_phrases", "record_probe", "run_probe"]
+__all__ = ["DISTANCES", "card_curves", "composite", "load_neutral", "probe_phrases", "record_probe", "review",
+           "run_probe"]
 
 DISTANCES = (0, 1, 2, 4, 8, 16)  # plot sentences between (or around) the verdict and the end
 SHORT = (4, 12)  # "short" validation phrases: this many tokens, inclusive
@@ -60,6 +61,31 @@ def _ended(phrase: str) -> str:
 def composite(parts: list[str]) -> str:
     """Join phrases into one review: each part that is not the last ends as a sentence."""
     return " ".join([_ended(part) for part in parts[:-1]] + [parts[-1].strip()])
+
+
+def review(phrase: str, k: int, *, test: str = "verdict_first", opening: str | None = None, seed: int = 0,
+           neutral: list[str] | None = None) -> str:
+    """One probe-style text around ``phrase``: k of the probe's plot sentences drawn with ``seed``, after it
+    ("verdict_first"), before it ("verdict_last"), or between ``opening`` and "but ``phrase``" ("contrast").
+    The page's long-range examples are built this way, so the probe's curve at k says how typical they are.
+
+    >>> review("i love this movie so much", 1, neutral=["the film is set in lisbon ."])
+    'i love this movie so much . the film is set in lisbon .'
+    >>> review("the movie is really boring", 1, test="contrast", opening="i love this movie",
+    ...        neutral=["the film is set in lisbon ."])
+    'i love this movie . the film is set in lisbon . but the movie is really boring'
+    """
+    neutral = load_neutral() if neutral is None else neutral
+    plot = _neutral_run(np.random.default_rng(seed), neutral, k)
+    if test == "verdict_first":
+        return composite([phrase, *plot])
+    if test == "verdict_last":
+        return composite([*plot, phrase])
+    if test == "contrast":
+        if opening is None:
+            raise ValueError("a contrast review needs an opening phrase of the other polarity")
+        return composite([opening, *plot, "but " + phrase])
+    raise ValueError(f"test must be verdict_first, verdict_last or contrast, got {test!r}")
 
 
 def probe_phrases(models: dict, texts: list[str], labels, *, samples: int, seed: int = 0) -> tuple[list, list]:
