@@ -91,14 +91,14 @@ def start_ray(address: str | None = None, workers: int | None = None) -> bool:
         return False
     import gru_viz
 
-    settings = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False,
-                "runtime_env": {"py_modules": [str(Path(gru_viz.__file__).resolve().parent)]}}
+    code = {"py_modules": [str(Path(gru_viz.__file__).resolve().parent)]}
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
-        if address:
-            ray.init(address=address, **settings)
+        if address:  # a cluster's own settings (dashboard, logging) are its operator's, not ours
+            ray.init(address=address, runtime_env=code)
         else:
-            ray.init(num_cpus=workers or os.cpu_count(), **settings)
+            ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False,
+                     configure_logging=False, runtime_env=code)
     except (ConnectionError, RuntimeError, ValueError) as error:
         raise ValueError(f"cannot {'join Ray at ' + address if address else 'start Ray'}: {error}") from None
     return True
