@@ -214,6 +214,9 @@ def test_rerun_skips_and_an_interrupted_build_resumes_by_shard(tmp_path, corpus_
     longer.write_text(corpus_file.read_text() + "a new and quite wonderful film\t1\n")
     grown = build_index(longer, MODEL, out, shard_rows=SHARD_ROWS, progress=False)
     assert (grown.sentences, grown.shards, grown.shards_reused) == (ROWS + 1, 5, 4)
+    assert len(list((out / "shards").glob("*.npz"))) == 5
+    back = build_index(corpus_file, MODEL, out, shard_rows=SHARD_ROWS, progress=False)
+    assert (back.shards_reused, len(list((out / "shards").glob("*.npz")))) == (4, 4)  # the stale shard is gone
 
 
 def test_bad_rows_are_skipped_and_reported_by_file_and_line(tmp_path):

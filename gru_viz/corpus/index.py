@@ -239,6 +239,10 @@ def build_index(data, model_dir, out, *, engine: str = "local", address: str | N
         workers={"processes": len(peak_rss), "peak_rss_mib": [round(value / 2**20, 1) for value in
                                                               sorted(peak_rss.values())]})
     _write_atomic(out / "manifest.json", manifest.to_json().encode())
+    kept = set(paths.values())
+    for stale in store.glob("*.npz"):  # shards of earlier data or another model: this folder holds one index
+        if stale not in kept:
+            stale.unlink(missing_ok=True)
     return manifest
 
 
