@@ -93,6 +93,9 @@ def start_ray(address: str | None = None, workers: int | None = None) -> bool:
 
     code = {"py_modules": [str(Path(gru_viz.__file__).resolve().parent)]}
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # a worker that imports torch on a busy machine can take minutes to register; Ray's 60 s would kill and
+    # restart it forever (seen here at load 20 on 2 cores)
+    os.environ.setdefault("RAY_worker_register_timeout_seconds", "600")
     try:
         if address:  # a cluster's own settings (dashboard, logging) are its operator's, not ours
             ray.init(address=address, runtime_env=code)
