@@ -18,7 +18,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from gru_viz import page_data
+from gru_viz import analysis
 from gru_viz.analysis import fit_pca
 from gru_viz.examples import EXAMPLES, NEUTRAL_TAIL, SEED_PAIR
 from gru_viz.model import ModelConfig, SentimentNet, load_model, save_model
@@ -229,9 +229,9 @@ def test_prediction_and_memory_hold_the_exact_numbers(app, models_dir):
 def test_trajectory_uses_the_cards_basis(app, models_dir):
     run(app)
     model = load_model(models_dir / "sst2-gru")
-    view = page_data.read_sentence(model, SEED_PAIR[0])
-    basis = page_data.projection_basis(model.card, view.path)
-    expected = page_data.project(view.path, basis)
+    view = model.trace(SEED_PAIR[0])
+    basis = analysis.projection_basis(model.card, view.path)
+    expected = analysis.project(view.path, basis)
     for key, axes in (("chart_trajectory_2d", "xy"), ("chart_trajectory_3d", "xyz")):
         path = charts(app)[key]["data"][0]
         for k, axis in enumerate(axes):

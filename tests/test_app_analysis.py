@@ -1,6 +1,6 @@
 """The page's analysis sections driven by Streamlit's AppTest on the shipped models: interventions, gradient
 flow GRU vs RNN, "why a reset gate?" and memory statistics with the unit search; and the page-specific
-helpers they use in ``gru_viz.page_data``.
+helpers they use in ``gru_viz.analysis``.
 
 Numbers on the page are compared with the analysis functions (or independent numpy) on the same input, value
 for value. The data set is a small TSV each test writes (GRU_VIZ_DATA), so the data-set views take well under
@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from gru_viz import analysis, page_data
+from gru_viz import analysis
 from gru_viz.model import load_model
+from gru_viz.text import parse_labelled_tsv
 from gru_viz.train import read_tsv
 from tests.test_app import charts, decode, run  # the page helpers every AppTest file shares
 
@@ -149,8 +150,8 @@ def test_vanilla_rnn_mode_shows_exactly_the_clamped_trace(app, gru):
     paths = shown["chart_intervention_trajectory"]["data"]
     h0 = free.gates.h0[0, 0, 0][None]  # (1, H)
     free_path, clamped_path = np.vstack([h0, free.hidden]), np.vstack([h0, clamped.hidden])  # (T + 1, H)
-    basis = page_data.projection_basis(gru.card, np.vstack([free_path, clamped_path]))
-    expected = page_data.project(clamped_path, basis)
+    basis = analysis.projection_basis(gru.card, np.vstack([free_path, clamped_path]))
+    expected = analysis.project(clamped_path, basis)
     (shown_path,) = [trace for trace in paths if trace["name"] == "clamped"]
     np.testing.assert_array_equal(decode(shown_path["x"]), expected[:, 0])
     np.testing.assert_array_equal(decode(shown_path["y"]), expected[:, 1])
@@ -367,7 +368,7 @@ def test_the_page_finds_the_validation_file_next_to_the_repository(app, monkeypa
 def test_parse_labelled_tsv_reads_what_the_cli_reads(tmp_path, content):
     path = tmp_path / "data.tsv"
     path.write_bytes(content)
-    texts, labels = page_data.parse_labelled_tsv(content)
+    texts, labels = parse_labelled_tsv(content)
     assert list(zip(texts, labels)) == read_tsv(path)
 
 
@@ -377,54 +378,54 @@ def test_parse_labelled_tsv_reads_what_the_cli_reads(tmp_path, content):
 ])
 def test_parse_labelled_tsv_faults_are_value_errors_that_name_the_file(content, message):
     with pytest.raises(ValueError, match=message) as error:
-        page_data.parse_labelled_tsv(content, "upload.tsv")
+        parse_labelled_tsv(content, "upload.tsv")
     assert "upload.tsv" in str(error.value)
 
 
 def test_parse_labelled_tsv_drops_a_byte_order_mark():
-    assert page_data.parse_labelled_tsv("\ufeffsentence\tlabel\nfine\t1\n".encode()) == (["fine"], [1])
+    assert parse_labelled_tsv("\ufeffsentence\tlabel\nfine\t1\n".encode()) == (["fine"], [1])
 
 
 def test_intervention_clamps_are_the_modes_and_the_custom_box():
-    assert page_data.intervention_clamps("free", 4, 8) == {}
-    assert page_data.intervention_clamps("vanilla-RNN mode", 4, 8) == {"clamp_update": 0.0, "clamp_reset": 1.0}
-    assert page_data.intervention_clamps("frozen memory", 4, 8) == {"clamp_update": 1.0}
-    (name, clamp), = page_data.intervention_clamps("custom", 4, 8, gate="reset", value=0.25, chosen_units=[1, 6],
+    assert analysis.intervention_clamps("free", 4, 8) == {}
+    assert analysis.intervention_clamps("vanilla-RNN mode", 4, 8) == {"clamp_update": 0.0, "clamp_reset": 1.0}
+    assert analysis.intervention_clamps("frozen memory", 4, 8) == {"clamp_update": 1.0}
+    (name, clamp), = analysis.intervention_clamps("custom", 4, 8, gate="reset", value=0.25, chosen_units=[1, 6],
                                                    words=(1, 2)).items()
     expected = np.full((4, 8), np.nan)
     expected[1:3, [1, 6]] = 0.25
     assert name == "clamp_reset"
     np.testing.assert_array_equal(clamp, expected[None, None, None])
-    (clamp,) = page_data.intervention_clamps("custom", 3, 5, value=0.0).values()  # no units, no words: all
+    (clamp,) = analysis.intervention_clamps("custom", 3, 5, value=0.0).values()  # no units, no words: all
     assert clamp.shape == (1, 1, 1, 3, 5) and (clamp == 0).all()
     for bad in ({"mode": "sideways"}, {"mode": "custom", "gate": "candidate"},
                 {"mode": "custom", "chosen_units": [9]}, {"mode": "custom", "value": 2.0}):
         with pytest.raises(ValueError):
-            page_data.intervention_clamps(bad.pop("mode"), 4, 8, **bad)
+            analysis.intervention_clamps(bad.pop("mode"), 4, 8, **bad)
 
 
 @shipped
 def test_sentence_gradient_flow_is_gradient_flow_on_the_words_the_page_reads(gru):
     x = analysis.embed_texts(gru, [SENTENCE])[0]
-    np.testing.assert_array_equal(page_data.sentence_gradient_flow(gru, SENTENCE), analysis.gradient_flow(gru.gru, x))
-    cut = page_data.sentence_gradient_flow(gru, SENTENCE, max_tokens=5)
+    np.testing.assert_array_equal(analysis.sentence_gradient_flow(gru, SENTENCE), analysis.gradient_flow(gru.gru, x))
+    cut = analysis.sentence_gradient_flow(gru, SENTENCE, max_tokens=5)
     np.testing.assert_array_equal(cut, analysis.gradient_flow(gru.gru, x[:5]))
     with pytest.raises(ValueError):
-        page_data.sentence_gradient_flow(gru, "   ")
+        analysis.sentence_gradient_flow(gru, "   ")
 
 
 def test_one_per_sentence_keeps_each_sentences_strongest_word():
     hits = [analysis.Activation(sentence=s, position=p, value=v, tokens=["w"] * 9, values=np.zeros(9))
             for s, p, v in ((2, 4, 0.9), (2, 5, 0.9), (7, 0, 0.8), (2, 1, 0.7), (1, 3, 0.6))]
-    assert [(h.sentence, h.position) for h in page_data.one_per_sentence(hits, 2)] == [(2, 4), (7, 0)]
-    assert [h.sentence for h in page_data.one_per_sentence(hits, 10)] == [2, 7, 1]
+    assert [(h.sentence, h.position) for h in analysis.one_per_sentence(hits, 2)] == [(2, 4), (7, 0)]
+    assert [h.sentence for h in analysis.one_per_sentence(hits, 10)] == [2, 7, 1]
 
 
 def test_activation_rows_mark_the_peak_word_with_its_context():
     tokens = "one two three four five six seven eight nine ten".split()
     hits = [analysis.Activation(sentence=4, position=5, value=0.9, tokens=tokens, values=np.zeros(10)),
             analysis.Activation(sentence=0, position=0, value=0.5, tokens=tokens[:2], values=np.zeros(2))]
-    first, second = page_data.activation_rows(hits, window=2)
+    first, second = analysis.activation_rows(hits, window=2)
     assert first == {"rank": 1, "value": 0.9, "before": "… four five", "word": "six", "after": "seven eight …",
                      "sentence": 4, "position": 5}
     assert (second["before"], second["word"], second["after"], second["rank"]) == ("", "one", "two", 2)

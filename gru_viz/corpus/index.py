@@ -173,6 +173,7 @@ def build_index(data, model_dir, out, *, engine: str = "local", address: str | N
     current = _up_to_date(out, model_hash, data_hash, shard_rows, options)
     if current is not None:
         return current
+    (out / "manifest.json").unlink(missing_ok=True)  # until the new one is written, the folder is no index
 
     timings = {"load": load_seconds}
     clock = time.perf_counter()
@@ -189,7 +190,7 @@ def build_index(data, model_dir, out, *, engine: str = "local", address: str | N
     paths = {shard.number: store / f"{_shard_sha256(shard, options)[:32]}-{model_hash[:16]}.npz" for shard in shards}
     missing = [shard for shard in shards if not paths[shard.number].is_file()]
     bar = _bar(len(corpus.texts), progress, engine)
-    bar.update(sum(len(shard.texts) for shard in shards if shard not in missing))
+    bar.update(len(corpus.texts) - sum(len(shard.texts) for shard in missing))
     peak_rss = {}  # {pid: bytes} of the processes that read shards
     if engine == "local" or not missing:  # nothing to read: no need to start Ray
         results = run_local(model, missing, options)
