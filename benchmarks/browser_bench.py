@@ -78,7 +78,7 @@ def first_chart_ms(browser, url: str) -> float:
     try:
         page = context.new_page()
         started = time.perf_counter()
-        page.goto(url)
+        page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
         page.wait_for_function(_FIRST_SCREEN_CHART, arg=VIEWPORT["height"], timeout=TIMEOUT_MS, polling=20)
         return (time.perf_counter() - started) * 1000
     finally:
@@ -91,7 +91,7 @@ def redraw_ms(browser, url: str, sentences) -> list[float]:
     times = []
     try:
         page = context.new_page()
-        page.goto(url)
+        page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
         page.wait_for_function(_FIRST_SCREEN_CHART, arg=VIEWPORT["height"], timeout=TIMEOUT_MS)
         page.wait_for_function(_IDLE, timeout=TIMEOUT_MS)
         page.evaluate(_WATCH_CHARTS)

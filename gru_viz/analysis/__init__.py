@@ -88,10 +88,17 @@ __all__ = ["ABLATIONS", "ABLATION_MEANINGS", "CLAMP_MODES", "CLUSTER_LIMIT", "FA
 
 # concept modules, re-exported so callers import from gru_viz.analysis
 from gru_viz.analysis.cell import CellStep, GateTerms, cell_step, sentence_cell_step
-from gru_viz.analysis.ranking import logit_change_by_unit, rank_units, unit_shares
+from gru_viz.analysis.ranking import (
+    ROW_ORDERS,
+    logit_change_by_unit,
+    rank_units,
+    sentence_logit_changes,
+    shown_units,
+    unit_shares,
+)
 
-__all__ += ["CellStep", "GateTerms", "cell_step", "logit_change_by_unit", "rank_units", "sentence_cell_step",
-            "unit_shares"]
+__all__ += ["ROW_ORDERS", "CellStep", "GateTerms", "cell_step", "logit_change_by_unit", "rank_units",
+            "sentence_cell_step", "sentence_logit_changes", "shown_units", "unit_shares"]
 
 # issue 12: research tools (patching, connectivity, fixed points, integrated gradients)
 from gru_viz.analysis.connectivity import connectivity  # noqa: E402

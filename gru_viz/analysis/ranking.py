@@ -23,7 +23,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["logit_change_by_unit", "rank_units", "unit_shares"]
+from gru_viz.analysis.units import cluster_order
+
+__all__ = ["ROW_ORDERS", "logit_change_by_unit", "rank_units", "sentence_logit_changes", "shown_units",
+           "unit_shares"]
+
+ROW_ORDERS = ("verdict", "index", "clustered")
 
 
 def logit_change_by_unit(hidden, previous, weight) -> np.ndarray:
@@ -57,3 +62,26 @@ def rank_units(changes, count: int | None = None) -> np.ndarray:
     size = sum(np.abs(unit_shares(table)) for table in tables)  # (H,)
     order = np.argsort(-size, kind="stable")
     return order if count is None else order[:max(int(count), 0)]
+
+
+def sentence_logit_changes(sentence) -> np.ndarray:
+    """``logit_change_by_unit`` of a ``SentenceTrace``: (T, H), its rows sum to ``sentence.logit_changes``."""
+    return logit_change_by_unit(sentence.hidden, sentence.previous, sentence.head_weight)
+
+
+def shown_units(sentences, count: int | None = None, order: str = "verdict") -> np.ndarray:
+    """The heatmap rows for one ``SentenceTrace`` or a list of them (sentences side by side): the ``count``
+    units with the largest share of the verdict (all units when None), in ``order``: "verdict" (largest share
+    first), "index" (ascending unit number) or "clustered" (units whose z, r and h behave alike over the words
+    next to each other, ``units.cluster_order``). Returns (count,) or (H,) unit indices.
+    """
+    sentences = list(sentences) if isinstance(sentences, (list, tuple)) else [sentences]
+    chosen = rank_units([sentence_logit_changes(sentence) for sentence in sentences], count)
+    if order == "verdict":
+        return chosen
+    if order == "index":
+        return np.sort(chosen)
+    if order == "clustered":
+        features = np.hstack([np.hstack([s.update.T, s.reset.T, s.hidden.T]) for s in sentences])  # (H, 3ΣT)
+        return chosen[cluster_order(features[chosen])]
+    raise ValueError(f"unit order must be one of {', '.join(ROW_ORDERS)}; got {order!r}")

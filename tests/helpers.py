@@ -1,0 +1,87 @@
+"""Helpers the page tests share (AppTest runs, the charts it holds, Plotly's typed arrays, tiny models)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from streamlit.testing.v1 import AppTest
+
+from gru_viz.analysis import fit_pca
+from gru_viz.examples import EXAMPLES, NEUTRAL_TAIL, SEED_PAIR
+from gru_viz.model import ModelConfig, SentimentNet, load_model, save_model
+from gru_viz.text import Vocabulary, tokenize
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+TIMEOUT = 120  # seconds per run: the machine is shared and the first run imports torch
+PAGES = {"read": "views/read.py", "cell": "views/cell.py", "compare": "views/compare.py",
+         "dynamics": "views/dynamics.py", "dataset": "views/dataset.py", "your_model": "views/your_model.py"}
+SENTENCE = "the movie is so boring but I love the movie"
+
+
+def write_tiny_model(folder: Path, arch: str, seed: int, projection: bool, extra_words=()) -> None:
+    """A small untrained model whose vocabulary holds every example word, so every number is known."""
+    words = sorted({token for text in [*SEED_PAIR, SENTENCE, NEUTRAL_TAIL, *(e.text for e in EXAMPLES), *extra_words]
+                    for token in tokenize(text).normalized})
+    vocab = Vocabulary(["<pad>", "<unk>"] + words)
+    torch.manual_seed(seed)
+    net = SentimentNet(ModelConfig(arch=arch, vocab_size=len(vocab), embed_dim=8, hidden_size=12))
+    with torch.no_grad():
+        net.head.weight.mul_(4)  # verdicts that move visibly
+    save_model(net, vocab, {"name": folder.name}, folder)
+    if projection:
+        model = load_model(folder)
+        states = np.vstack([model.trace(text).hidden for text in [*SEED_PAIR, SENTENCE, NEUTRAL_TAIL]])
+        card = json.loads((folder / "card.json").read_text())
+        axes = fit_pca(states)
+        card["projection"] = {name: np.asarray(values).tolist() for name, values in axes.items()}
+        card["probe"] = {"retention": {"verdict_first": {"0": 1.0, "4": 0.75, "16": 0.5},
+                                       "verdict_last": {"0": 1.0, "4": 0.9}}, "contrast": {"0": 0.8, "4": 0.6}}
+        (folder / "card.json").write_text(json.dumps(card))
+
+
+def run(app: AppTest) -> AppTest:
+    app.run(timeout=TIMEOUT)
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def open_page(app: AppTest, name: str) -> AppTest:
+    app.switch_page(PAGES[name])
+    return run(app)
+
+
+def charts(app: AppTest) -> dict[str, dict]:
+    """Every Plotly chart on the page, by key, as the figure JSON the browser receives."""
+    return {element.key: json.loads(element.proto.spec) for element in app.get("plotly_chart")}
+
+
+def decode(value) -> np.ndarray:
+    """A Plotly JSON array: a list, or the typed-array form {"dtype", "bdata", "shape"} (exact bytes)."""
+    if isinstance(value, dict) and "bdata" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        return array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
+    return np.asarray(value)
+
+
+def walk(node):
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from walk(child)
+
+
+def switch_on_every_toggle(app: AppTest) -> AppTest:
+    """Turn on every toggle the page shows, rerunning until no new one appears (a toggle can reveal more)."""
+    for _ in range(4):
+        off = [toggle for toggle in app.toggle if not toggle.value]
+        if not off:
+            break
+        for toggle in off:
+            toggle.set_value(True)
+        run(app)
+    return app

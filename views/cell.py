@@ -1,0 +1,89 @@
+"""Inside the cell: PyTorch's four GRU equations with the model's real numbers, for one word and one unit."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from gru_viz import analysis, figures_story
+from views import shared
+
+TABLE_UNITS = 12  # units listed at the chosen word: those with the largest share of the verdict
+
+GRU_EQUATIONS = r"""
+\begin{aligned}
+r_t &= \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) && \text{reset gate} \\
+z_t &= \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) && \text{update gate} \\
+n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})) && \text{candidate} \\
+h_t &= z_t \odot h_{t-1} + (1 - z_t) \odot n_t && \text{hidden state}
+\end{aligned}
+"""
+RNN_EQUATION = (r"h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})"
+                r" \qquad \text{(a GRU with } z_t = 0,\ r_t = 1)")
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def unit_figure(model_key: tuple, text: str, unit: int, position: int, _sentence):
+    names = ("update", "reset", "candidate", "hidden") if _sentence.arch == "gru" else ("hidden",)
+    return figures_story.unit_over_words_figure(_sentence.tokens, {name: getattr(_sentence, name) for name in names},
+                                                unit, position)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def step_rows(model_key: tuple, text: str, position: int, units: tuple, _model, _sentence) -> list[dict]:
+    steps = [analysis.sentence_cell_step(_model, _sentence, position, unit) for unit in units]
+    return [{"unit": step.unit, "r": step.reset, "z": step.update, "n": step.candidate, "h_{t−1}": step.previous,
+             "kept z·h_{t−1}": step.kept, "written (1−z)·n": step.written, "h_t": step.hidden} for step in steps]
+
+
+model_key, model = shared.current_model()
+typing, side = st.columns([3, 1])
+typing.text_area("Sentence", key="text", height=68, help="The same sentence on every page; Ctrl+Enter applies it.")
+with side:
+    shared.model_picker()
+text = st.session_state["text"]
+sentence = shared.read_sentence(model_key, model, text)
+if sentence is None:
+    st.stop()
+changes = shared.unit_changes(model_key, text, sentence)
+shares = analysis.unit_shares(changes)
+steps, units = len(sentence.tokens), model.gru.hidden_size
+
+st.markdown("A GRU reads one word x_t at a time and updates its memory h_t with two gates (PyTorch's equations and "
+            "gate order; σ is the logistic function, ⊙ multiplies unit by unit):")
+st.latex(GRU_EQUATIONS if model.arch == "gru" else RNN_EQUATION)
+
+# ---- choose a word and a unit ----
+if st.session_state.get("cell_position", 0) >= steps:
+    del st.session_state["cell_position"]  # a shorter sentence was typed
+if st.session_state.get("cell_unit") not in (None, *range(units)):
+    del st.session_state["cell_unit"]  # a model with fewer units was chosen
+word_column, unit_column = st.columns([2, 1])
+if "cell_position" not in st.session_state:  # start at the word that moved the verdict most
+    st.session_state["cell_position"] = int((analysis.largest_moves(sentence.logit_changes, 1).tolist() or [0])[0])
+position = word_column.select_slider("Word", options=list(range(steps)), key="cell_position",
+                                     format_func=lambda t: f"{t}: {sentence.tokens[t]}")
+ranked = [int(u) for u in analysis.rank_units(changes)]
+unit = unit_column.selectbox("Unit (ranked by its share of the verdict)", ranked, key="cell_unit",
+                             format_func=lambda u: f"unit {u} (share {shares[u]:+.2f})")
+
+step = analysis.sentence_cell_step(model, sentence, position, unit)
+st.markdown(f"**Unit {unit} at word {position}, “{step.token}”**, with the model's own numbers (each brace is the "
+            f"value of the term above it):")
+st.latex(figures_story.cell_latex(step))
+if model.arch == "gru":
+    st.caption(f"The word alone pushes z by {step.update_terms.from_input:+.3f} and the memory by "
+               f"{step.update_terms.from_memory:+.3f}; with z = {step.update:.3f} the unit keeps that share of its old "
+               f"value {step.previous:+.3f} ({step.kept:+.3f}) and writes the rest of the candidate "
+               f"{step.candidate:+.3f} ({step.written:+.3f}).")
+
+# ---- the unit through the sentence ----
+shared.chart(unit_figure(model_key, text, unit, position, _sentence=sentence), "chart_cell_unit")
+st.caption("The chosen unit's gates, candidate and memory after every word; the shaded column is the chosen word.")
+
+# ---- every unit that matters, at this word ----
+st.subheader(f"The {min(TABLE_UNITS, units)} units that carry the verdict, at “{step.token}”")
+rows = step_rows(model_key, text, position, tuple(ranked[:TABLE_UNITS]), _model=model, _sentence=sentence)
+st.dataframe(rows, hide_index=True, key="table_cell_units",
+             column_config={name: st.column_config.NumberColumn(format="%+.4f") for name in rows[0] if name != "unit"})
+st.caption("h_t = kept + written: what the unit keeps of its memory plus what the word writes. Computed in float64 "
+           "from the weights, the word's embedding and the state h_{t−1} the trace holds; equal to the trace to 1e-6.")

@@ -1,0 +1,49 @@
+"""Your model: upload a model folder's three files and read sentences with it on every page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from gru_viz import upload
+from views import shared
+
+st.subheader("Bring your own GRU")
+st.markdown("Upload the three files of a model folder — `model.safetensors`, `vocab.json` and `card.json` — for any "
+            "classifier of this project's shape: `nn.Embedding → nn.GRU (or nn.RNN) → nn.Linear(H, 1)` on the last "
+            f"hidden state, up to {upload.MAX_UPLOAD_BYTES // 2**20} MB together. Weights are read with safetensors "
+            "only, so no code in a file can run, and every shape is checked against the card first. The model "
+            "stays in your session: it is never written to disk or put in a link.")
+# no type= filter: Streamlit would raise on another extension; upload.py refuses other names in words
+files = st.file_uploader("Model files", accept_multiple_files=True, key="model_upload",
+                         max_upload_size=upload.MAX_UPLOAD_BYTES // 2**20)
+if files:
+    upload_id = tuple(file.file_id for file in files)
+    outcome = st.session_state.get("model_upload_outcome")
+    if outcome is None or outcome[0] != upload_id:  # each set of files is read and checked once
+        named = tuple((file.name, file.getvalue()) for file in files)
+        digest = shared.upload_digest(named)
+        try:
+            outcome = (upload_id, digest, shared.uploaded_model(digest, _files=named), None)
+        except ValueError as error:
+            outcome = (upload_id, None, None, str(error))
+        st.session_state["model_upload_outcome"] = outcome
+    _, digest, model, problem = outcome
+    if problem is not None:  # the message may quote the user's file: shown literally, never as markdown
+        st.error("That model cannot be used:")
+        st.text(problem)
+        st.session_state["uploaded"] = None
+    else:
+        st.session_state["uploaded"] = (digest, model)
+        st.success(f"Loaded. Choose “{shared.UPLOADED}” under Model on any page.")
+        st.text(f"{model.name}: {model.arch}, {model.config.hidden_size} units, {model.config.vocab_size:,} words")
+        if st.button("Read my sentence with it", key="use_uploaded"):
+            st.session_state["model"] = shared.UPLOADED
+            st.switch_page("views/read.py")
+else:
+    st.session_state["uploaded"] = None
+
+st.subheader("Start from a template")
+st.markdown("`python -m gru_viz template my-model --hidden-size 32 --embed-dim 64 --vocab words.txt` writes a valid "
+            "(random, untrained) folder to fill with your weights; `python -m gru_viz trace \"a great movie\" --model "
+            "my-model` reads a sentence with it on the command line. The README's *Bring your own GRU* lists every "
+            "tensor name and shape.")
