@@ -112,8 +112,8 @@ from gru_viz.analysis.fixed_points import (  # noqa: E402
     visited_states,
 )
 from gru_viz.analysis.integrated_gradients import WordAttribution, integrated_gradients  # noqa: E402
-from gru_viz.analysis.patching import patch_hidden, patching_by_units, patching_grid  # noqa: E402
+from gru_viz.analysis.patching import head_unit_groups, patch_hidden, patching_by_units, patching_grid  # noqa: E402
 
-__all__ += ["FixedPoints", "WordAttribution", "connectivity", "constant_input", "fixed_points",
+__all__ += ["FixedPoints", "WordAttribution", "connectivity", "constant_input", "fixed_points", "head_unit_groups",
             "integrated_gradients", "patch_hidden", "patching_by_units", "patching_grid", "readout_cosine",
             "step_map", "timescales", "visited_states"]

@@ -26,7 +26,7 @@ import torch
 if TYPE_CHECKING:
     from gru_viz.model import SentimentModel
 
-__all__ = ["patch_hidden", "patching_grid", "patching_by_units"]
+__all__ = ["patch_hidden", "patching_grid", "patching_by_units", "head_unit_groups"]
 
 def patch_hidden(model: "SentimentModel", base: str, source: str, *, base_position: int, source_position: int,
                  units=None) -> float:
@@ -84,6 +84,19 @@ def patching_by_units(model: "SentimentModel", base: str, source: str, groups, *
         starts[:, group, units] = source_states[source_position, units]
     positions = np.repeat(np.arange(base_steps), len(chosen))
     return _finish(model, embedded, starts.reshape(base_steps * len(chosen), -1), positions).reshape(base_steps, -1)
+
+
+def head_unit_groups(model: "SentimentModel", strongest: int = 8) -> dict[str, np.ndarray]:
+    """Unit groups for ``patching_by_units``, by how the head reads them: {name: unit indices}.
+
+    "all units"; the ``strongest`` units of largest |w|; the units with w > 0 (they push towards positive
+    when high); the units with w < 0.
+    """
+    weight = model.net.head.weight.detach().double().numpy()[0]  # (H,)
+    top = np.sort(np.argsort(-np.abs(weight), kind="stable")[:strongest])
+    groups = {"all units": np.arange(len(weight)), f"the {len(top)} the head weighs most": top,
+              "head weight > 0": np.flatnonzero(weight > 0), "head weight < 0": np.flatnonzero(weight < 0)}
+    return {name: units for name, units in groups.items() if len(units)}
 
 
 def _read(model, text: str, name: str) -> tuple[torch.Tensor, torch.Tensor]:

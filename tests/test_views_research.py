@@ -1,0 +1,105 @@
+"""``views/research.py``: each section renders with Streamlit's AppTest, draws its chart only on request, and
+shows the numbers of the library call it wires (checked here against the same call made directly)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gru_viz import analysis
+from gru_viz.examples import SEED_PAIR
+from gru_viz.model import load_model
+from gru_viz.paths import default_model_dir
+from tests.helpers import decode
+
+TIMEOUT = 300  # seconds: a cold start imports torch and Captum on 2 shared cores
+
+
+def _patching_page():
+    from gru_viz.examples import SEED_PAIR
+    from gru_viz.model import load_model
+    from gru_viz.paths import default_model_dir
+    from views import research
+
+    research.patching_section(load_model(default_model_dir()), SEED_PAIR[0], SEED_PAIR[1], model_key="gru")
+
+
+def _dynamics_page():
+    from gru_viz.model import load_model
+    from gru_viz.paths import default_model_dir
+    from views import research
+
+    gru, rnn = load_model(default_model_dir("sst2-gru")), load_model(default_model_dir("sst2-rnn"))
+    research.connectivity_section({"sst2-gru": gru, "sst2-rnn": rnn}, "not bad at all",
+                                  model_keys={"sst2-gru": "gru", "sst2-rnn": "rnn"})
+    research.fixed_points_section(gru, "not bad at all", model_key="gru")
+    research.attribution_section(gru, "not bad at all", model_key="gru")
+
+
+def _figure(app, index=0):
+    """The figure JSON the browser receives for the index-th chart."""
+    return json.loads(app.get("plotly_chart")[index].proto.spec)
+
+
+def test_patching_section_draws_the_seed_pair_grid():
+    app = AppTest.from_function(_patching_page, default_timeout=TIMEOUT).run()
+    assert not app.exception
+    assert app.subheader[0].value.startswith("Activation patching")
+    spec = _figure(app)
+    model = load_model(default_model_dir())
+    expected = analysis.patching_grid(model, *SEED_PAIR)
+    np.testing.assert_allclose(decode(spec["data"][0]["z"]), expected, atol=1e-12)
+    assert "P(positive)" in app.caption[0].value
+    # the unit-group view: one column per group of head_unit_groups
+    app.radio(key="research_patching_mode").set_value("unit groups, the source's final state").run()
+    assert not app.exception
+    groups = analysis.head_unit_groups(model)
+    np.testing.assert_allclose(decode(_figure(app)["data"][0]["z"]),
+                               analysis.patching_by_units(model, *SEED_PAIR, groups), atol=1e-12)
+
+
+def test_dynamics_sections_draw_only_on_request_then_their_numbers():
+    app = AppTest.from_function(_dynamics_page, default_timeout=TIMEOUT).run()
+    assert not app.exception
+    assert [s.value.split(":")[0] for s in app.subheader] == ["Connectivity", "Fixed points",
+                                                              "Integrated gradients beside the exact logit change"]
+    assert len(app.get("plotly_chart")) == 0  # heavy views wait for their toggle
+
+    app.toggle(key="research_connectivity_on").set_value(True).run()
+    assert not app.exception
+    spec = _figure(app)
+    gru = load_model(default_model_dir("sst2-gru"))
+    x = gru.net.embedding.weight.detach()[gru.tokenize("not bad at all")[1]]
+    expected = analysis.connectivity(gru.gru, x)
+    got = np.array([[np.nan if v is None else v for v in row] for row in spec["data"][0]["z"]], dtype=float)
+    lower = np.tril(np.ones((4, 4), dtype=bool))
+    np.testing.assert_allclose(got[lower], np.log10(expected[lower]), rtol=1e-12)
+    assert len(spec["data"]) == 2  # GRU beside RNN
+
+    app.toggle(key="research_ig_on").set_value(True).run()
+    assert not app.exception
+    bars = _figure(app, 1)["data"]
+    result = analysis.integrated_gradients(gru, "not bad at all")
+    np.testing.assert_allclose(decode(bars[0]["y"]), result.attributions, atol=1e-9)
+    np.testing.assert_allclose(decode(bars[1]["y"]), result.logit_changes, atol=1e-9)
+    assert any("completeness delta" in caption.value for caption in app.caption)
+
+
+@pytest.mark.slow
+def test_fixed_points_section_draws_points_into_the_path():
+    app = AppTest.from_function(_dynamics_page, default_timeout=TIMEOUT).run()
+    app.toggle(key="research_fixed_on").set_value(True).run()
+    assert not app.exception
+    names = [trace.get("name") for trace in _figure(app)["data"]]
+    assert "slowest direction" in names and any(str(name).startswith("fixed point") for name in names)
+    table = app.dataframe[0].value
+    assert (table["residual ‖F(h) − h‖"] <= 1e-3).all()
+    assert len(app.get("plotly_chart")) == 2  # the path with the points, and the eigenvalues
+    # a word outside the vocabulary is a message, not a traceback
+    app.selectbox(key="research_fixed_input").set_value("a word…").run()
+    app.text_input(key="research_fixed_word").set_value("qqqzzzx").run()
+    assert not app.exception
+    assert any("not in the model's vocabulary" in info.value for info in app.info)

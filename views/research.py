@@ -1,0 +1,247 @@
+"""Page sections of the research tools (issue 12): activation patching, connectivity, fixed points and
+integrated gradients. The pages call these; each section draws one view with Streamlit and only wires
+widgets to ``gru_viz.analysis`` and ``gru_viz.figures_research``.
+
+- ``patching_section(model, base_text, source_text, model_key=...)``: the compare page.
+- ``dynamics_sections(model, text, model_key=...)``: the dynamics page; it draws
+  ``connectivity_section``, ``fixed_points_section`` and ``attribution_section``.
+
+Slow results are cached with the model passed as ``_model`` (not hashed) beside a hashable ``model_key``
+(the pages' cache key of the model; default: its name and folder). Heavy views draw only on request.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import streamlit as st
+import torch
+
+from gru_viz import analysis, figures, figures_research, paths
+from gru_viz.examples import EXAMPLES, SEED_PAIR
+
+PATCHING_MAX_WORDS = 60  # T_b × T_s patched runs: 60 × 60 reads in about half a second
+CONNECTIVITY_MODELS = ("sst2-gru", "sst2-gru-noreset", "sst2-rnn")  # shown side by side where they ship
+FIXED_POINT_SENTENCES = 400  # validation sentences whose visited states start the search
+FIXED_POINT_STARTS = 192
+INPUTS = {"the mean word": "mean", "zero (the padding embedding)": "zero", "a word…": None}
+
+
+def _key(model, model_key):
+    return model_key if model_key is not None else (model.name, str(model.path))
+
+
+def _chart(figure, key: str) -> None:
+    """Through the pages' chart helper (PNG/HTML export) when the pages are there, else plainly."""
+    if importlib.util.find_spec("views.shared") is not None:
+        from views import shared
+
+        shared.chart(figure, key)
+    else:
+        st.plotly_chart(figure, key=key, theme=None)
+
+
+# ---- cached computations: the model is passed as _model, the key makes the cache entry ----------------
+
+
+@st.cache_data(max_entries=32, show_spinner="Patching every base word with every source word…")
+def _patching(model_key, base: str, source: str, mode: str, _model):
+    if mode == "words":
+        grid = analysis.patching_grid(_model, base, source)
+        columns = list(_model.trace(source).tokens)
+    else:
+        groups = analysis.head_unit_groups(_model)
+        grid = analysis.patching_by_units(_model, base, source, groups)
+        columns = list(groups)
+    return grid, columns
+
+
+@st.cache_data(max_entries=32, show_spinner="Chaining the step Jacobians (float64)…")
+def _connectivity(model_key, text: str, _model):
+    _, ids = _model.tokenize(text)
+    with torch.inference_mode():
+        x = _model.net.embedding(torch.tensor(ids[:300]))  # (T, E)
+    return analysis.connectivity(_model.gru, x)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Searching for fixed points (a few seconds, once per model and "
+                                                "input)…")
+def _fixed_points(model_key, which: str, _model):
+    try:
+        rows = _read_sentences(paths.default_data_file("val"))
+    except (ValueError, OSError):  # no data set beside this checkout: the example sentences still visit states
+        rows = []
+    texts = rows[:FIXED_POINT_SENTENCES] or [example.text for example in EXAMPLES]
+    starts = analysis.visited_states(_model, texts, count=FIXED_POINT_STARTS)
+    return analysis.fixed_points(_model.gru, analysis.constant_input(_model, which), starts)
+
+
+def _read_sentences(path) -> list[str]:
+    from gru_viz.train import read_tsv
+
+    return [sentence for sentence, _ in read_tsv(path)]
+
+
+@st.cache_data(max_entries=64, show_spinner="Integrating gradients along the path from padding (Captum)…")
+def _attribution(model_key, text: str, _model):
+    return analysis.integrated_gradients(_model, text)
+
+
+# ---- sections ------------------------------------------------------------------------------------------
+
+
+def patching_section(model, base_text: str = SEED_PAIR[0], source_text: str = SEED_PAIR[1], *,
+                     model_key=None) -> None:
+    """The patching heatmap of ``base_text`` (rows) with states copied in from ``source_text``."""
+    st.subheader("Activation patching: carry one sentence's memory into the other")
+    mode = st.radio("Patch", ["all units, every source word", "unit groups, the source's final state"],
+                    key="research_patching_mode", horizontal=True,
+                    help="Rows: the base word after which the base's hidden state is replaced. Columns: the source "
+                         "word whose state is copied in, or which units are copied from the source's last state.")
+    try:
+        base, source = model.trace(base_text), model.trace(source_text)
+    except ValueError as error:
+        st.info(f"Patching needs two sentences: {error}")
+        return
+    if max(len(base.tokens), len(source.tokens)) > PATCHING_MAX_WORDS:
+        st.info(f"The patching heatmap reads at most {PATCHING_MAX_WORDS} words per sentence; shorten the texts.")
+        return
+    if not st.toggle("Compute the patching heatmap", value=True, key="research_patching_on",
+                     help=f"{len(base.tokens)} × {len(source.tokens)} patched runs; cached per sentence pair."):
+        return
+    grid, columns = _patching(_key(model, model_key), base_text, source_text,
+                              "words" if mode.startswith("all") else "units", _model=model)
+    figure = figures_research.patching_figure(
+        grid, base.tokens, columns, base_probability=float(base.probability[-1]),
+        source_probability=float(source.probability[-1]),
+        column_title="source word" if mode.startswith("all") else "units copied from the source's last state")
+    _chart(figure, "chart_patching")
+    st.caption("Each cell is P(positive) of the *base* sentence when, after the row's word, its hidden state is "
+               "replaced by the source's state after the column's word (or only the column's units, from the "
+               "source's last state), and the rest of the base is read from there. The bottom row patches the "
+               "base's final state, so it is the source's running verdict. A cell says how much of the source's "
+               "verdict a patched memory carries through the rest of the base; it does not say which words "
+               "caused it, and a state from another sentence may be one the base never visits.")
+
+
+def connectivity_section(models: dict, text: str, *, model_keys: dict | None = None) -> None:
+    """T×T connectivity of ``text`` for each model of ``models`` ({name: SentimentModel}), side by side."""
+    st.subheader("Connectivity: which earlier states each state still depends on")
+    if not models:
+        st.caption("No model to show.")
+        return
+    if not st.toggle("Compute the T×T connectivity", key="research_connectivity_on",
+                     help="Every ‖∂h_t/∂h_s‖ in float64: a second or two for 300 words, per model."):
+        return
+    matrices, tokens = {}, {}
+    try:
+        for name, model in models.items():
+            key = (model_keys or {}).get(name) or _key(model, None)
+            matrices[name] = _connectivity(key, text, _model=model)
+            tokens[name] = model.trace(text, max_tokens=300).tokens
+    except ValueError as error:
+        st.info(str(error))
+        return
+    _chart(figures_research.connectivity_figure(matrices, tokens), "chart_connectivity")
+    st.caption("Row t, column s: ‖∂h_t/∂h_s‖, the Frobenius norm of how the state after word t changes with a "
+               "small change of the state after word s, along this sentence's own path (the diagonal is √H, "
+               "nothing above it). Bright far from the diagonal means a long memory. It measures sensitivity, not "
+               "use: a large norm can lie in directions the verdict never reads, and it is linear, so it says "
+               "nothing about large changes such as swapping a word.")
+
+
+def fixed_points_section(model, text: str, *, model_key=None) -> None:
+    """Fixed points of the model's step under a constant input, drawn into the sentence's 2-D path."""
+    st.subheader("Fixed points: where the memory settles, and its line attractor")
+    left, right = st.columns([2, 1])
+    choice = left.selectbox("Constant input", list(INPUTS), key="research_fixed_input",
+                            help="The word the network keeps reading while the state settles.")
+    which = INPUTS[choice]
+    if which is None:
+        which = right.text_input("Word", value="movie", key="research_fixed_word").strip()
+    if not st.toggle("Find the fixed points", key="research_fixed_on",
+                     help="Minimises ½‖F(h) − h‖² from states visited on validation sentences: a few seconds "
+                          "once per model and input, then cached."):
+        return
+    try:
+        found = _fixed_points(_key(model, model_key), which, _model=model)
+        sentence = model.trace(text, max_tokens=300)
+    except ValueError as error:
+        st.info(str(error))
+        return
+    readout = model.net.head.weight.detach().double().numpy()[0]  # (H,)
+    cosine = analysis.readout_cosine(found.directions, readout)
+    if not len(found):
+        st.info(f"No fixed point with ‖F(h) − h‖ ≤ 1e-3 from {found.starts} starting states for this input.")
+        return
+    basis = analysis.projection_basis(model.card, sentence.path)
+    path = figures.trajectory_figure([figures.sentence_path(sentence, basis)], dims=2, explained=basis.explained)
+    _chart(figures_research.fixed_points_figure(
+        path, found.points, found.directions, found.slowest, basis, readout_cosine=cosine,
+        title=f"{len(found)} fixed points for the input {which!r}, in the sentence's PCA view"), "chart_fixed_points")
+    table = {"logit at the point": found.points @ readout + float(model.net.head.bias),
+             "residual ‖F(h) − h‖": found.residual, "largest |λ|": found.slowest,
+             "τ of the slowest mode (steps)": found.timescales[:, 0],
+             "modes with |λ| ≥ 0.99": found.slow_modes(0.99), "|cos(slow direction, readout)|": cosine}
+    st.dataframe({name: np.asarray(values) for name, values in table.items()}, key="research_fixed_table")
+    _chart(figures_research.eigenvalue_figure(found.eigenvalues), "chart_fixed_eigenvalues")
+    axis = found.principal_axis()
+    line = ("" if axis is None else f" The points' principal axis holds {axis[1]:.0%} of their spread and has "
+            f"|cos| {float(analysis.readout_cosine(axis[0], readout)):.2f} with the readout.")
+    st.caption("A fixed point h* = F(h*) is a state the network keeps while it reads the constant input. Its "
+               "Jacobian's eigenvalues λ say how each direction fades: τ = −1/ln|λ| steps (negative: the "
+               "direction grows, a saddle). A line attractor shows as points along a line, each with one |λ| ≈ 1 "
+               "along it and a slow direction aligned with the readout (cos near 1)." + line + " These are the "
+               "dynamics under one repeated input, not under real text; a point found in the projection may lie "
+               "far from the path in the 61 directions the plot does not show.")
+
+
+def attribution_section(model, text: str, *, model_key=None) -> None:
+    """Integrated gradients (Captum, from the padding embedding) beside the exact per-word logit change."""
+    st.subheader("Integrated gradients beside the exact logit change")
+    if not st.toggle("Compute integrated gradients", key="research_ig_on",
+                     help="Captum's IntegratedGradients on the word embeddings; more integration points are taken "
+                          "until the completeness delta is below 1e-3."):
+        return
+    try:
+        result = _attribution(_key(model, model_key), text, _model=model)
+    except ValueError as error:
+        st.info(str(error))
+        return
+    _chart(figures_research.attribution_figure(
+        result.tokens, result.attributions, result.logit_changes, delta=result.delta, logit=result.logit,
+        baseline_logit=result.baseline_logit, start_logit=result.start_logit), "chart_attribution")
+    st.caption(f"Blue: integrated gradients of the final logit on each word's embedding, from a baseline of "
+               f"padding embeddings (zeros), {result.steps} integration points; they sum to f(x) − f(baseline) up "
+               f"to the completeness delta ({result.delta:.1e}). Red: the exact change of the running logit when "
+               "the word was read. They answer different questions — credit for the final verdict against what "
+               "each word did at its moment — so they disagree where a word's effect depends on later words or "
+               "on the words before it. Neither is a causal effect of removing the word.")
+
+
+def dynamics_sections(model, text: str, *, model_key=None) -> None:
+    """Connectivity (the shipped GRU, no-reset GRU and RNN beside the chosen model), fixed points and
+    integrated gradients of ``text``: the research views of the dynamics page."""
+    models, keys = _comparison_models(model, model_key)
+    connectivity_section(models, text, model_keys=keys)
+    fixed_points_section(model, text, model_key=model_key)
+    attribution_section(model, text, model_key=model_key)
+
+
+def _comparison_models(model, model_key):
+    """({name: model}, {name: key}): the chosen model, then the shipped comparison models that exist."""
+    models, keys = {model.name: model}, {model.name: _key(model, model_key)}
+    if importlib.util.find_spec("views.shared") is None:
+        return models, keys
+    from views import shared
+
+    folders = shared.model_folders(shared.models_root())
+    for name in CONNECTIVITY_MODELS:
+        if name in folders and name not in models:
+            try:
+                key, other = shared.named_model(name)
+            except (ValueError, OSError):
+                continue
+            models[name], keys[name] = other, key
+    return models, keys
