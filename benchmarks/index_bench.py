@@ -6,7 +6,8 @@ and timed: Ray's start-up cost). Prints sentences/s and tokens/s of the shard pa
 three clamped traces of the ablation), the whole build's wall time, the first-shard latency (for Ray: actor
 start and model load), each reading process's peak resident memory, the merge cost per shard, and the
 machine's load average (2 shared cores; trainings may be running), then a projection measured from these
-figures: time ≈ read·N + c·N/W + merge·N/shard_rows + gradient-flow sample + write.
+figures: time ≈ read·N + c·N/W + merge·N/shard_rows + gradient-flow sample + write. "steady/s" is the rate
+after the first shard, once Ray's actors have started and loaded the model.
 
 It is a script, not a test: it prints and asserts nothing. Each build goes to a fresh temporary folder, so
 nothing is reused from an earlier run.
@@ -36,12 +37,15 @@ def _run(label: str, data: Path, model: Path, **settings) -> dict:
     with tempfile.TemporaryDirectory(prefix="index-bench-") as out:
         manifest = build_index(data, model, out, progress=False, **settings)
     shards = manifest.timings["shards"]
+    # after the first shard (Ray: actor start and model load), the pool reads at its steady rate
+    after_first = (manifest.sentences - min(manifest.shard_rows, manifest.sentences)) / max(
+        shards - manifest.timings.get("first_shard", 0.0), 1e-9)
     row = {"label": label, "sentences": manifest.sentences, "tokens": manifest.tokens, "wall": manifest.wall_seconds,
            "pass": shards, "first": manifest.timings.get("first_shard", 0.0), "merge": manifest.timings["merge"],
            "read": manifest.timings["read"], "flow": manifest.timings["gradient_flow"],
            "write": manifest.timings["write"], "shard_count": manifest.shards, "shard_rows": manifest.shard_rows,
-           "rss": manifest.workers["peak_rss_mib"], "load": f"{before} → {_load()}"}
-    print(f"{label:<22}{manifest.sentences / shards:>10,.0f}{manifest.tokens / shards:>11,.0f}"
+           "rss": manifest.workers["peak_rss_mib"], "load": f"{before} → {_load()}", "steady": after_first}
+    print(f"{label:<22}{manifest.sentences / shards:>10,.0f}{manifest.tokens / shards:>11,.0f}{after_first:>10,.0f}"
           f"{shards:>9.1f}{manifest.wall_seconds:>9.1f}{row['first']:>9.1f}   "
           f"{', '.join(f'{value:.0f}' for value in row['rss'])} MiB   ({row['load']})", flush=True)
     return row
@@ -53,6 +57,8 @@ def main(argv=None) -> None:
     parser.add_argument("--model", type=Path, help="model folder (default: models/sst2-gru)")
     parser.add_argument("--limit", type=int, help="index only the first N rows (a quick run)")
     parser.add_argument("--no-ray", action="store_true", help="measure the in-process engine only")
+    parser.add_argument("--shard-rows", type=int, default=2048, help="rows per shard (default: %(default)s, so 2 "
+                                                                      "workers share ~30 shards of SST-2)")
     args = parser.parse_args(argv)
     data = args.data or paths.default_data_file("train")
     model = args.model or paths.default_model_dir()
@@ -64,9 +70,9 @@ def main(argv=None) -> None:
         data.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     print(f"index of {data} with {model}; {_load()}")
-    print(f"{'engine':<22}{'sent/s':>10}{'tokens/s':>11}{'pass s':>9}{'wall s':>9}{'1st s':>9}   peak RSS per "
-          f"reading process")
-    rows = [_run("in-process", data, model)]
+    print(f"{'engine':<22}{'sent/s':>10}{'tokens/s':>11}{'steady/s':>10}{'pass s':>9}{'wall s':>9}{'1st s':>9}   "
+          f"peak RSS per reading process")
+    rows = [_run("in-process", data, model, shard_rows=args.shard_rows)]
     startup = None
     if not args.no_ray:
         import ray
@@ -80,7 +86,7 @@ def main(argv=None) -> None:
         try:
             for workers in (1, 2):
                 rows.append(_run(f"ray, {workers} worker{'s' * (workers > 1)}", data, model, engine="ray",
-                                 workers=workers))
+                                 workers=workers, shard_rows=args.shard_rows))
         finally:
             ray.shutdown()
     if folder is not None:
@@ -96,7 +102,8 @@ def main(argv=None) -> None:
           f"and writing {fixed:.1f} s")
     if len(rows) == 3:
         one, two = rows[1], rows[2]
-        print(f"ray: 2 workers read {one['pass'] / two['pass']:.2f}× as fast as 1; 1 worker vs in-process "
+        print(f"ray: 2 workers read {one['pass'] / two['pass']:.2f}× as fast as 1 "
+              f"({two['steady'] / one['steady']:.2f}× after the first shard); 1 worker vs in-process "
               f"{local['pass'] / one['pass']:.2f}×; start-up {startup:.1f} s + first shard {two['first']:.1f} s")
     print("projection (time ≈ parse·N + reading·N/W + merge·N/shard_rows + sample and writing; start-up excluded):")
     for sentences in (1_000_000, 10_000_000):
