@@ -271,3 +271,63 @@ def test_shipped_model_first_load_holds_its_exact_values(monkeypatch):
         start = float(model.net.head.bias)
     changes = decode(charts(app)["chart_words"]["data"][0]["y"])
     np.testing.assert_allclose(start + np.cumsum(changes), model.trace(SEED_PAIR[0]).logit, atol=1e-5)
+
+
+# ---- Inside the cell -------------------------------------------------------------------------------------------
+
+
+def _step_oracle(model, sentence, position: int, unit: int) -> dict:
+    """PyTorch's four equations for one unit, written out here in float64."""
+    p = {name: value.detach().double().numpy() for name, value in model.gru.named_parameters()}
+    x = model.net.embedding.weight[int(sentence.ids[position])].detach().double().numpy()
+    h = np.zeros(model.gru.hidden_size) if position == 0 else sentence.hidden[position - 1].astype(np.float64)
+    size = model.gru.hidden_size
+    row = {gate: index * size + unit for index, gate in enumerate("rzn")}
+    pre = {gate: (p["weight_ih_l0"][row[gate]] @ x + p["bias_ih_l0"][row[gate]],
+                  p["weight_hh_l0"][row[gate]] @ h + p["bias_hh_l0"][row[gate]]) for gate in "rzn"}
+    r = 1 / (1 + np.exp(-sum(pre["r"])))
+    z = 1 / (1 + np.exp(-sum(pre["z"])))
+    n = np.tanh(pre["n"][0] + r * pre["n"][1])
+    return {"r": r, "z": z, "n": n, "h": z * h[unit] + (1 - z) * n, "previous": h[unit]}
+
+
+def _latex_number(value: float) -> str:
+    return f"{value:.3f}".replace("-", "-\\,")
+
+
+def test_inside_the_cell_fills_the_equations_with_the_models_numbers(app, models_dir):
+    app.query_params["text"] = SENTENCE
+    run(app)
+    open_page(app, "cell")
+    model = load_model(models_dir / "sst2-gru")
+    expected = oracle(model, SENTENCE)
+    position = int(np.argmax(np.abs(expected["changes"])))  # starts at the word that moved the verdict most
+    assert app.select_slider(key="cell_position").value == position
+    unit = app.selectbox(key="cell_unit").value
+    assert unit == expected["ranked"][0] and app.selectbox(key="cell_unit").options[:3] == [
+        f"unit {u} (share {expected['shares'][u]:+.2f})" for u in expected["ranked"][:3]]
+    step = _step_oracle(model, expected["sentence"], position, unit)
+    numbers = app.latex[1].value
+    for name in ("r", "z", "n", "h"):
+        assert f"= {_latex_number(step[name])}" in numbers.replace("&&= ", "= "), name
+    rows = app.dataframe[0].value
+    assert list(rows["unit"]) == expected["ranked"][:12]
+    first = rows.iloc[0]
+    np.testing.assert_allclose([first["r"], first["z"], first["n"], first["h_t"]],
+                               [step["r"], step["z"], step["n"], step["h"]], atol=1e-12)
+    line = charts(app)["chart_cell_unit"]["data"][3]  # h of the chosen unit over the words
+    assert np.array_equal(decode(line["y"]), expected["sentence"].hidden[:, unit])
+
+    app.select_slider(key="cell_position").set_value(0)
+    app.selectbox(key="cell_unit").set_value(5)
+    run(app)
+    step = _step_oracle(model, expected["sentence"], 0, 5)
+    assert f"= {_latex_number(step['h'])}" in app.latex[1].value.replace("&&= ", "= ")
+    assert "h_{t-1}}_{+\\,0.000}" in app.latex[1].value  # h0 = 0 before the first word
+
+
+def test_inside_the_cell_of_the_rnn_is_its_one_equation(app):
+    app.query_params["model"] = "sst2-rnn"
+    run(app)
+    open_page(app, "cell")
+    assert all("\\sigma" not in latex.value for latex in app.latex) and "tanh" in app.latex[1].value

@@ -1,4 +1,5 @@
-"""The page's bring-your-own-model upload, trace downloads and figure exports, driven by AppTest."""
+"""The *Your model* page: an uploaded model folder is offered on every page and read exactly; a broken upload is
+a message; and the Read page's downloads and figure exports. Driven by AppTest."""
 
 from __future__ import annotations
 
@@ -11,11 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from gru_viz.model import load_model
 from gru_viz.upload import write_template
-from tests.test_app import charts, decode
+from tests.helpers import APP, TIMEOUT, charts, decode, open_page, run
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
-TIMEOUT = 120
 UPLOADED = "your uploaded model"
 SENTENCE = "a great and lovely film"
 
@@ -34,28 +32,27 @@ def _files(folder: Path):
 def app(monkeypatch):
     monkeypatch.delenv("GRU_VIZ_MODELS", raising=False)
     app = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    app.run(timeout=TIMEOUT)
-    assert not app.exception
-    return app
+    app.query_params["text"] = SENTENCE
+    return run(app)
 
 
 def test_an_uploaded_model_is_offered_and_read_exactly(app, template):
     assert UPLOADED not in app.selectbox(key="model").options
+    open_page(app, "your_model")
     app.file_uploader(key="model_upload").set_value(_files(template))
-    app.text_area(key="text").set_value(SENTENCE)
-    app.run(timeout=TIMEOUT)
-    assert not app.exception and UPLOADED in app.selectbox(key="model").options
-    app.selectbox(key="model").set_value(UPLOADED)
-    app.run(timeout=TIMEOUT)
-    assert not app.exception
+    run(app)
+    assert any("Loaded" in success.value for success in app.success)
+    app.button(key="use_uploaded").click()
+    run(app)
+    open_page(app, "read")  # AppTest follows st.switch_page on the next run
+    assert app.selectbox(key="model").value == UPLOADED
     expected = load_model(template).trace(SENTENCE)
-    shown = [metric.value for metric in app.metric if metric.label == "P(positive)"]
-    assert shown == [f"{expected.probability[-1]:.3f}"]
-    # the update heatmap holds the uploaded model's exact gates (rows may be reordered by unit)
-    values = decode(charts(app)["chart_update"]["data"][0]["z"]).astype(np.float64)  # (H, T)
-    np.testing.assert_array_equal(np.sort(values, axis=0),
-                                  np.sort(expected.gates.update[0, 0, 0].T.astype(np.float64), axis=0))
+    assert [metric.value for metric in app.metric] == [
+        f"{'positive' if expected.probability[-1] > 0.5 else 'negative'} ({expected.probability[-1]:.2f})"]
+    np.testing.assert_allclose(decode(charts(app)["chart_words"]["data"][0]["y"]), expected.logit_changes, atol=1e-6)
     assert "model" not in app.query_params  # an upload is private to its session: never in a link
+    open_page(app, "cell")
+    assert app.selectbox(key="model").value == UPLOADED
 
 
 @pytest.mark.parametrize("damage, message", [
@@ -64,23 +61,20 @@ def test_an_uploaded_model_is_offered_and_read_exactly(app, template):
     (lambda files: files + [("evil.py", b"import os", "x")], "evil.py"),
 ])
 def test_a_broken_upload_is_a_message_and_the_page_stays_on_its_model(app, template, damage, message):
-    files = _files(template)  # card.json, model.safetensors, vocab.json
-    app.file_uploader(key="model_upload").set_value(damage(files))
-    app.run(timeout=TIMEOUT)
-    assert not app.exception
-    assert UPLOADED not in app.selectbox(key="model").options
-    errors = [error.value for error in app.sidebar.error]
-    texts = " ".join(text.value for text in app.sidebar.text)
-    assert errors == ["That model cannot be used:"] and message in texts
-    assert app.selectbox(key="model").value == "sst2-gru"
+    open_page(app, "your_model")
+    app.file_uploader(key="model_upload").set_value(damage(_files(template)))
+    run(app)
+    assert [error.value for error in app.error] == ["That model cannot be used:"]
+    assert message in " ".join(text.value for text in app.text)
+    open_page(app, "read")
+    assert UPLOADED not in app.selectbox(key="model").options and app.selectbox(key="model").value == "sst2-gru"
 
 
 def test_trace_downloads_and_html_export_are_offered(app):
     keys = {button.key for button in app.get("download_button")}
     assert {"download_csv", "download_json", "download_npz", "download_html"} <= keys
-    charts = app.get("plotly_chart")
-    configs = [json.loads(chart.proto.config) for chart in charts]
+    configs = [json.loads(chart.proto.config) for chart in app.get("plotly_chart")]
     names = {config["toImageButtonOptions"]["filename"] for config in configs}
-    assert {"update", "reset", "hidden", "prediction"} <= names
+    assert {"story", "words", "units", "trajectory"} <= names
     assert all(config["displaylogo"] is False for config in configs)
-    assert "update" in app.selectbox(key="html_figure").options
+    assert "chart_story" in app.selectbox(key="html_figure").options

@@ -116,11 +116,10 @@ else:
         st.caption("Left: P(positive) after each word, free and forced. Right: how far the memory of the units that "
                    "carry the verdict moved, forced − free.")
 
-# ---- activation patching ----
-st.subheader("Patch the memory of B into A")
-if shared.research is None or not hasattr(shared.research, "patching_section"):
-    st.caption("Activation patching is not available in this checkout.")
-elif st.toggle("Compute activation patching", key="patching_on",
-               help="One run of A per word of B: a second or two for two short sentences."):
-    shared.research.patching_section(model, texts[0], texts[1], model_key=model_key)
+# ---- activation patching (issue 12's section) ----
+if shared.research is not None and hasattr(shared.research, "patching_section"):
+    st.divider()
+    if st.toggle("Activation patching: carry B's memory into A", key="patching_on",
+                 help="One run of A from every state of B: about a second for two short sentences."):
+        shared.research.patching_section(model, texts[0], texts[1], model_key=model_key)
 shared.figure_download()
