@@ -1,13 +1,16 @@
 """Example sentences for the page's one-click buttons.
 
-The seed's pair shows the verdict forming over a few words. The long-range pair shares the same 25
-neutral words and differs only in the first: whatever the model decides, it decided at word 0 and had
-to carry through the rest, which is what the update gate is for (z near 1 keeps the memory).
+The seed's pair shows the verdict forming over a few words. The long-range examples are built exactly as the
+memory probe builds its texts (``gru_viz.probe.review``, seed 0: the first draw, not a picked one), from the
+seed's sentences and the probe's hand-written plot sentences, so the probe's curve at the same k, shown beside
+them on the page, tells how often a model gets such a text right: an example is typical, not a showcase.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from gru_viz.probe import review
 
 __all__ = ["Example", "EXAMPLES", "SEED_PAIR", "NEUTRAL_TAIL"]
 
@@ -27,8 +30,14 @@ class Example:
 EXAMPLES = (
     Example("I love this movie so much", SEED_PAIR[0], "The seed's positive sentence."),
     Example("But the movie is really boring", SEED_PAIR[1], "The seed's negative sentence."),
-    Example("Brilliant : … (+25 neutral words)", f"Brilliant : {NEUTRAL_TAIL}",
-            "Long range: only the first word carries sentiment; the GRU must keep it for 25 words."),
-    Example("Dreadful : … (+25 neutral words)", f"Dreadful : {NEUTRAL_TAIL}",
-            "The same 25 neutral words after a negative first word: does the verdict flip?"),
+    Example("Love it, then 8 plot sentences", review(SEED_PAIR[0], 8),
+            "Verdict first: the memory probe's test at k = 8 (its curve is beside the chart). The verdict must "
+            "survive about 90 words of plot."),
+    Example("8 plot sentences, then love it", review(SEED_PAIR[0], 8, test="verdict_last"),
+            "Verdict last: the probe's test at k = 8. The plot comes first; can a short verdict at the end "
+            "still decide?"),
+    Example("Love it … but boring", review(
+        "the movie is really boring", 4, test="contrast", opening=SEED_PAIR[0]),
+            "Contrast: the probe's test at k = 4. After 'but', the last sentence's verdict is the right one: "
+            "the reset gate lets a unit drop what it held."),
 )
