@@ -6,7 +6,8 @@ and timed: Ray's start-up cost). Prints sentences/s and tokens/s of the shard pa
 three clamped traces of the ablation), the whole build's wall time, the first-shard latency (for Ray: actor
 start and model load), each reading process's peak resident memory, the merge cost per shard, and the
 machine's load average (2 shared cores; trainings may be running), then a projection measured from these
-figures: time ≈ read·N + c·N/W + merge·N/shard_rows + gradient-flow sample + write. "steady/s" is the rate
+figures: time ≈ read·N + c·N/W + merge·N/shard_rows + gradient-flow sample + write, with c from the fastest
+single-process run (in-process, or one Ray worker after start-up). "steady/s" is the rate
 after the first shard, once Ray's actors have started and loaded the model.
 
 It is a script, not a test: it prints and asserts nothing. Each build goes to a fresh temporary folder, so
@@ -93,7 +94,9 @@ def main(argv=None) -> None:
         folder.cleanup()
 
     local = rows[0]
-    per_sentence = local["pass"] / local["sentences"]  # seconds of one reading process per sentence
+    # one reading process's cost per sentence: its steady rate, and of the single-process runs the fastest,
+    # i.e. the one that other work on the shared cores slowed least
+    per_sentence = 1 / max(row["steady"] for row in rows if len(row["rss"]) == 1)
     read = local["read"] / local["sentences"]
     merge = local["merge"] / local["shard_count"]
     fixed = local["flow"] + local["write"]
