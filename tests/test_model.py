@@ -1,8 +1,9 @@
-"""The trained-model API: training end to end on tiny data, safe loading, predictions, the CLI."""
+"""The trained-model API: safe loading, predictions, the per-sentence ``SentenceTrace`` and the primitives
+(encode, embed, head logits, the verdict threshold) against computations written here."""
+
+from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,87 +11,29 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from gru_viz import cli
-from gru_viz.model import ModelConfig, SentimentModel, SentimentNet, load_model, save_model
+from gru_viz.model import load_model, save_model
 from gru_viz.text import Vocabulary
-from gru_viz.train import main as train_main
-
-ROOT = Path(__file__).resolve().parent.parent
-POSITIVE, NEGATIVE = ["great", "lovely", "superb"], ["awful", "boring", "dull"]
-FILLER = ["the", "movie", "plot", "is", "and", "a", "story", "film"]
-
-
-def _synthetic_rows(count, seed):
-    """Sentiment decided by one early word, then filler: a long-range task in miniature."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for _ in range(count):
-        label = int(rng.integers(2))
-        word = rng.choice(POSITIVE if label else NEGATIVE)
-        filler = list(rng.choice(FILLER, size=int(rng.integers(1, 6))))
-        rows.append((" ".join([word] + filler), label))
-    return rows
-
-
-def _write_tsv(path, rows):
-    path.write_text("sentence\tlabel\n" + "".join(f"{s} \t{y}\n" for s, y in rows))
+from tests.library_helpers import (
+    sentiment_model,
+    tiny_model,
+)
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A GRU trained end to end by the real training script on data this test makes."""
-    folder = tmp_path_factory.mktemp("data")
-    _write_tsv(folder / "train.tsv", _synthetic_rows(600, seed=1))
-    _write_tsv(folder / "val.tsv", _synthetic_rows(80, seed=2) + [("great film and a superb plot ending", 1)])
-    out = folder / "model"
-    code = train_main(["--data", str(folder), "--out", str(out), "--arch", "gru", "--epochs", "6",
-                       "--embed-dim", "8", "--hidden-size", "6", "--batch-size", "16", "--dropout", "0.0",
-                       "--learning-rate", "0.02", "--threads", "1", "--heldout"])
-    assert code == 0
-    return out
+def model():
+    return tiny_model()
 
 
-def _tiny_model(arch="gru", seed=0):
-    torch.manual_seed(seed)
-    vocab = Vocabulary(["<pad>", "<unk>"] + POSITIVE + NEGATIVE + FILLER + [".", ",", "n't", "do"])
-    net = SentimentNet(ModelConfig(arch=arch, vocab_size=len(vocab), embed_dim=5, hidden_size=4))
-    return SentimentModel(net, vocab, {"name": f"tiny-{arch}"})
+@pytest.fixture(scope="module")
+def view(model):
+    return model.trace("I love this movie but the movie is really boring")
 
-
-def test_training_writes_a_loadable_model_with_an_honest_card(trained):
-    assert sorted(p.name for p in trained.iterdir()) == ["card.json", "model.safetensors", "vocab.json"]
-    card = json.loads((trained / "card.json").read_text())
-    assert card["config"]["arch"] == "gru" and card["config"]["hidden_size"] == 6
-    for key in ("val_accuracy", "val_unseen_accuracy", "val_long_accuracy"):
-        assert 0.0 <= card["metrics"][key] <= 1.0
-    assert len(card["training"]["data"]["train.tsv"]["sha256"]) == 64
-    # the held-out run trained without the fragments of the unseen validation sentences
-    assert 0.0 <= card["metrics"]["heldout_unseen_accuracy"] <= 1.0
-    assert card["parameters"] == sum(p.numel() for p in load_model(trained).net.parameters())
-    model = load_model(trained)
-    # the task is learnable from the first word; six epochs on 600 rows get it
-    rows = _synthetic_rows(200, seed=3)
-    predictions = model.predict_proba([s for s, _ in rows]) > 0.5
-    assert (predictions == np.array([y for _, y in rows])).mean() > 0.9
-    # the card's accuracy is what the saved model scores on val.tsv
-    val = [line.rsplit("\t", 1) for line in (trained.parent / "val.tsv").read_text().splitlines()[1:]]
-    scored = (model.predict_proba([s for s, _ in val]) > 0.5) == np.array([int(y) for _, y in val])
-    assert card["metrics"]["val_accuracy"] == pytest.approx(scored.mean(), abs=1e-4)
-
-
-def test_training_is_deterministic(trained, tmp_path):
-    again = tmp_path / "again"
-    card = json.loads((trained / "card.json").read_text())
-    args = card["training"]["command"].split()[3:]  # after "python -m gru_viz.train"
-    args[args.index("--out") + 1] = str(again)
-    assert train_main(args) == 0
-    first, second = load_file(str(trained / "model.safetensors")), load_file(str(again / "model.safetensors"))
-    assert all(torch.equal(first[name], second[name]) for name in first)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_save_load_round_trip_gives_equal_outputs(tmp_path):
     for arch in ("gru", "rnn"):
-        model = _tiny_model(arch)
+        model = sentiment_model(arch)
         save_model(model.net, model.vocab, {"name": "round"}, tmp_path / arch)
         loaded = load_model(tmp_path / arch)
         texts = ["great movie", "the plot is dull and boring .", "Superb!"]
@@ -99,7 +42,7 @@ def test_save_load_round_trip_gives_equal_outputs(tmp_path):
 
 
 def test_predict_proba_equals_last_probability_of_trace():
-    model = _tiny_model()
+    model = sentiment_model()
     texts = ["great", "the movie is boring", "a lovely , superb film and the story is dull .", "do n't"]
     batched = model.predict_proba(texts)
     for text, probability in zip(texts, batched):
@@ -107,7 +50,7 @@ def test_predict_proba_equals_last_probability_of_trace():
 
 
 def test_trace_probability_is_the_head_applied_to_every_hidden_state():
-    model = _tiny_model()
+    model = sentiment_model()
     sentence = model.trace("The movie is GREAT")
     weight = model.net.head.weight.detach().double().numpy()[0]
     bias = float(model.net.head.bias)
@@ -121,7 +64,7 @@ def test_trace_probability_is_the_head_applied_to_every_hidden_state():
 
 
 def test_unknown_words_are_kept_flagged_and_mapped_to_unk():
-    model = _tiny_model()
+    model = sentiment_model()
     sentence = model.trace("Zyzzyva great Qwxv")
     assert sentence.tokens == ["Zyzzyva", "great", "Qwxv"]
     assert sentence.known.tolist() == [False, True, False]
@@ -129,7 +72,7 @@ def test_unknown_words_are_kept_flagged_and_mapped_to_unk():
 
 
 def test_rnn_trace_is_a_gru_with_open_gates():
-    model = _tiny_model("rnn")
+    model = sentiment_model("rnn")
     sentence = model.trace("the movie is boring")
     assert np.all(sentence.gates.update == 0) and np.all(sentence.gates.reset == 1)
     np.testing.assert_array_equal(sentence.gates.candidate, sentence.gates.hidden)
@@ -138,7 +81,7 @@ def test_rnn_trace_is_a_gru_with_open_gates():
 
 
 def test_clamped_predictions_equal_clamped_traces_and_never_touch_weights():
-    model = _tiny_model()
+    model = sentiment_model()
     before = {k: v.clone() for k, v in model.net.state_dict().items()}
     texts = ["great movie", "the plot is dull and boring .", "a lovely film"]
     units = model.config.hidden_size
@@ -156,14 +99,12 @@ def test_clamped_predictions_equal_clamped_traces_and_never_touch_weights():
 @pytest.mark.parametrize("text", ["", "   ", "\u200b\u200d\n\t", "\x00\x01"])
 def test_blank_text_raises_a_readable_value_error(text):
     with pytest.raises(ValueError, match="empty"):
-        _tiny_model().trace(text)
+        sentiment_model().trace(text)
 
-
-# --- every loader fault is a ValueError naming the file and the fault ---
 
 @pytest.fixture
 def saved(tmp_path):
-    model = _tiny_model()
+    model = sentiment_model()
     save_model(model.net, model.vocab, {"name": "saved"}, tmp_path / "m")
     return tmp_path / "m"
 
@@ -216,38 +157,6 @@ def test_every_loader_fault_is_a_value_error_naming_the_file(saved, fault):
     assert filename in str(raised.value) and message in str(raised.value)
 
 
-# --- CLI ---
-
-def test_cli_trace_json_has_the_promised_fields(saved, capsys):
-    assert cli.main(["trace", "The plot is GREAT", "--model", str(saved), "--json"]) == 0
-    printed = json.loads(capsys.readouterr().out)
-    assert set(printed) == {"tokens", "update", "reset", "candidate", "hidden", "probability"}
-    sentence = load_model(saved).trace("The plot is GREAT")
-    assert printed["tokens"] == ["The", "plot", "is", "GREAT"]
-    np.testing.assert_allclose(printed["update"], sentence.gates.update[0, 0, 0], atol=1e-7)
-    np.testing.assert_allclose(printed["probability"], sentence.probability, atol=1e-12)
-
-
-def test_cli_table_and_exit_codes(saved, capsys):
-    assert cli.main(["trace", "great", "--model", str(saved)]) == 0
-    assert "verdict" in capsys.readouterr().out
-    for argv in (["trace", "   ", "--model", str(saved)], ["trace", "x", "--model", str(saved / "nope")]):
-        assert cli.main(argv) == 2
-        error = capsys.readouterr().err
-        assert error.startswith("error: ") and error.count("\n") == 1 and "Traceback" not in error
-
-
-def test_cli_as_a_process_prints_one_line_and_no_traceback(tmp_path):
-    (tmp_path / "card.json").write_text("{}")
-    result = subprocess.run([sys.executable, "-m", "gru_viz", "trace", "hello", "--model", str(tmp_path)],
-                            capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip().count("\n") == 0 and "card.json" in result.stderr
-    bad_usage = subprocess.run([sys.executable, "-m", "gru_viz", "nonsense"], capture_output=True, text=True,
-                               cwd=ROOT, timeout=120)
-    assert bad_usage.returncode == 2 and "Traceback" not in bad_usage.stderr
-
-
 @pytest.mark.parametrize("name", ["sst2-gru", "sst2-rnn"])
 def test_shipped_models_load_and_carry_honest_cards(name):
     folder = ROOT / "models" / name
@@ -262,9 +171,67 @@ def test_shipped_models_load_and_carry_honest_cards(name):
         assert love > 0.5 > boring
 
 
-def test_cli_template_into_an_unwritable_place_is_one_line(tmp_path, capsys):
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a folder")
-    assert cli.main(["template", str(blocker / "inside")]) == 2
-    error = capsys.readouterr().err
-    assert error.startswith("error: ") and error.count("\n") == 1 and "cannot write" in error
+# ---- SentenceTrace: the one per-sentence object ----
+
+
+def test_view_holds_the_traces_exact_values(model, view):
+    sentence = model.trace("I love this movie but the movie is really boring")
+    for field in ("update", "reset", "candidate", "hidden"):
+        assert np.array_equal(getattr(view, field), getattr(sentence.gates, field)[0, 0, 0])
+        assert getattr(view, field).dtype == np.float32
+    assert view.tokens == sentence.tokens and np.array_equal(view.probability, sentence.probability)
+    head = model.net.head
+    expected = torch.sigmoid(head(torch.zeros(1, 8, dtype=torch.float64).float())).item()
+    assert view.start_probability == pytest.approx(expected, abs=1e-6)
+    assert view.path.shape == (len(view.tokens) + 1, 8) and not view.path[0].any()
+
+
+def test_blank_text_raises_the_tokenizers_value_error(model):
+    with pytest.raises(ValueError, match="empty"):
+        model.trace("  \u200b ")
+
+
+def test_long_text_is_cut_with_a_note(model):
+    view = model.trace("movie " * 2000, max_tokens=300)
+    assert len(view.tokens) == 300 and view.update.shape == (300, 8)
+    assert "300" in view.note
+
+
+def test_sentence_trace_views_start_and_logit_changes(model, view):
+    hidden = view.gates.hidden[0, 0, 0]  # (T, H)
+    assert np.array_equal(view.hidden, hidden) and np.array_equal(view.previous[1:], hidden[:-1])
+    assert not view.previous[0].any() and not view.h0.any()  # h0 = 0
+    weight = model.net.head.weight.detach().double().numpy()[0]  # (H,)
+    bias = float(model.net.head.bias.detach().double()[0])
+    assert view.start_logit == pytest.approx(bias, abs=1e-7)  # the head on h0 = 0 is its bias
+    assert view.start_probability == pytest.approx(1 / (1 + np.exp(-bias)), abs=1e-7)
+    expected = (hidden.astype(np.float64) - view.previous) @ weight  # w·(h_t − h_{t−1}) in float64
+    np.testing.assert_allclose(view.logit_changes, expected, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(view.start_logit + np.cumsum(view.logit_changes), view.logit, rtol=0, atol=1e-12)
+    assert view.arch == "gru" and np.array_equal(view.head_weight, weight) and view.head_bias == bias
+
+
+def test_encode_embed_and_head_logits_are_the_networks_own(model):
+    texts = ["I love this movie", "so boring"]
+    encoded = model.encode(texts)
+    assert encoded == [model.tokenize(text)[1] for text in texts]
+    with pytest.raises(ValueError, match="sentence 2"):
+        model.encode(["fine", "  "])
+    with pytest.raises(ValueError, match="list of texts"):
+        model.encode("one string")
+    embedded = model.embed(encoded[0])  # (T, E)
+    assert torch.equal(embedded, model.net.embedding.weight[torch.tensor(encoded[0])])
+    assert not embedded.is_inference()  # usable by autograd outside inference mode
+    states = model.trace(texts[0]).hidden  # (T, H)
+    expected = states.astype(np.float64) @ model.net.head.weight.detach().double().numpy()[0] \
+        + float(model.net.head.bias.detach().double()[0])
+    np.testing.assert_allclose(model.head_logits(states), expected, rtol=0, atol=1e-5)
+    assert model.head_logits(states).dtype == np.float64
+
+
+def test_the_verdict_threshold_is_one_place():
+    from gru_viz.model import VERDICT_THRESHOLD, is_positive
+
+    assert VERDICT_THRESHOLD == 0.5
+    assert is_positive(np.array([0.2, 0.5, 0.5000001, 0.9])).tolist() == [False, False, True, True]
+    assert bool(is_positive(0.7)) and not bool(is_positive(0.5))

@@ -1,0 +1,31 @@
+"""Reading texts for the data-set analyses: embeddings are the model's own."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gru_viz.analysis import (
+    embed_texts,
+)
+from tests.library_helpers import (
+    gated_model,
+    random_texts,
+)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return gated_model()
+
+
+@pytest.fixture(scope="module")
+def texts():
+    return random_texts()
+
+
+def test_embed_texts_is_the_models_embedding_of_each_sentence(model):
+    sequences = embed_texts(model, ["great movie", "zebra ."])
+    ids = [model.tokenize(t)[1] for t in ["great movie", "zebra ."]]
+    for sequence, sentence in zip(sequences, ids):
+        torch.testing.assert_close(sequence, model.net.embedding(torch.tensor(sentence)), rtol=0, atol=0)
