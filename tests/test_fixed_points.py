@@ -11,8 +11,9 @@ from torch import nn
 
 from gru_viz.analysis import constant_input, fixed_points, readout_cosine, timescales, visited_states
 from gru_viz.model import load_model
-from gru_viz.paths import default_model_dir
+from gru_viz.paths import default_data_file, default_model_dir
 from gru_viz.text import Vocabulary
+from gru_viz.train import read_tsv
 
 
 def module_step(rnn, x):
@@ -78,10 +79,19 @@ def shipped():
     return load_model(default_model_dir("sst2-gru"))
 
 
+def test_visited_states_are_states_of_the_texts(shipped):
+    texts = ["I love this movie so much", "But the movie is really boring"]
+    starts = visited_states(shipped, texts, count=100)
+    assert starts.shape == (1 + 6 + 6, 64) and (starts[0] == 0).all()  # h0, then every step
+    np.testing.assert_allclose(starts[1:7], shipped.trace(texts[0]).hidden, atol=1e-6)
+    chosen = visited_states(shipped, texts, count=5, seed=3)
+    assert chosen.shape == (5, 64) and (chosen[0] == 0).all()
+    assert all(np.isclose(starts, row, atol=0).all(axis=1).any() for row in chosen)
+
+
 def test_the_shipped_gru_fixed_points(shipped):
-    starts = visited_states(shipped, ["I love this movie so much", "But the movie is really boring",
-                                      "the plot is thin but the acting is great"], count=48)
-    assert starts.shape == (min(48, 1 + 6 + 6 + 9), 64) and (starts[0] == 0).all()
+    texts = [sentence for sentence, _ in read_tsv(default_data_file("val"))[:100]]
+    starts = visited_states(shipped, texts, count=64)
     found = fixed_points(shipped.gru, constant_input(shipped, "mean"), starts)
     check_points(shipped.gru, found)
     assert (np.abs(found.points) <= 1).all()  # the box every reachable state lies in

