@@ -286,15 +286,23 @@ class SentimentModel:
         return trace_rnn(self.net.rnn, embedded)
 
 
-def padded_batches(encoded: list[list[int]], batch_size: int, *, sort: bool = True):
+def padded_batches(encoded: list[list[int]], batch_size: int, *, sort: bool = True, groups=None):
     """(indices (B,), ids (B, T), lengths (B,)) batches of encoded sentences, right-padded with PAD, so
-    padding never reaches a sentence's real steps. ``sort``: similar lengths together (little padding)."""
+    padding never reaches a sentence's real steps. ``sort``: similar lengths together (little padding).
+    ``groups``: the batches' indices chosen by the caller (e.g. training's shuffled, length-sorted chunks),
+    one list per batch, in the order given; ``batch_size`` and ``sort`` are then not used.
+
+    >>> [(chosen.tolist(), ids.tolist()) for chosen, ids, _ in padded_batches([[5, 6, 7], [8], [9, 4]], 2)]
+    [([1, 2], [[8, 0], [9, 4]]), ([0], [[5, 6, 7]])]
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     lengths = np.array([len(sentence) for sentence in encoded], dtype=np.int64)
-    order = np.argsort(lengths, kind="stable") if sort else np.arange(len(encoded))
-    for start in range(0, len(order), batch_size):
-        chosen = order[start:start + batch_size]
+    if groups is None:
+        order = np.argsort(lengths, kind="stable") if sort else np.arange(len(encoded))
+        groups = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    for group in groups:
+        chosen = np.asarray(group, dtype=np.int64)
         ids = torch.full((len(chosen), int(lengths[chosen].max())), Vocabulary.PAD, dtype=torch.long)  # (B, T)
         for row, index in enumerate(chosen):
             ids[row, :lengths[index]] = torch.tensor(encoded[index])

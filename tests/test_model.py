@@ -235,3 +235,18 @@ def test_the_verdict_threshold_is_one_place():
     assert VERDICT_THRESHOLD == 0.5
     assert is_positive(np.array([0.2, 0.5, 0.5000001, 0.9])).tolist() == [False, False, True, True]
     assert bool(is_positive(0.7)) and not bool(is_positive(0.5))
+
+
+def test_padded_batches_pad_on_the_right_and_follow_given_groups():
+    from gru_viz.model import padded_batches
+
+    encoded = [[5, 6, 7], [8], [9, 4], [3, 3, 3, 3]]
+    for chosen, ids, lengths in padded_batches(encoded, 3):  # length-sorted: [1, 2, 0], then [3]
+        for row, index in enumerate(chosen):
+            assert ids[row, :lengths[row]].tolist() == encoded[index] and not ids[row, lengths[row]:].any()
+    assert [c.tolist() for c, _, _ in padded_batches(encoded, 3)] == [[1, 2, 0], [3]]
+    assert [c.tolist() for c, _, _ in padded_batches(encoded, 3, sort=False)] == [[0, 1, 2], [3]]
+    given = [[3, 1], [2], [0]]  # e.g. training's shuffled chunks: kept as given
+    assert [c.tolist() for c, _, _ in padded_batches(encoded, 99, groups=given)] == given
+    with pytest.raises(ValueError, match="batch_size"):
+        next(padded_batches(encoded, 0))
