@@ -3,7 +3,7 @@
 Two measurements, each the median over repeats, each repeat a sentence the page has not seen (so no
 cache helps), against the 150 ms goal:
 
-1. the work: ``read_sentence`` (trace + analyses) → unit order → every figure of the single-sentence
+1. the work: ``model.trace`` (trace + analyses) → unit order → every figure of the single-sentence
    sections → what ``st.plotly_chart`` does with each (``to_dict`` and ``plotly.io.to_json``);
 2. the page: a whole rerun of app.py in Streamlit's AppTest after typing the sentence (the work above
    plus Streamlit's own, the compare section served from its cache as it is when only the main sentence
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import plotly.io as pio
 
-from gru_viz import figures, page_data
+from gru_viz import analysis, figures
 from gru_viz.model import load_model
 
 __all__ = ["GOAL_MS", "sentences", "time_work", "time_page", "main"]
@@ -50,10 +50,10 @@ def time_work(model, texts: list[str], order_method: str = "index") -> list[floa
     times = []
     for text in texts:
         started = time.perf_counter()
-        view = page_data.read_sentence(model, text)
-        basis = page_data.projection_basis(model.card, view.path)
-        order = page_data.unit_order(view, order_method)
-        shown = figures.sentence_figures(view, basis, order, page_data.head_units(view.head_weight))
+        view = model.trace(text)
+        basis = analysis.projection_basis(model.card, view.path)
+        order = analysis.unit_order(view, order_method)
+        shown = figures.sentence_figures(view, basis, order, analysis.head_units(view.head_weight))
         for figure in shown.values():  # what st.plotly_chart does with a figure
             pio.to_json(figure.to_dict(), validate=False)
         times.append((time.perf_counter() - started) * 1000)

@@ -1,5 +1,5 @@
 """Exports hold the trace's own numbers: CSV, JSON and NPZ each read back to exactly the values of
-``model.trace`` (and of the page's ``SentenceView``), JSON equals the CLI's ``--json``, NPZ needs no pickle,
+``model.trace`` (the one ``SentenceTrace`` the page shows too), JSON equals the CLI's ``--json``, NPZ needs no pickle,
 and figures leave through Plotly's own HTML and image tools with user text kept inert."""
 
 from __future__ import annotations
