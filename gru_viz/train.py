@@ -35,7 +35,7 @@ from torch import nn
 from tqdm import tqdm
 
 from gru_viz.analysis import fit_pca
-from gru_viz.model import ModelConfig, SentimentNet, load_model, save_model
+from gru_viz.model import ModelConfig, SentimentNet, load_model, padded_batches, save_model
 from gru_viz.neutral import neutral_sentences
 from gru_viz.text import Vocabulary, parse_labelled_tsv, tokenize
 
@@ -97,21 +97,21 @@ def encode(rows, vocab) -> tuple[list[list[int]], np.ndarray]:
 
 
 def batches(ids, labels, batch_size, generator=None):
-    """Padded (ids (B, T), lengths (B,), labels (B,)) batches; similar lengths together."""
-    order = np.arange(len(ids)) if generator is None else generator.permutation(len(ids))
-    chunk = batch_size * 50
-    groups = []
-    for start in range(0, len(order), chunk):  # sort within chunks: little padding, still shuffled
-        part = sorted(order[start:start + chunk], key=lambda i: len(ids[i]))
-        groups += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+    """Padded (ids (B, T), lengths (B,), targets (B,)) batches from the one batcher, ``model.padded_batches``.
+    With ``generator``: shuffled, with similar lengths together inside chunks of 50 batches (little padding,
+    still random); without, sorted by length."""
+    groups = None
     if generator is not None:
+        order = generator.permutation(len(ids))
+        chunk = batch_size * 50
+        groups = []
+        for start in range(0, len(order), chunk):
+            part = sorted(order[start:start + chunk], key=lambda i: len(ids[i]))
+            groups += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
         groups = [groups[i] for i in generator.permutation(len(groups))]
-    for group in groups:
-        lengths = torch.tensor([len(ids[i]) for i in group])
-        padded = torch.zeros(len(group), int(lengths.max()), dtype=torch.long)  # (B, T)
-        for row, i in enumerate(group):
-            padded[row, :len(ids[i])] = torch.tensor(ids[i])
-        yield padded, lengths, torch.tensor(np.asarray(labels)[group], dtype=torch.float32)
+    targets = np.asarray(labels)
+    for chosen, padded, lengths in padded_batches(ids, batch_size, groups=groups):
+        yield padded, torch.from_numpy(lengths), torch.tensor(targets[chosen], dtype=torch.float32)
 
 
 def accuracy(net, ids, labels) -> float:
