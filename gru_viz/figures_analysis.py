@@ -6,8 +6,13 @@ Conventions are those of ``gru_viz.figures``: word axes are positions 0 … T−
 typed (escaped, since Plotly reads ``<b>`` and ``&…;`` in labels as markup), hover gives exact values
 (9 significant digits), figures are built without Plotly's slow validation (the tests validate them).
 
->>> fig = gradient_flow_figure(tokens, gradient_flow(gru.gru, x_gru), gradient_flow(rnn.gru, x_rnn))
->>> fig = saturation_figure(memory_statistics(model, texts))
+>>> from gru_viz.analysis import sentence_gradient_flow
+>>> from gru_viz.model import load_model
+>>> gru, rnn = load_model("models/sst2-gru"), load_model("models/sst2-rnn")
+>>> text = "the plot is thin but the acting is great"
+>>> figure = gradient_flow_figure(text.split(), sentence_gradient_flow(gru, text), sentence_gradient_flow(rnn, text))
+>>> [trace.name for trace in figure.data], len(figure.data[0].y)
+(['GRU', 'vanilla RNN'], 9)
 """
 
 from __future__ import annotations

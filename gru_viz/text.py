@@ -105,7 +105,8 @@ def parse_labelled_tsv(data: bytes, name: str = "the file") -> tuple[list[str], 
     read labelled data through this one function. Every fault is a ``ValueError`` that names ``name``
     and the line.
 
-    >>> parse_labelled_tsv(b"sentence\tlabel\na fine film\t1\n")   # (["a fine film"], [1])
+    >>> parse_labelled_tsv(b"sentence\\tlabel\\na fine film\\t1\\nawful\\t0\\n")
+    (['a fine film', 'awful'], [1, 0])
     """
     try:
         text = data.decode("utf-8-sig")  # a byte-order mark from a spreadsheet export is not part of line 1

@@ -16,7 +16,11 @@ Every fault is a ``ValueError`` whose message names the file and says what to do
 the server's temporary paths.
 
 >>> model = model_from_uploads([(p.name, p.read_bytes()) for p in Path("models/sst2-gru").iterdir()])
->>> write_template("my-model", words=["a", "great", "movie"], hidden_size=8)   # python -m gru_viz template
+>>> model.arch, model.trace("a great movie").tokens
+('gru', ['a', 'great', 'movie'])
+>>> folder = Path(tempfile.mkdtemp()) / "my-model"
+>>> sorted(path.name for path in write_template(folder, words=["a", "great", "movie"], hidden_size=8))
+['card.json', 'model.safetensors', 'vocab.json']
 """
 
 from __future__ import annotations
