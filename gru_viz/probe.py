@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gru_viz.model import VERDICT_THRESHOLD, is_positive
 from gru_viz.text import tokenize
 
 __all__ = ["DISTANCES", "card_curves", "composite", "load_neutral", "probe_phrases", "record_probe", "review",
@@ -96,7 +97,7 @@ def probe_phrases(models: dict, texts: list[str], labels, *, samples: int, seed:
     candidates = np.flatnonzero((lengths >= SHORT[0]) & (lengths <= SHORT[1]))
     right = np.ones(len(candidates), dtype=bool)
     for model in models.values():
-        predicted = model.predict_proba([texts[i] for i in candidates]) > 0.5
+        predicted = is_positive(model.predict_proba([texts[i] for i in candidates]))
         right &= predicted == labels[candidates].astype(bool)
     chosen = candidates[right]
     rng = np.random.default_rng(seed)
@@ -158,10 +159,10 @@ def run_probe(models: dict, texts: list[str] | None = None, labels=None, *, neut
             scores[test] = {}
             for k, items in by_k.items():
                 p = model.predict_proba([text for text, _ in items])
-                right = (p > 0.5) == np.array([label == 1 for _, label in items])
+                right = is_positive(p) == np.array([label == 1 for _, label in items])
                 scores[test][str(k)] = round(float(right.mean()), 4)
         result["models"][name] = {
-            "neutral_median_distance": round(float(np.median(np.abs(neutral_p - 0.5))), 4),
+            "neutral_median_distance": round(float(np.median(np.abs(neutral_p - VERDICT_THRESHOLD))), 4),
             "neutral_probabilities": [round(float(p), 4) for p in neutral_p],
             "retention": {"verdict_first": scores["verdict_first"], "verdict_last": scores["verdict_last"]},
             "contrast": scores["contrast"],
