@@ -182,9 +182,10 @@ def attribution_figure(tokens: list[str], attributions: np.ndarray, logit_change
          "marker": {"color": SERIES_COLORS[1]}, "customdata": words,
          "hovertemplate": "%{customdata} (position %{x})<br>logit change = %{y:.4f}<extra></extra>"},
     ]
-    title = (f"integrated gradients sum to f(x) − f(padding) = {logit:.3f} − ({baseline_logit:.3f}) "
-             f"(completeness delta {delta:.1e}); logit changes sum to {logit:.3f} − {start_logit:.3f}")
-    layout = {"title": {"text": title, "font": {"size": 13}}, "barmode": "group", "height": 420,
+    title = (f"integrated gradients sum to f(x) − f(padding) = {logit:.3f} − ({baseline_logit:.3f}), completeness "
+             f"delta {delta:.1e}<br>exact logit changes sum to f(x) − head(0) = {logit:.3f} − ({start_logit:.3f})")
+    layout = {"title": {"text": title, "font": {"size": 13}}, "barmode": "group", "height": 460,
+              "margin": {"t": 80, "b": 10, "l": 50, "r": 10},
               "xaxis": word_axis(tokens), "yaxis": {"title": {"text": "logit units"}},
-              "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1}}
+              "legend": {"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0}}
     return new_figure(data, layout)
