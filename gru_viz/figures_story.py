@@ -10,8 +10,8 @@ string) out, in the house style of ``gru_viz.style``.
 
 >>> import numpy as np
 >>> figure = word_change_figure(["not", "bad"], np.array([-0.5, 1.5]), start_logit=0.1)
->>> figure.layout.title.text
-'Each word’s exact change of the logit: start +0.10 + Σ words +1.00 = final +1.10'
+>>> figure.layout.title.subtitle.text
+'start +0.10 + Σ words +1.00 = final +1.10'
 """
 
 from __future__ import annotations
@@ -96,8 +96,9 @@ def story_figure(tokens: list[str], probability, start_probability: float, value
                             "font": {"size": 12}, "bgcolor": "rgba(255,255,255,0.8)"})
     rows_height = _ROW_PX * len(units)
     layout = {
-        "title": {"text": f"How the verdict formed: P(positive) after each word, and the {FIELD_TITLES[field]} of "
-                          "the units that carry it"},
+        "title": {"text": "How the verdict formed",
+                  "subtitle": {"text": f"P(positive) after each word; below, the {FIELD_TITLES[field]} of the units "
+                                       "that carry it"}},
         "xaxis": {**word_axis(tokens, lead=[(-1, "(start)")]), "anchor": "y2", "title": None},
         "yaxis": {"domain": [0.5, 1.0], "range": [-0.12, 1.12], "title": {"text": "P(positive)"},
                   "tickvals": [0, 0.5, 1]},
@@ -106,7 +107,7 @@ def story_figure(tokens: list[str], probability, start_probability: float, value
         "shapes": [{"type": "line", "xref": "paper", "yref": "y", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,
                     "line": {"dash": "dot", "color": "#888888", "width": 1}}],
         "annotations": annotations, "showlegend": False,
-        "height": int(max(420, 250 + 2 * rows_height)), "margin": {"t": 40, "b": 10, "l": 10, "r": 10},
+        "height": int(max(440, 270 + 2 * rows_height)), "margin": {"t": 70, "b": 10, "l": 10, "r": 10},
     }
     return new_figure(data, layout)
 
@@ -128,13 +129,14 @@ def word_change_figure(tokens: list[str], changes, *, start_logit: float, retent
                      "x": np.arange(len(tokens)), "y": retention, "text": words, "textposition": "none",
                      "marker": {"color": "rgba(120,120,120,0.45)", "line": {"color": "#555555", "width": 1}},
                      "hovertemplate": "%{text}<br>its write, as it survives to the end: %{y:+.4f}<extra></extra>"})
-    layout = {"title": {"text": (f"Each word’s exact change of the logit: start {start_logit:+.2f} + Σ words "
-                                 f"{changes.sum():+.2f} = final {final:+.2f}")},
+    layout = {"title": {"text": "Each word’s exact change of the logit",
+                        "subtitle": {"text": f"start {start_logit:+.2f} + Σ words {changes.sum():+.2f} = final "
+                                             f"{final:+.2f}"}},
               "xaxis": word_axis(tokens, title=""), "yaxis": {"title": {"text": "change of the logit"},
                                                              "zeroline": True, "zerolinecolor": "#888888"},
               "barmode": "group", "bargap": 0.25, "showlegend": retention is not None,
               "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
-              "height": 340, "margin": {"t": 60 if retention is not None else 40, "b": 10, "l": 10, "r": 10}}
+              "height": 360, "margin": {"t": 90 if retention is not None else 70, "b": 10, "l": 10, "r": 10}}
     return new_figure(data, layout)
 
 
@@ -277,9 +279,9 @@ def probe_figure(card, name: str = "") -> go.Figure | None:
                      "hovertemplate": "k = %{x}<br>accuracy %{y:.3f}<extra>" + plotly_text(label) + "</extra>"})
     if not data:
         return None
-    layout = {"title": {"text": "Memory probe" + (f" of {plotly_text(name)}" if name else "")
-                                + ": accuracy with k plot sentences in between"},
+    layout = {"title": {"text": "Memory probe" + (f" of {plotly_text(name)}" if name else ""),
+                        "subtitle": {"text": "accuracy with k plot sentences in between"}},
               "xaxis": {"title": {"text": "k plot sentences"}},
               "yaxis": {"range": [0, 1.05], "title": {"text": "accuracy"}}, "height": 300,
-              "legend": {"orientation": "h", "y": -0.3}, "margin": {"t": 40, "b": 10, "l": 10, "r": 10}}
+              "legend": {"orientation": "h", "y": -0.3}, "margin": {"t": 70, "b": 10, "l": 10, "r": 10}}
     return new_figure(data, layout)

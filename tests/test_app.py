@@ -61,7 +61,7 @@ def oracle(model, text: str) -> dict:
 # ---- the first screen ------------------------------------------------------------------------------------
 
 
-def test_first_load_tells_the_story_first(app):
+def test_first_load_tells_the_story_first(app, models_dir):
     run(app)
     assert app.text_area(key="text").value == SEED_PAIR[0]
     assert app.selectbox(key="model").options == ["sst2-gru", "sst2-rnn"]
@@ -71,7 +71,9 @@ def test_first_load_tells_the_story_first(app):
     shown = [node.key for node in walk(app._tree) if getattr(node, "type", None) == "plotly_chart"]
     assert shown[0] == "chart_probe"  # inside the collapsed long-range expander, beside its buttons
     assert shown[1:] == ["chart_story", "chart_words", "chart_units", "chart_trajectory"]  # no figure twice
-    assert [metric.label for metric in app.metric] == ["Verdict"]
+    final = oracle(load_model(models_dir / "sst2-gru"), SEED_PAIR[0])["probability"][-1]
+    assert [(metric.label, metric.value) for metric in app.metric] == [
+        (f"Verdict, P(positive) = {final:.2f}", "positive" if final > 0.5 else "negative")]
     assert not app.warning and not app.error
     assert app.query_params.get("text") == SEED_PAIR[0]
 
@@ -102,7 +104,7 @@ def test_which_words_decided_is_the_exact_change_of_the_logit(app, models_dir):
     changes = decode(bars["data"][0]["y"])
     np.testing.assert_allclose(changes, expected["changes"], atol=1e-5)
     np.testing.assert_allclose(changes.sum(), expected["logits"][-1] - expected["logits"][0], atol=1e-5)
-    assert f"final {expected['logits'][-1]:+.2f}" in bars["layout"]["title"]["text"]
+    assert f"final {expected['logits'][-1]:+.2f}" in bars["layout"]["title"]["subtitle"]["text"]
 
     app.toggle(key="show_retention").set_value(True)
     run(app)
@@ -214,7 +216,7 @@ def test_the_rnn_reads_without_gates(app, models_dir):
     run(app)
     shown = charts(app)
     expected = oracle(load_model(models_dir / "sst2-rnn"), SEED_PAIR[0])
-    assert "hidden state h" in shown["chart_story"]["layout"]["title"]["text"]
+    assert "hidden state h" in shown["chart_story"]["layout"]["title"]["subtitle"]["text"]
     assert len(shown["chart_units"]["data"]) == 1  # h only: no gates, and n = h
     np.testing.assert_allclose(decode(shown["chart_words"]["data"][0]["y"]), expected["changes"], atol=1e-5)
     assert app.toggle(key="show_retention").disabled

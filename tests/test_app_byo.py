@@ -47,8 +47,9 @@ def test_an_uploaded_model_is_offered_and_read_exactly(app, template):
     open_page(app, "read")  # AppTest follows st.switch_page on the next run
     assert app.selectbox(key="model").value == UPLOADED
     expected = load_model(template).trace(SENTENCE)
-    assert [metric.value for metric in app.metric] == [
-        f"{'positive' if expected.probability[-1] > 0.5 else 'negative'} ({expected.probability[-1]:.2f})"]
+    final = expected.probability[-1]
+    assert [(metric.label, metric.value) for metric in app.metric] == [
+        (f"Verdict, P(positive) = {final:.2f}", "positive" if final > 0.5 else "negative")]
     np.testing.assert_allclose(decode(charts(app)["chart_words"]["data"][0]["y"]), expected.logit_changes, atol=1e-6)
     assert "model" not in app.query_params  # an upload is private to its session: never in a link
     open_page(app, "cell")

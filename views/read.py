@@ -5,14 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 from gru_viz import analysis, export, figures, figures_story
-from gru_viz.examples import EXAMPLES
+from gru_viz.examples import EXAMPLES, SEED_PAIR
+from gru_viz.model import is_positive
 from views import shared
 
 TOP_UNITS = 12  # rows of the story and the heatmaps by default: the units that carry the verdict
 STORY_UNITS = 8  # rows under the P(positive) line in the first chart
 SCOPES = {"top": f"the {TOP_UNITS} units that carry the verdict", "all": "all units"}
 ORDERS = {"verdict": "by share of the verdict", "index": "by index", "clustered": "clustered (alike together)"}
-LONG_RANGE = [example for example in EXAMPLES if "neutral" in example.label]
+LONG_RANGE = [example for example in EXAMPLES if example.text not in SEED_PAIR]  # the memory probe's tests
 
 
 def use_example(text: str) -> None:
@@ -65,19 +66,20 @@ with side:
     shared.model_picker()
     verdict_slot = st.empty()
 
-with st.expander("Long range: one polar word, then 25 neutral words — and how long this model remembers"):
+with st.expander("Long range: does a verdict survive plot sentences? The memory probe's examples and curve"):
     buttons, curve = st.columns([1, 2])
     with buttons:
         for index, example in enumerate(EXAMPLES):
             if example in LONG_RANGE:
                 st.button(example.label, key=f"example_{index}", help=example.why, on_click=use_example,
                           args=(example.text,), width="stretch")
-        st.caption("Only the first word carries sentiment; the GRU must keep it through the rest (an update gate "
-                   "near 1 keeps the memory).")
+        st.caption("Each example is built as the memory probe builds its tests, so the probe's accuracy at the same "
+                   "number of plot sentences says how typical the model's reading of it is.")
     with curve:
         probe = figures_story.probe_figure(model.card, model.name)
         if probe is None:
-            st.caption("This model's card holds no memory-probe figures (`python -m gru_viz probe` measures them).")
+            st.caption("This model's card holds no memory-probe curves (`python -m gru_viz probe --record` "
+                       "measures and records them).")
         else:
             shared.chart(probe, "chart_probe")
 
@@ -85,7 +87,7 @@ sentence = shared.read_sentence(model_key, model, st.session_state["text"])
 if sentence is None:
     st.stop()
 final = float(sentence.probability[-1])
-verdict_slot.metric("Verdict", f"{'positive' if final > 0.5 else 'negative'} ({final:.2f})",
+verdict_slot.metric(f"Verdict, P(positive) = {final:.2f}", "positive" if is_positive(final) else "negative",
                     help="P(positive) after the last word: the classifier reads only the memory at the end.")
 
 # ---- how the verdict formed ----
@@ -132,6 +134,8 @@ st.caption(f"Each point is the memory after a word, seen along the directions in
 # ---- downloads ----
 st.divider()
 for column, item in zip(st.columns(3), export.trace_downloads(sentence, model.name)):
-    column.download_button(f"Download {item.label}", item.data, file_name=item.file_name, mime=item.mime,
-                           key="download_" + item.file_name.rsplit(".", 1)[1], on_click="ignore", width="stretch")
+    extension = item.file_name.rsplit(".", 1)[1]
+    column.download_button(f"Download the trace as {extension.upper()}", item.data, file_name=item.file_name,
+                           mime=item.mime, key=f"download_{extension}", on_click="ignore", width="stretch",
+                           help=item.label)
 shared.figure_download()
