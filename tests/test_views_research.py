@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from gru_viz import analysis
@@ -88,7 +87,6 @@ def test_dynamics_sections_draw_only_on_request_then_their_numbers():
     assert any("completeness delta" in caption.value for caption in app.caption)
 
 
-@pytest.mark.slow
 def test_fixed_points_section_draws_points_into_the_path():
     app = AppTest.from_function(_dynamics_page, default_timeout=TIMEOUT).run()
     app.toggle(key="research_fixed_on").set_value(True).run()
