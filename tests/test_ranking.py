@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from gru_viz.analysis import logit_change_by_unit, rank_units, unit_shares
+from gru_viz.analysis import logit_change_by_unit, rank_units, shown_units, unit_shares
 from gru_viz.examples import NEUTRAL_TAIL
 from gru_viz.model import load_model
 
@@ -64,3 +64,17 @@ def test_the_only_polar_word_gets_the_largest_share(model, first):
     per_word = logit_change_by_unit(sentence.hidden, sentence.gates.previous[0, 0, 0], weight).sum(axis=1)  # (T,)
     assert int(np.argmax(np.abs(per_word))) == 0
     assert np.sign(per_word[0]) == (1 if first == "Brilliant" else -1)
+
+
+@pytest.mark.parametrize("order", ["verdict", "index", "clustered"])
+def test_shown_units_are_the_largest_shares_in_the_chosen_order(model, order):
+    sentences = [model.trace(text) for text in SENTENCES[:2]]
+    weight = model.net.head.weight.detach().double().numpy()[0]
+    size = sum(np.abs(weight * s.hidden[-1].astype(np.float64)) for s in sentences)  # |share| summed, h0 = 0
+    top = sorted(range(len(weight)), key=lambda u: (-size[u], u))[:10]
+    shown = shown_units(sentences, 10, order).tolist()
+    assert sorted(shown) == sorted(top)
+    assert shown == {"verdict": top, "index": sorted(top)}.get(order, shown)
+    assert len(shown_units(sentences[0], None, order)) == model.gru.hidden_size
+    with pytest.raises(ValueError, match="unit order"):
+        shown_units(sentences[0], 3, "sideways")
