@@ -69,8 +69,8 @@ def test_first_load_tells_the_story_first(app, models_dir):
     boxes = [node for node in walk(app._tree) if getattr(node, "type", None) in ("text_area", "plotly_chart")]
     assert [boxes[0].type, boxes[0].key] == ["text_area", "text"]
     shown = [node.key for node in walk(app._tree) if getattr(node, "type", None) == "plotly_chart"]
-    assert shown[0] == "chart_probe"  # inside the collapsed long-range expander, beside its buttons
-    assert shown[1:] == ["chart_story", "chart_words", "chart_units", "chart_trajectory"]  # no figure twice
+    # the story first; the probe's curve in the collapsed long-range expander beside its buttons; no figure twice
+    assert shown == ["chart_story", "chart_probe", "chart_words", "chart_units", "chart_trajectory"]
     final = oracle(load_model(models_dir / "sst2-gru"), SEED_PAIR[0])["probability"][-1]
     assert [(metric.label, metric.value) for metric in app.metric] == [
         (f"Verdict, P(positive) = {final:.2f}", "positive" if final > 0.5 else "negative")]

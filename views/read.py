@@ -66,6 +66,23 @@ with side:
     shared.model_picker()
     verdict_slot = st.empty()
 
+sentence = shared.read_sentence(model_key, model, st.session_state["text"])
+if sentence is None:
+    st.stop()
+final = float(sentence.probability[-1])
+verdict_slot.metric(f"Verdict, P(positive) = {final:.2f}", "positive" if is_positive(final) else "negative",
+                    help="P(positive) after the last word: the classifier reads only the memory at the end.")
+
+# ---- how the verdict formed ----
+text = st.session_state["text"]
+changes = shared.unit_changes(model_key, text, sentence)
+shared.chart(story_figure(model_key, text, _sentence=sentence, _changes=changes), "chart_story")
+st.caption(f"Top: P(positive) had the sentence ended after each word; the ringed words moved it most. Bottom: the "
+           f"update gate z of the {STORY_UNITS} units with the largest share of the verdict (in brackets: each "
+           f"unit's exact share of the logit's change). z near 1 keeps a unit's memory through the word; near 0 "
+           f"the word overwrites it.")
+
+# ---- long range: the memory probe's examples beside its curve (below the story: it draws after it) ----
 with st.expander("Long range: does a verdict survive plot sentences? The memory probe's examples and curve"):
     buttons, curve = st.columns([1, 2])
     with buttons:
@@ -82,22 +99,6 @@ with st.expander("Long range: does a verdict survive plot sentences? The memory 
                        "measures and records them).")
         else:
             shared.chart(probe, "chart_probe")
-
-sentence = shared.read_sentence(model_key, model, st.session_state["text"])
-if sentence is None:
-    st.stop()
-final = float(sentence.probability[-1])
-verdict_slot.metric(f"Verdict, P(positive) = {final:.2f}", "positive" if is_positive(final) else "negative",
-                    help="P(positive) after the last word: the classifier reads only the memory at the end.")
-
-# ---- how the verdict formed ----
-text = st.session_state["text"]
-changes = shared.unit_changes(model_key, text, sentence)
-shared.chart(story_figure(model_key, text, _sentence=sentence, _changes=changes), "chart_story")
-st.caption(f"Top: P(positive) had the sentence ended after each word; the ringed words moved it most. Bottom: the "
-           f"update gate z of the {STORY_UNITS} units with the largest share of the verdict (in brackets: each "
-           f"unit's exact share of the logit's change). z near 1 keeps a unit's memory through the word; near 0 "
-           f"the word overwrites it.")
 
 # ---- which words decided ----
 st.subheader("Which words decided")
