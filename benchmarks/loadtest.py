@@ -64,8 +64,9 @@ class Session:
     intervention: str | None = None
 
     def path(self) -> str:
+        """The page this user opens: *Read a sentence*, or *Compare & intervene* to force a gate."""
         query = {"text": self.text} | ({"model": self.model} if self.model != "sst2-gru" else {})
-        return "/?" + urlencode(query)
+        return ("/compare?" if self.intervention else "/?") + urlencode(query)
 
 
 @dataclass
@@ -146,7 +147,8 @@ def expected_numbers(sessions: list[Session], models_dir: Path) -> dict[int, dic
             models[s.model] = load_model(models_dir / s.model)
         model = models[s.model]
         free = model.trace(s.text, max_tokens=PAGE_MAX_TOKENS).probability
-        numbers = {"P(positive)": f"{free[-1]:.3f}", "chart": [float(p) for p in free]}
+        # the read page states the verdict's P to 2 decimals; the compare page's metrics to 3
+        numbers = {"P(positive)": f"{free[-1]:.{3 if s.intervention else 2}f}", "chart": [float(p) for p in free]}
         if s.intervention:
             clamped = model.trace(s.text, max_tokens=PAGE_MAX_TOKENS, **INTERVENTIONS[s.intervention]).probability
             numbers["P(positive), clamped"] = f"{clamped[-1]:.3f}"
@@ -230,28 +232,31 @@ async def _drive(browser, base: str, session: Session, result: Result, timeout_m
     try:
         page = await context.new_page()
         await page.goto(base + session.path())
-        await page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
-                                             .some(l => l.innerText.trim() === 'P(positive)')""", polling=POLL_MS)
-        await page.wait_for_selector(".st-key-chart_prediction .js-plotly-plot")
-        await page.wait_for_function(_IDLE, polling=POLL_MS)
-        seen = await page.evaluate(_READ, ["chart_prediction", "chart_intervention_probability"])
-        result.shown.update({"P(positive)": seen["metrics"].get("P(positive)"), "chart": seen["chart"]})
-        if session.intervention and seen["radio"]:
+        if not session.intervention:  # Read a sentence: the verdict and the story chart (it starts at h0)
+            await page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
+                                                 .some(l => l.innerText.includes('P(positive) ='))""", polling=POLL_MS)
+            await page.wait_for_selector(".st-key-chart_story .js-plotly-plot")
+            await page.wait_for_function(_IDLE, polling=POLL_MS)
+            seen = await page.evaluate(_READ, ["chart_story", "chart_story"])
+            verdict = next((label for label in seen["metrics"] if "P(positive) =" in label), "")
+            chart = seen["chart"][1:] if seen["chart"] is not None else None  # drop h0's point: compare the words
+            result.shown.update({"P(positive)": verdict.rpartition("= ")[2] or None, "chart": chart})
+        elif await page.locator(".st-key-intervention_mode").count() or await _wait_for_radio(page):
             await page.locator(".st-key-intervention_mode label").filter(has_text=session.intervention).click()
             await page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
-                                                 .some(l => l.innerText.trim() === 'P(positive), clamped')""",
-                                             polling=POLL_MS)
+                                                 .some(l => l.innerText.trim() === 'P(positive), forced')""",
+                                         polling=POLL_MS)
             await page.wait_for_selector(".st-key-chart_intervention_probability .js-plotly-plot")
             await page.wait_for_function(_IDLE, polling=POLL_MS)
-            seen = await page.evaluate(_READ, ["chart_prediction", "chart_intervention_probability"])
-            result.shown.update({"P(positive), clamped": seen["metrics"].get("P(positive), clamped"),
+            seen = await page.evaluate(_READ, ["chart_intervention_probability", "chart_intervention_probability"])
+            result.shown.update({"P(positive)": seen["metrics"].get("P(positive), free"), "chart": seen["chart"],
+                                 "P(positive), clamped": seen["metrics"].get("P(positive), forced"),
                                  "clamped chart": seen["clamped"]})
-        elif session.intervention:
+        else:
+            seen = {"exceptions": 0}
             result.errors.append("the page has no intervention widgets")
         if seen["exceptions"]:
             result.errors.append(f"{seen['exceptions']} exception box(es) on the page")
-        if result.shown.get("chart") is not None:  # the chart starts at h0 (position −1): compare the words
-            result.shown["chart"] = result.shown["chart"][1:]
     except asyncio.CancelledError:
         result.errors.append("still running at the time limit")
         raise
@@ -260,6 +265,16 @@ async def _drive(browser, base: str, session: Session, result: Result, timeout_m
     finally:
         result.seconds = time.monotonic() - start
         await context.close()
+
+
+async def _wait_for_radio(page) -> bool:
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        await page.wait_for_selector(".st-key-intervention_mode")
+    except PlaywrightTimeout:  # this page has no intervention widgets
+        return False
+    return True
 
 
 async def _drive_all(sessions, results, base: str, deadline: float, measure) -> None:
@@ -297,6 +312,12 @@ def _run_in_own_thread(coroutine) -> None:
         raise failure[0]
 
 
+def has_interventions(app: Path) -> bool:
+    """Whether the page at ``app`` offers the forced-gate radio (on its *Compare & intervene* page)."""
+    compare = Path(app).parent / "views" / "compare.py"
+    return compare.is_file() and "intervention_mode" in compare.read_text(encoding="utf-8")
+
+
 def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None, app: Path | None = None,
         rounds: int = 1) -> Report:
     """Run the load test; returns the ``Report`` (``report.table()`` prints it). ``rounds`` waves of
@@ -314,8 +335,8 @@ def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None
         for name in sorted({s.model for s in planned}):
             shutil.copytree(Path(models_dir or ROOT / "models") / name, snapshot / name)
         expected = expected_numbers(planned, snapshot)
-        if "intervention_mode" not in app.read_text(encoding="utf-8"):
-            notes.append("app.py has no intervention widgets yet: sessions differ by sentence and model only")
+        if not has_interventions(app):
+            notes.append("the page has no intervention widgets: sessions differ by sentence and model only")
             planned = [Session(s.index, s.text, s.model) for s in planned]
             expected = {i: {k: v for k, v in numbers.items() if "clamped" not in k} for i, numbers in expected.items()}
         results = {s.index: Result(s, expected[s.index]) for s in planned}
