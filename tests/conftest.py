@@ -43,3 +43,19 @@ def page(browser):
     context.set_default_timeout(60_000)
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture(scope="module")
+def model():
+    """The small gated model the library tests share (a test module may define its own ``model``)."""
+    from tests.library_helpers import gated_model
+
+    return gated_model()
+
+
+@pytest.fixture(scope="module")
+def texts():
+    """Random texts over that model's vocabulary."""
+    from tests.library_helpers import random_texts
+
+    return random_texts()

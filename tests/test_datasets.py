@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 from gru_viz.analysis import (
     embed_texts,
 )
-from tests.library_helpers import (
-    gated_model,
-    random_texts,
-)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return gated_model()
-
-
-@pytest.fixture(scope="module")
-def texts():
-    return random_texts()
 
 
 def test_embed_texts_is_the_models_embedding_of_each_sentence(model):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 
 import numpy as np
-import pytest
 
 from gru_viz import figures_analysis
 from gru_viz.analysis import (
@@ -16,20 +15,8 @@ from gru_viz.analysis import (
     top_activations,
 )
 from tests.library_helpers import (
-    gated_model,
-    random_texts,
     validated,
 )
-
-
-@pytest.fixture(scope="module")
-def model():
-    return gated_model()
-
-
-@pytest.fixture(scope="module")
-def texts():
-    return random_texts()
 
 
 def test_figure_builders_hold_the_numbers_given(model, texts):

@@ -19,21 +19,7 @@ from gru_viz.analysis import (
     step_jacobians,
 )
 from tests.library_helpers import ANALYSIS_UNITS as UNITS
-from tests.library_helpers import (
-    gated_model,
-    random_texts,
-)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return gated_model()
-
-
-@pytest.fixture(scope="module")
-def texts():
-    return random_texts()
-
+from tests.library_helpers import gated_model, random_texts
 
 SETTINGS = settings(max_examples=40, deadline=None)
 

@@ -26,18 +26,7 @@ from tests.library_helpers import (
     assert_unchanged,
     gated_model,
     model_state,
-    random_texts,
 )
-
-
-@pytest.fixture(scope="module")
-def model():
-    return gated_model()
-
-
-@pytest.fixture(scope="module")
-def texts():
-    return random_texts()
 
 
 def test_clamp_array_shapes_and_values():

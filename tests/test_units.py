@@ -25,16 +25,6 @@ from tests.library_helpers import (
 
 
 @pytest.fixture(scope="module")
-def model():
-    return gated_model()
-
-
-@pytest.fixture(scope="module")
-def texts():
-    return random_texts()
-
-
-@pytest.fixture(scope="module")
 def view():
     return tiny_model().trace("I love this movie but the movie is really boring")
 
