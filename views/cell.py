@@ -35,15 +35,7 @@ def step_rows(model_key: tuple, text: str, position: int, units: tuple, _model, 
              "kept z·h_{t−1}": step.kept, "written (1−z)·n": step.written, "h_t": step.hidden} for step in steps]
 
 
-model_key, model = shared.current_model()
-typing, side = st.columns([3, 1])
-typing.text_area("Sentence", key="text", height=68, help="The same sentence on every page; Ctrl+Enter applies it.")
-with side:
-    shared.model_picker()
-text = st.session_state["text"]
-sentence = shared.read_sentence(model_key, model, text)
-if sentence is None:
-    st.stop()
+model_key, model, text, sentence = shared.sentence_header()
 changes = shared.unit_changes(model_key, text, sentence)
 shares = analysis.unit_shares(changes)
 steps, units = len(sentence.tokens), model.gru.hidden_size

@@ -17,15 +17,7 @@ def sentence_flow(model_key: tuple, text: str, _model):
     return analysis.sentence_gradient_flow(_model, text, max_tokens=shared.PAGE_MAX_TOKENS)
 
 
-model_key, model = shared.current_model()
-typing, side = st.columns([3, 1])
-typing.text_area("Sentence", key="text", height=68, help="The same sentence on every page; Ctrl+Enter applies it.")
-with side:
-    shared.model_picker()
-text = st.session_state["text"]
-sentence = shared.read_sentence(model_key, model, text)
-if sentence is None:
-    st.stop()
+model_key, model, text, sentence = shared.sentence_header()
 
 # ---- gradient flow on this sentence ----
 st.subheader("How far back the verdict's gradient reaches")

@@ -143,6 +143,21 @@ def _trace(model_key: tuple, text: str, _model):
     return _model.trace(text, max_tokens=PAGE_MAX_TOKENS)
 
 
+def sentence_header():
+    """The sentence box and model picker the inner pages open with: (model_key, model, text, sentence). Stops
+    the page, after its message, when the text reads as no words."""
+    model_key, model = current_model()
+    typing, side = st.columns([3, 1])
+    typing.text_area("Sentence", key="text", height=68, help="The same sentence on every page; Ctrl+Enter applies it.")
+    with side:
+        model_picker()
+    text = st.session_state["text"]
+    sentence = read_sentence(model_key, model, text)
+    if sentence is None:
+        st.stop()
+    return model_key, model, text, sentence
+
+
 def read_sentence(model_key: tuple, model, text: str):
     """The ``SentenceTrace`` of ``text`` (cached; immutable), or None after saying why (blank text)."""
     try:
