@@ -59,3 +59,9 @@ def texts():
     from tests.library_helpers import random_texts
 
     return random_texts()
+
+
+@pytest.fixture(scope="module")
+def view(model):
+    """The module's ``model`` reading a sentence that turns around after "but"."""
+    return model.trace("I love this movie but the movie is really boring")

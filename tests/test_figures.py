@@ -19,10 +19,6 @@ def model():
     return tiny_model()
 
 
-@pytest.fixture(scope="module")
-def view(model):
-    return model.trace("I love this movie but the movie is really boring")
-
 
 
 

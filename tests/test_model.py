@@ -24,10 +24,6 @@ def model():
     return tiny_model()
 
 
-@pytest.fixture(scope="module")
-def view(model):
-    return model.trace("I love this movie but the movie is really boring")
-
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -17,10 +17,6 @@ def model():
     return tiny_model()
 
 
-@pytest.fixture(scope="module")
-def view(model):
-    return model.trace("I love this movie but the movie is really boring")
-
 
 def test_projection_uses_the_cards_basis_or_fits_one(model, view):
     basis = analysis.projection_basis(model.card, view.path)
