@@ -68,6 +68,17 @@ class ModelConfig:
         return cls(**data)
 
 
+def parameter_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """The shape of every tensor in ``SentimentNet(config).state_dict()``, without building it. Written out
+    (a test checks it against the module) because building on the meta device imports ``torch._dynamo``,
+    several seconds on a cold page, and building on the CPU would let a card's sizes allocate memory."""
+    rows = (3 if config.arch == "gru" else 1) * config.hidden_size  # PyTorch stacks the gates' rows
+    return {"embedding.weight": (config.vocab_size, config.embed_dim),
+            "rnn.weight_ih_l0": (rows, config.embed_dim), "rnn.weight_hh_l0": (rows, config.hidden_size),
+            "rnn.bias_ih_l0": (rows,), "rnn.bias_hh_l0": (rows,),
+            "head.weight": (1, config.hidden_size), "head.bias": (1,)}
+
+
 class SentimentNet(nn.Module):
     """ids (B, T) and lengths (B,) → logit of P(positive) (B,)."""
 
@@ -359,8 +370,7 @@ def load_model(path) -> SentimentModel:
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         raise ValueError(f"{weights_path}: not a readable safetensors file ({error})") from None
 
-    with torch.device("meta"):  # shapes only: a hostile card (vocab_size × embed_dim) must not allocate
-        expected = {name: tuple(t.shape) for name, t in SentimentNet(config).state_dict().items()}
+    expected = parameter_shapes(config)  # checked before the net exists: a hostile card must not allocate
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:

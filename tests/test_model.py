@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from gru_viz.model import load_model, save_model
+from gru_viz.model import ModelConfig, SentimentNet, load_model, parameter_shapes, save_model
 from gru_viz.text import Vocabulary
 from tests.library_helpers import (
     sentiment_model,
@@ -246,3 +246,10 @@ def test_padded_batches_pad_on_the_right_and_follow_given_groups():
     assert [c.tolist() for c, _, _ in padded_batches(encoded, 99, groups=given)] == given
     with pytest.raises(ValueError, match="batch_size"):
         next(padded_batches(encoded, 0))
+
+
+@pytest.mark.parametrize("arch", ["gru", "rnn"])
+def test_parameter_shapes_are_the_modules_own(arch):
+    config = ModelConfig(arch=arch, vocab_size=37, embed_dim=5, hidden_size=3)
+    built = {name: tuple(tensor.shape) for name, tensor in SentimentNet(config).state_dict().items()}
+    assert parameter_shapes(config) == built
