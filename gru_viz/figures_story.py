@@ -79,21 +79,19 @@ def story_figure(tokens: list[str], probability, start_probability: float, value
                     "line": {"color": "#333333", "width": 0.5}},
          "hovertemplate": (f"after %{{text}}<br>P(positive) = %{{y{EXACT}}}<br>moved by %{{customdata:+.4f}}"
                            "<extra></extra>")},
-        {"type": "scatter", "mode": "markers", "name": "moved P most", "x": marked, "y": probability[marked],
-         "xaxis": "x", "yaxis": "y", "hoverinfo": "skip",
+        # the ringed words' labels are the ring trace's own text, not layout annotations: annotations cost the
+        # browser more to redraw than the rest of the chart (measured with Plotly.react in Chromium)
+        {"type": "scatter", "mode": "markers+text", "name": "moved P most", "x": marked, "y": probability[marked],
+         "xaxis": "x", "yaxis": "y", "hoverinfo": "skip", "cliponaxis": False,
+         "text": [f"{words[t]} {moves[t]:+.2f}" for t in marked],
+         "textposition": ["top center" if probability[t] < 0.5 else "bottom center" for t in marked],
+         "textfont": {"size": 12},
          "marker": {"size": 18, "color": "rgba(0,0,0,0)", "line": {"color": "#000000", "width": 2}}},
         {"type": "heatmap", "z": z, "x": np.arange(steps), "y": labels, "xaxis": "x", "yaxis": "y2",
          "text": [words] * len(units), "zmin": low, "zmax": high, "colorscale": GATE_SCALE if low == 0 else DIVERGING,
          "colorbar": {"title": {"text": symbol}, "thickness": 10, "len": 0.42, "y": 0.0, "yanchor": "bottom"},
          "hovertemplate": f"%{{y}}<br>word %{{text}}<br>{symbol} = %{{z{EXACT}}}<extra></extra>"},
     ]
-    annotations = []
-    for index, t in enumerate(marked):  # above the point when P is low, below when high; neighbours stagger
-        staggered = 1 + (index % 2 if index and marked[index] - marked[index - 1] <= 2 else 0)
-        annotations.append({"x": int(t), "y": float(probability[t]), "xref": "x", "yref": "y",
-                            "text": f"{words[t]} {moves[t]:+.2f}", "showarrow": True, "arrowhead": 0,
-                            "ay": (-24 if probability[t] < 0.5 else 24) * staggered, "ax": 0,
-                            "font": {"size": 12}, "bgcolor": "rgba(255,255,255,0.8)"})
     rows_height = _ROW_PX * len(units)
     layout = {
         "title": {"text": "How the verdict formed",
@@ -106,7 +104,7 @@ def story_figure(tokens: list[str], probability, start_probability: float, value
                    "title": None},
         "shapes": [{"type": "line", "xref": "paper", "yref": "y", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,
                     "line": {"dash": "dot", "color": "#888888", "width": 1}}],
-        "annotations": annotations, "showlegend": False,
+        "showlegend": False,
         "height": int(max(440, 270 + 2 * rows_height)), "margin": {"t": 70, "b": 10, "l": 10, "r": 10},
     }
     return new_figure(data, layout)

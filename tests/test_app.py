@@ -69,8 +69,9 @@ def test_first_load_tells_the_story_first(app, models_dir):
     boxes = [node for node in walk(app._tree) if getattr(node, "type", None) in ("text_area", "plotly_chart")]
     assert [boxes[0].type, boxes[0].key] == ["text_area", "text"]
     shown = [node.key for node in walk(app._tree) if getattr(node, "type", None) == "plotly_chart"]
-    # the story first; the probe's curve in the collapsed long-range expander beside its buttons; no figure twice
-    assert shown == ["chart_story", "chart_probe", "chart_words", "chart_units", "chart_trajectory"]
+    # the story first; the probe's curve in the collapsed long-range expander beside its buttons; no figure twice;
+    # the path of the memory only on request
+    assert shown == ["chart_story", "chart_probe", "chart_words", "chart_units"]
     final = oracle(load_model(models_dir / "sst2-gru"), SEED_PAIR[0])["probability"][-1]
     assert [(metric.label, metric.value) for metric in app.metric] == [
         (f"Verdict, P(positive) = {final:.2f}", "positive" if final > 0.5 else "negative")]
@@ -117,11 +118,13 @@ def test_which_words_decided_is_the_exact_change_of_the_logit(app, models_dir):
     assert any("re-writes" in caption.value for caption in app.caption)
 
 
-@pytest.mark.parametrize("scope, order", [("top", "verdict"), ("top", "index"), ("all", "clustered"),
-                                          ("all", "index")])
-def test_unit_heatmaps_show_the_chosen_units_exactly(app, models_dir, scope, order):
+@pytest.mark.parametrize("field, scope, order", [("hidden", "top", "verdict"), ("update", "top", "index"),
+                                                 ("reset", "all", "clustered"), ("candidate", "all", "index")])
+def test_unit_heatmaps_show_the_chosen_units_exactly(app, models_dir, field, scope, order):
     app.query_params["text"] = SENTENCE
     run(app)
+    assert app.radio(key="unit_field").value == "hidden"
+    app.radio(key="unit_field").set_value(field)
     app.radio(key="unit_scope").set_value(scope)
     app.radio(key="unit_order").set_value(order)
     run(app)
@@ -133,12 +136,15 @@ def test_unit_heatmaps_show_the_chosen_units_exactly(app, models_dir, scope, ord
         assert rows == expected["ranked"][:12]
     if order == "index":
         assert rows == sorted(rows)
-    for trace, field in zip(figure["data"], ("update", "reset", "candidate", "hidden")):
-        assert np.array_equal(decode(trace["z"]), getattr(expected["sentence"], field)[:, rows].T), field
-        assert (trace["zmin"], trace["zmax"]) == ((0, 1) if field in ("update", "reset") else (-1, 1))
+    [trace] = figure["data"]
+    assert np.array_equal(decode(trace["z"]), getattr(expected["sentence"], field)[:, rows].T), field
+    assert (trace["zmin"], trace["zmax"]) == ((0, 1) if field in ("update", "reset") else (-1, 1))
 
 
 def test_the_trajectory_uses_the_cards_basis_and_draws_3d_only_on_request(app, models_dir):
+    run(app)
+    assert "chart_trajectory" not in charts(app) and "trajectory_3d" not in [toggle.key for toggle in app.toggle]
+    app.toggle(key="trajectory").set_value(True)
     run(app)
     model = load_model(models_dir / "sst2-gru")
     sentence = model.trace(SEED_PAIR[0])
@@ -220,6 +226,9 @@ def test_the_rnn_reads_without_gates(app, models_dir):
     assert len(shown["chart_units"]["data"]) == 1  # h only: no gates, and n = h
     np.testing.assert_allclose(decode(shown["chart_words"]["data"][0]["y"]), expected["changes"], atol=1e-5)
     assert app.toggle(key="show_retention").disabled
+    assert app.radio(key="unit_field").options == ["memory h"]
+    app.toggle(key="trajectory").set_value(True)
+    run(app)
     assert "sentences shown" in " ".join(caption.value for caption in app.caption)  # no basis in its card
     assert app.query_params.get("model") == "sst2-rnn"
 

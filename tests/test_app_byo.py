@@ -76,6 +76,6 @@ def test_trace_downloads_and_html_export_are_offered(app):
     assert {"download_csv", "download_json", "download_npz", "download_html"} <= keys
     configs = [json.loads(chart.proto.config) for chart in app.get("plotly_chart")]
     names = {config["toImageButtonOptions"]["filename"] for config in configs}
-    assert {"story", "words", "units", "trajectory"} <= names
+    assert {"story", "words", "units"} <= names  # the path draws on request
     assert all(config["displaylogo"] is False for config in configs)
     assert "chart_story" in app.selectbox(key="html_figure").options

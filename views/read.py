@@ -13,6 +13,8 @@ TOP_UNITS = 12  # rows of the story and the heatmaps by default: the units that 
 STORY_UNITS = 8  # rows under the P(positive) line in the first chart
 SCOPES = {"top": f"the {TOP_UNITS} units that carry the verdict", "all": "all units"}
 ORDERS = {"verdict": "by share of the verdict", "index": "by index", "clustered": "clustered (alike together)"}
+# one field at a time: four panels took the browser ~0.4 s to redraw for each new sentence, one takes ~0.15 s
+FIELDS = {"hidden": "memory h", "reset": "reset gate r", "candidate": "candidate n", "update": "update gate z"}
 LONG_RANGE = [example for example in EXAMPLES if example.text not in SEED_PAIR]  # the memory probe's tests
 
 
@@ -37,11 +39,10 @@ def word_figure(model_key: tuple, text: str, retention: bool, _sentence):
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def units_figure(model_key: tuple, text: str, scope: str, order: str, _sentence, _changes):
+def units_figure(model_key: tuple, text: str, field: str, scope: str, order: str, _sentence, _changes):
     units = analysis.shown_units(_sentence, None if scope == "all" else TOP_UNITS, order)
-    names = ("update", "reset", "candidate", "hidden") if _sentence.arch == "gru" else ("hidden",)
-    return figures_story.unit_heatmaps_figure({name: getattr(_sentence, name) for name in names}, _sentence.tokens,
-                                              units, analysis.unit_shares(_changes)[units])
+    return figures_story.unit_heatmaps_figure({field: getattr(_sentence, field)}, _sentence.tokens, units,
+                                              analysis.unit_shares(_changes)[units])
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -117,20 +118,30 @@ if retention and model.arch == "gru":
 
 # ---- the units that carry it ----
 st.subheader("The units that carry it")
-scope_column, order_column = st.columns(2)
+field_column, scope_column, order_column = st.columns([2, 2, 3])
+fields = list(FIELDS) if model.arch == "gru" else ["hidden"]  # the vanilla RNN has no gates, and its n is h
+if st.session_state.get("unit_field") not in fields:  # a gate chosen for a GRU, then an RNN picked
+    st.session_state["unit_field"] = "hidden"
+field = field_column.radio("Show", fields, format_func=FIELDS.get, key="unit_field", horizontal=True)
 scope = scope_column.radio("Units", list(SCOPES), format_func=SCOPES.get, key="unit_scope", horizontal=True)
 order = order_column.radio("Rows", list(ORDERS), format_func=ORDERS.get, key="unit_order", horizontal=True)
-shared.chart(units_figure(model_key, text, scope, order, _sentence=sentence, _changes=changes), "chart_units")
+shared.chart(units_figure(model_key, text, field, scope, order, _sentence=sentence, _changes=changes), "chart_units")
 st.caption("Units ranked by the size of their exact share of the logit's change, w_u · (h_{T,u} − h_{0,u}) (shown in "
-           "brackets). Gates on 0 … 1; the candidate n (what the word would write) and the memory h on −1 … 1.")
+           "brackets). Gates on 0 … 1; the candidate n (what the word would write) and the memory h on −1 … 1. The "
+           "update gate z of the top units is the story chart's lower half.")
 
-# ---- the path of the memory ----
+# ---- the path of the memory (drawn on request: every chart on the page is redrawn for each new sentence) ----
 st.subheader("The path of the memory")
-solid = st.toggle("3-D", key="trajectory_3d", help="Draws a WebGL scene: slower to draw than the 2-D view.")
-trajectory, source = trajectory_figure(model_key, text, 3 if solid else 2, _sentence=sentence, _card=model.card)
-shared.chart(trajectory, "chart_trajectory")
-st.caption(f"Each point is the memory after a word, seen along the directions in which memory varies most (PCA "
-           f"fitted on {source}). Colour is P(positive) at that point; ◇ marks the start, □ the end.")
+path_column, solid_column = st.columns([1, 3])
+drawn = path_column.toggle("Draw the path", key="trajectory", help="The memory after each word, in 2-D or 3-D.")
+if drawn:
+    solid = solid_column.toggle("3-D", key="trajectory_3d", help="Draws a WebGL scene: slower to draw than 2-D.")
+    trajectory, source = trajectory_figure(model_key, text, 3 if solid else 2, _sentence=sentence, _card=model.card)
+    shared.chart(trajectory, "chart_trajectory")
+    st.caption(f"Each point is the memory after a word, seen along the directions in which memory varies most (PCA "
+               f"fitted on {source}). Colour is P(positive) at that point; ◇ marks the start, □ the end.")
+else:
+    st.caption("Where the memory goes, word by word, seen along its main directions: switch it on to draw it.")
 
 # ---- downloads ----
 st.divider()

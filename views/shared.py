@@ -30,7 +30,8 @@ DEFAULT_TEXT = SEED_PAIR[0]
 PAGE_MAX_TOKENS = 300  # a 2,000-word paste is cut here: the page stays quick to draw and to read
 URL_MAX_CHARACTERS = 2000  # longer text stays out of the link (browsers and proxies cap URL length)
 UPLOADED = "your uploaded model"  # the model choice for a model uploaded in this session (never in the link)
-SHARED_KEYS = ("text", "model", "compare_b", "unit_scope", "unit_order")  # kept when a page does not draw them
+# kept when a page does not draw their widgets
+SHARED_KEYS = ("text", "model", "compare_b", "unit_field", "unit_scope", "unit_order")
 
 
 def models_root() -> Path:
