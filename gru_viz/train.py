@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from gru_viz.analysis import fit_pca
@@ -54,6 +55,7 @@ class TrainConfig:
     word_dropout: float = 0.05  # fraction of training tokens read as <unk>: teaches the model unseen words
     seed: int = 0
     threads: int = 1
+    ema: float = 0.0  # >0: select and ship an exponential moving average of the weights (this decay per step)
 
 
 @dataclass
@@ -184,14 +186,20 @@ class Augmenter:
         return ids, np.array(targets)
 
 
-def freeze_reset_gate(rnn: nn.GRU) -> None:
-    """Make r_t ≡ 1 exactly, in training and use, while the fused kernel still runs: the reset rows (PyTorch's
-    gate order r, z, n: rows 0..H) get zero weights, zero hidden bias and a large input bias, and their
-    gradients are zeroed so no optimizer step moves them."""
+def pin_reset_rows(rnn: nn.GRU) -> None:
+    """Set the reset rows (PyTorch's gate order r, z, n: rows 0..H) to zero weights, zero hidden bias and a
+    large input bias, so that r_t ≡ 1 exactly."""
     hidden = rnn.hidden_size
     with torch.no_grad():
         for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
             getattr(rnn, name)[:hidden] = RESET_BIAS if name == "bias_ih_l0" else 0.0
+
+
+def freeze_reset_gate(rnn: nn.GRU) -> None:
+    """Make r_t ≡ 1 exactly, in training and use, while the fused kernel still runs: the reset rows are pinned
+    (``pin_reset_rows``) and their gradients zeroed so no optimizer step moves them."""
+    hidden = rnn.hidden_size
+    pin_reset_rows(rnn)
     for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
         def keep_reset_rows(grad, hidden=hidden):
             grad = grad.clone()
@@ -235,6 +243,11 @@ def fit(args, train_config, recipe, train_rows, val_rows, unseen):
         freeze_reset_gate(net.rnn)
     optimizer = torch.optim.Adam(net.parameters(), lr=train_config.learning_rate,
                                  weight_decay=train_config.weight_decay)
+    # the moving average of the weights is judged and shipped instead of the last step's: it smooths the noise
+    # of small batches on a small data set
+    averaged = (AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(train_config.ema), use_buffers=True)
+                if train_config.ema else None)
+    judged = averaged.module if averaged is not None else net
     loss_function = nn.BCEWithLogitsLoss()
 
     best, best_state, best_epoch, history = -1.0, None, 0, []
@@ -258,20 +271,24 @@ def fit(args, train_config, recipe, train_rows, val_rows, unseen):
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), train_config.clip_norm)
             optimizer.step()
+            if averaged is not None:
+                averaged.update_parameters(net)
             hard = target != 0.5  # neutral examples have no right side to be on
             seen += len(target)
             correct += int(((logits > 0).float() == target)[hard].sum()) + int((~hard).sum())
             total_loss += loss.item() * len(target)
             progress.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}")
+        if averaged is not None and args.no_reset:  # an average of 30.0s can round off 30.0: pinned again
+            pin_reset_rows(judged.rnn)
         scores = {"train_loss": total_loss / seen, "train_accuracy": correct / seen,
-                  "val_accuracy": accuracy(net, val_ids, val_labels),
-                  **{f"val_{name}_accuracy": accuracy(net, *data) for name, data in subset.items()}}
+                  "val_accuracy": accuracy(judged, val_ids, val_labels),
+                  **{f"val_{name}_accuracy": accuracy(judged, *data) for name, data in subset.items()}}
         history.append({"epoch": epoch, **{k: round(v, 4) for k, v in scores.items()}})
         print(f"epoch {epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()), file=sys.stderr)
         score = scores["val_unseen_accuracy"] + scores.get("val_reviews_accuracy", 0.0)
         if score > best:
             best, best_epoch = score, epoch
-            best_state = {k: v.clone() for k, v in net.state_dict().items()}
+            best_state = {k: v.clone() for k, v in judged.state_dict().items()}
         elif epoch - best_epoch >= train_config.patience:
             print(f"stopping: no better selection score for {train_config.patience} epochs", file=sys.stderr)
             break

@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 
 from gru_viz.model import load_model
 from gru_viz.text import Vocabulary
-from gru_viz.train import Augmenter, Recipe
+from gru_viz.train import RESET_BIAS, Augmenter, Recipe
 from gru_viz.train import main as train_main
 from tests.library_helpers import (
     FILLER,
@@ -84,18 +84,21 @@ def test_training_is_deterministic(trained, tmp_path):
     assert all(torch.equal(first[name], second[name]) for name in first)
 
 
-def test_no_reset_training_holds_the_reset_gate_at_exactly_one(tmp_path):
+@pytest.mark.parametrize("ema", ["0", "0.9"])  # the moving average of the weights keeps the pinned rows exact too
+def test_no_reset_training_holds_the_reset_gate_at_exactly_one(tmp_path, ema):
     _write_tsv(tmp_path / "train.tsv", _synthetic_rows(200, seed=4))
     _write_tsv(tmp_path / "val.tsv", _synthetic_rows(40, seed=5))
     out = tmp_path / "noreset"
     assert train_main(["--data", str(tmp_path), "--out", str(out), "--no-reset", "--epochs", "2",
                        "--embed-dim", "8", "--hidden-size", "6", "--batch-size", "16", "--threads", "1",
-                       "--learning-rate", "0.05", *SMALL_RECIPE]) == 0
+                       "--learning-rate", "0.05", "--ema", ema, *SMALL_RECIPE]) == 0
     model = load_model(out)
     assert model.card["training"]["reset_gate"] == "fixed at 1"
+    assert model.card["training"]["ema"] == float(ema)
     state = load_file(str(out / "model.safetensors"))
     for name in ("weight_ih_l0", "weight_hh_l0", "bias_hh_l0"):  # the reset rows never moved off zero
         assert torch.count_nonzero(state[f"rnn.{name}"][:6]) == 0
+    assert torch.equal(state["rnn.bias_ih_l0"][:6], torch.full((6,), RESET_BIAS))
     # the other gates did learn
     assert torch.count_nonzero(state["rnn.weight_hh_l0"][6:]) > 0
     sentence = model.trace(" ".join(POSITIVE[:1] + FILLER[:20]))
