@@ -57,11 +57,17 @@ def _patching(model_key, base: str, source: str, mode: str, _model):
     return grid, columns
 
 
+def _page_max_tokens() -> int:
+    """The page's cut of a long text (``views.shared`` imports this module, so it is read when a view runs)."""
+    from views.shared import PAGE_MAX_TOKENS
+    return PAGE_MAX_TOKENS
+
+
 @st.cache_data(max_entries=32, show_spinner="Chaining the step Jacobians (float64)…")
 def _connectivity(model_key, text: str, _model):
     _, ids = _model.tokenize(text)
     with torch.inference_mode():
-        x = _model.net.embedding(torch.tensor(ids[:300]))  # (T, E)
+        x = _model.net.embedding(torch.tensor(ids[:_page_max_tokens()]))  # (T, E)
     return analysis.connectivity(_model.gru, x)
 
 
@@ -139,7 +145,7 @@ def connectivity_section(models: dict, text: str, *, model_keys: dict | None = N
         for name, model in models.items():
             key = (model_keys or {}).get(name) or _key(model, None)
             matrices[name] = _connectivity(key, text, _model=model)
-            tokens[name] = model.trace(text, max_tokens=300).tokens
+            tokens[name] = model.trace(text, max_tokens=_page_max_tokens()).tokens
     except ValueError as error:
         st.info(str(error))
         return
@@ -166,7 +172,7 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
         return
     try:
         found = _fixed_points(_key(model, model_key), which, _model=model)
-        sentence = model.trace(text, max_tokens=300)
+        sentence = model.trace(text, max_tokens=_page_max_tokens())
     except ValueError as error:
         st.info(str(error))
         return
