@@ -86,12 +86,7 @@ def _draw(index, model) -> None:
 
     stats = _statistics(index)
     if model.arch == "gru":
-        left, right = st.columns(2)
-        with left:
-            shared.chart(figures_analysis.saturation_figure(stats), "chart_corpus_saturation")
-        with right:
-            shared.chart(figures_analysis.timescale_figure(stats.timescale, stats.labels), "chart_corpus_timescale")
-        counts = {label: stats.labels.count(label) for label in ("integrator", "resetter", "fast", "mixed")}
+        counts = shared.memory_charts(stats, "corpus_")
         st.caption(f"Over all {manifest.tokens:,} words: integrator ({counts['integrator']} units), resetter "
                    f"({counts['resetter']}), fast ({counts['fast']}), mixed ({counts['mixed']}), by the rules of the "
                    f"view below.")

@@ -117,12 +117,7 @@ if not is_gru:
     st.caption("The vanilla RNN has no gates (z ≡ 0, r ≡ 1): every unit rewrites its memory at every word.")
 elif st.toggle("Compute the memory statistics", key="memory_on", help="One batched reading of the data: ~1 s."):
     stats = memory_statistics(model_key, dataset.key, _model=model, _texts=dataset.texts)
-    left, right = st.columns(2)
-    with left:
-        shared.chart(figures_analysis.saturation_figure(stats), "chart_saturation")
-    with right:
-        shared.chart(figures_analysis.timescale_figure(stats.timescale, stats.labels), "chart_timescale")
-    counts = {label: stats.labels.count(label) for label in ("integrator", "resetter", "fast", "mixed")}
+    counts = shared.memory_charts(stats, "")
     st.caption(f"Over {stats.steps:,} words, as in Karpathy, Johnson & Fei-Fei (2015): how often z and r are shut "
                f"(< 0.1) or open (> 0.9), and the memory timescale τ = −1/ln(mean z). integrator "
                f"({counts['integrator']} units): z > 0.9 on at least {analysis.INTEGRATOR_FRACTION:.0%} of words; "

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from gru_viz import analysis, export, paths, upload
+from gru_viz import analysis, export, figures_analysis, paths, upload
 from gru_viz.examples import SEED_PAIR
 from gru_viz.model import load_model
 
@@ -178,6 +178,17 @@ def chart(figure, key: str) -> None:
     """A Plotly chart whose camera button saves a PNG named after the chart; remembered for the HTML download."""
     st.session_state.setdefault("_page_figures", {})[key] = figure
     st.plotly_chart(figure, key=key, config=export.plotly_config(key.removeprefix("chart_")), theme=None)
+
+
+def memory_charts(stats, prefix: str) -> dict[str, int]:
+    """The saturation and timescale charts of ``analysis.MemoryStatistics`` side by side (live on *Across the data
+    set*, from an index in the corpus view); returns how many units carry each label."""
+    left, right = st.columns(2)
+    with left:
+        chart(figures_analysis.saturation_figure(stats), f"chart_{prefix}saturation")
+    with right:
+        chart(figures_analysis.timescale_figure(stats.timescale, stats.labels), f"chart_{prefix}timescale")
+    return {label: stats.labels.count(label) for label in ("integrator", "resetter", "fast", "mixed")}
 
 
 def figure_download() -> None:
