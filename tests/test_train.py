@@ -60,6 +60,8 @@ def test_training_writes_a_loadable_model_with_an_honest_card(trained):
     for key in ("val_accuracy", "val_unseen_accuracy", "val_long_accuracy"):
         assert 0.0 <= card["metrics"][key] <= 1.0
     assert len(card["training"]["data"]["train.tsv"]["sha256"]) == 64
+    # wall time of both trainings, and of the shipped model's own (the held-out estimate's is the difference)
+    assert 0 < card["training"]["model_seconds"] <= card["training"]["seconds"]
     # the held-out run trained without the fragments of the unseen validation sentences
     assert 0.0 <= card["metrics"]["heldout_unseen_accuracy"] <= 1.0
     assert card["parameters"] == sum(p.numel() for p in load_model(trained).net.parameters())
