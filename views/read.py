@@ -14,7 +14,7 @@ STORY_UNITS = 8  # rows under the P(positive) line in the first chart
 SCOPES = {"top": f"the {TOP_UNITS} units that carry the verdict", "all": "all units"}
 ORDERS = {"verdict": "by share of the verdict", "index": "by index", "clustered": "clustered (alike together)"}
 # one field at a time: four panels took the browser ~0.4 s to redraw for each new sentence, one takes ~0.15 s
-FIELDS = {"hidden": "memory h", "reset": "reset gate r", "candidate": "candidate n", "update": "update gate z"}
+FIELDS = {"hidden": "memory h", "reset": "reset r", "candidate": "candidate n", "update": "update z"}
 LONG_RANGE = [example for example in EXAMPLES if example.text not in SEED_PAIR]  # the memory probe's tests
 
 
@@ -118,7 +118,7 @@ if retention and model.arch == "gru":
 
 # ---- the units that carry it ----
 st.subheader("The units that carry it")
-field_column, scope_column, order_column = st.columns([2, 2, 3])
+field_column, scope_column, order_column = st.columns([5, 4, 6])
 fields = list(FIELDS) if model.arch == "gru" else ["hidden"]  # the vanilla RNN has no gates, and its n is h
 if st.session_state.get("unit_field") not in fields:  # a gate chosen for a GRU, then an RNN picked
     st.session_state["unit_field"] = "hidden"
