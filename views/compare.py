@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gru_viz import analysis, figures, figures_analysis, figures_story
-from views import shared
+from views import research, shared
 
 TOP_UNITS = 12  # heatmap rows: the units that carry the two verdicts together
 MODE_LABELS = {"free": "free (as trained)", "vanilla-RNN mode": "vanilla-RNN mode (r ≡ 1, z ≡ 0)",
@@ -117,9 +117,8 @@ else:
                    "carry the verdict moved, forced − free.")
 
 # ---- activation patching (issue 12's section) ----
-if shared.research is not None and hasattr(shared.research, "patching_section"):
-    st.divider()
-    if st.toggle("Activation patching: carry B's memory into A", key="patching_on",
-                 help="One run of A from every state of B: about a second for two short sentences."):
-        shared.research.patching_section(model, texts[0], texts[1], model_key=model_key)
+st.divider()
+if st.toggle("Activation patching: carry B's memory into A", key="patching_on",
+             help="One run of A from every state of B: about a second for two short sentences."):
+    research.patching_section(model, texts[0], texts[1], model_key=model_key)
 shared.figure_download()

@@ -17,6 +17,7 @@ import streamlit as st
 
 from gru_viz import analysis, figures_analysis
 from gru_viz.corpus import model_sha256, open_index
+from views import shared
 
 ROOT = Path(__file__).resolve().parent.parent
 INDEX_ENV = "GRU_VIZ_INDEX"
@@ -73,7 +74,6 @@ def corpus_section(model, *, model_key: tuple) -> bool:
 
 
 def _draw(index, model) -> None:
-    from views import shared  # here: views.shared imports this module while it loads
 
     manifest = index.manifest
     files = ", ".join(manifest.files[:3]) + (f" and {len(manifest.files) - 3} more files" if len(manifest.files) > 3

@@ -12,7 +12,7 @@ import streamlit as st
 
 from gru_viz import analysis, figures_analysis, paths
 from gru_viz.text import parse_labelled_tsv
-from views import shared
+from views import corpus, shared
 
 DATASET_ROWS = 872  # the views read the first rows only: the size of GLUE's SST-2 dev set, ~1 s a view
 FLOW_SENTENCES = 400  # the data-set gradient flow (two models, O(T·H³) per sentence) reads fewer still
@@ -107,9 +107,8 @@ st.caption(f"Every view below reads {dataset.description}.")
 is_gru = model.arch == "gru"
 
 # ---- the corpus index (issue 14), when one is built ----
-if shared.corpus is not None and hasattr(shared.corpus, "corpus_section"):
-    if not shared.corpus.corpus_section(model, model_key=model_key):
-        st.caption("No corpus index is built for this model, so the views below compute live on the sentences above.")
+if not corpus.corpus_section(model, model_key=model_key):
+    st.caption("No corpus index is built for this model, so the views below compute live on the sentences above.")
 
 # ---- memory statistics ----
 st.subheader("How each unit uses its gates")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gru_viz import analysis, figures_analysis
-from views import shared
+from views import research, shared
 
 GRU_NAME, RNN_NAME = "sst2-gru", "sst2-rnn"  # the pair the gradient-flow view compares
 
@@ -35,6 +35,5 @@ elif st.toggle("Compute the gradient flow, GRU vs vanilla RNN", key="sentence_fl
                "are √H; the steeper a curve falls to the left, the less an early word can learn from the verdict.")
 
 # ---- research views (issue 12) ----
-if shared.research is not None and hasattr(shared.research, "dynamics_sections"):
-    shared.research.dynamics_sections(model, text, model_key=model_key)
+research.dynamics_sections(model, text, model_key=model_key)
 shared.figure_download()

@@ -12,14 +12,13 @@ Slow results are cached with the model passed as ``_model`` (not hashed) beside 
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import streamlit as st
 import torch
 
 from gru_viz import analysis, figures, figures_research, paths
 from gru_viz.examples import EXAMPLES, SEED_PAIR
+from views import shared
 
 PATCHING_MAX_WORDS = 60  # T_b × T_s patched runs: 60 × 60 reads in about half a second
 CONNECTIVITY_MODELS = ("sst2-gru", "sst2-gru-noreset", "sst2-rnn")  # shown side by side where they ship
@@ -33,13 +32,7 @@ def _key(model, model_key):
 
 
 def _chart(figure, key: str) -> None:
-    """Through the pages' chart helper (PNG/HTML export) when the pages are there, else plainly."""
-    if importlib.util.find_spec("views.shared") is not None:
-        from views import shared
-
-        shared.chart(figure, key)
-    else:
-        st.plotly_chart(figure, key=key, theme=None)
+    shared.chart(figure, key)
 
 
 # ---- cached computations: the model is passed as _model, the key makes the cache entry ----------------
@@ -58,9 +51,7 @@ def _patching(model_key, base: str, source: str, mode: str, _model):
 
 
 def _page_max_tokens() -> int:
-    """The page's cut of a long text (``views.shared`` imports this module, so it is read when a view runs)."""
-    from views.shared import PAGE_MAX_TOKENS
-    return PAGE_MAX_TOKENS
+    return shared.PAGE_MAX_TOKENS
 
 
 @st.cache_data(max_entries=32, show_spinner="Chaining the step Jacobians (float64)…")
@@ -238,10 +229,6 @@ def dynamics_sections(model, text: str, *, model_key=None) -> None:
 def _comparison_models(model, model_key):
     """({name: model}, {name: key}): the chosen model, then the shipped comparison models that exist."""
     models, keys = {model.name: model}, {model.name: _key(model, model_key)}
-    if importlib.util.find_spec("views.shared") is None:
-        return models, keys
-    from views import shared
-
     folders = shared.model_folders(shared.models_root())
     for name in CONNECTIVITY_MODELS:
         if name in folders and name not in models:

@@ -8,8 +8,6 @@ Session keys shared by the pages: ``text`` (the sentence), ``model`` (a folder n
 from __future__ import annotations
 
 import hashlib
-import importlib
-import importlib.util
 from functools import partial
 from pathlib import Path
 
@@ -18,11 +16,6 @@ import streamlit as st
 from gru_viz import analysis, export, figures_analysis, paths, upload
 from gru_viz.examples import SEED_PAIR
 from gru_viz.model import load_model
-
-# section renderers written beside the pages (issue 12's research views, issue 14's corpus index), when present
-research, corpus = (importlib.import_module(f"views.{name}") if importlib.util.find_spec(f"views.{name}") else None
-                    for name in ("research", "corpus"))
-
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "sst2-gru"
