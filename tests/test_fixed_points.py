@@ -83,7 +83,8 @@ def test_visited_states_are_states_of_the_texts(shipped):
     texts = ["I love this movie so much", "But the movie is really boring"]
     starts = visited_states(shipped, texts, count=100)
     assert starts.shape == (1 + 6 + 6, 64) and (starts[0] == 0).all()  # h0, then every step
-    np.testing.assert_allclose(starts[1:7], shipped.trace(texts[0]).hidden, atol=1e-6)
+    # read in a padded batch of two vs alone: different matmul shapes, so float32 rounding (a few ulps) differs
+    np.testing.assert_allclose(starts[1:7], shipped.trace(texts[0]).hidden, atol=1e-5)
     chosen = visited_states(shipped, texts, count=5, seed=3)
     assert chosen.shape == (5, 64) and (chosen[0] == 0).all()
     assert all(np.isclose(starts, row, atol=0).all(axis=1).any() for row in chosen)
