@@ -38,6 +38,6 @@ EXAMPLES = (
             "still decide?"),
     Example("Love it … but boring", review(
         "the movie is really boring", 4, test="contrast", opening=SEED_PAIR[0]),
-            "Contrast: the probe's test at k = 4. After 'but', the last sentence's verdict is the right one: "
-            "the reset gate lets a unit drop what it held."),
+            "Contrast: the probe's test at k = 4. After 'but', the last sentence's verdict is the right one: the "
+            "memory must let go of the opening's. (All three shipped models pass this test; see the README.)"),
 )
