@@ -150,7 +150,7 @@ def connectivity_section(models: dict, text: str, *, model_keys: dict | None = N
 
 def fixed_points_section(model, text: str, *, model_key=None) -> None:
     """Fixed points of the model's step under a constant input, drawn into the sentence's 2-D path."""
-    st.subheader("Fixed points: where the memory settles, and its line attractor")
+    st.subheader("Fixed points: where the memory settles (a line attractor, or separate attractors?)")
     left, right = st.columns([2, 1])
     choice = left.selectbox("Constant input", list(INPUTS), key="research_fixed_input",
                             help="The word the network keeps reading while the state settles.")
