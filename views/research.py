@@ -31,10 +31,6 @@ def _key(model, model_key):
     return model_key if model_key is not None else (model.name, str(model.path))
 
 
-def _chart(figure, key: str) -> None:
-    shared.chart(figure, key)
-
-
 # ---- cached computations: the model is passed as _model, the key makes the cache entry ----------------
 
 
@@ -50,15 +46,11 @@ def _patching(model_key, base: str, source: str, mode: str, _model):
     return grid, columns
 
 
-def _page_max_tokens() -> int:
-    return shared.PAGE_MAX_TOKENS
-
-
 @st.cache_data(max_entries=32, show_spinner="Chaining the step Jacobians (float64)…")
 def _connectivity(model_key, text: str, _model):
     _, ids = _model.tokenize(text)
     with torch.inference_mode():
-        x = _model.net.embedding(torch.tensor(ids[:_page_max_tokens()]))  # (T, E)
+        x = _model.net.embedding(torch.tensor(ids[:shared.PAGE_MAX_TOKENS]))  # (T, E)
     return analysis.connectivity(_model.gru, x)
 
 
@@ -113,7 +105,7 @@ def patching_section(model, base_text: str = SEED_PAIR[0], source_text: str = SE
         grid, base.tokens, columns, base_probability=float(base.probability[-1]),
         source_probability=float(source.probability[-1]),
         column_title="source word" if mode.startswith("all") else "units copied from the source's last state")
-    _chart(figure, "chart_patching")
+    shared.chart(figure, "chart_patching")
     st.caption("Each cell is P(positive) of the *base* sentence when, after the row's word, its hidden state is "
                "replaced by the source's state after the column's word (or only the column's units, from the "
                "source's last state), and the rest of the base is read from there. The bottom row patches the "
@@ -136,11 +128,11 @@ def connectivity_section(models: dict, text: str, *, model_keys: dict | None = N
         for name, model in models.items():
             key = (model_keys or {}).get(name) or _key(model, None)
             matrices[name] = _connectivity(key, text, _model=model)
-            tokens[name] = model.trace(text, max_tokens=_page_max_tokens()).tokens
+            tokens[name] = model.trace(text, max_tokens=shared.PAGE_MAX_TOKENS).tokens
     except ValueError as error:
         st.info(str(error))
         return
-    _chart(figures_research.connectivity_figure(matrices, tokens), "chart_connectivity")
+    shared.chart(figures_research.connectivity_figure(matrices, tokens), "chart_connectivity")
     st.caption("Row t, column s: ‖∂h_t/∂h_s‖, the Frobenius norm of how the state after word t changes with a "
                "small change of the state after word s, along this sentence's own path (the diagonal is √H, "
                "nothing above it). Bright far from the diagonal means a long memory. It measures sensitivity, not "
@@ -163,7 +155,7 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
         return
     try:
         found = _fixed_points(_key(model, model_key), which, _model=model)
-        sentence = model.trace(text, max_tokens=_page_max_tokens())
+        sentence = model.trace(text, max_tokens=shared.PAGE_MAX_TOKENS)
     except ValueError as error:
         st.info(str(error))
         return
@@ -174,7 +166,7 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
         return
     basis = analysis.projection_basis(model.card, sentence.path)
     path = figures.trajectory_figure([figures.sentence_path(sentence, basis)], dims=2, explained=basis.explained)
-    _chart(figures_research.fixed_points_figure(
+    shared.chart(figures_research.fixed_points_figure(
         path, found.points, found.directions, found.slowest, basis, readout_cosine=cosine,
         title=f"{len(found)} fixed points for the input {which!r}, in the sentence's PCA view"), "chart_fixed_points")
     table = {"logit at the point": found.points @ readout + float(model.net.head.bias),
@@ -182,7 +174,7 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
              "τ of the slowest mode (steps)": found.timescales[:, 0],
              "modes with |λ| ≥ 0.99": found.slow_modes(0.99), "|cos(slow direction, readout)|": cosine}
     st.dataframe({name: np.asarray(values) for name, values in table.items()}, key="research_fixed_table")
-    _chart(figures_research.eigenvalue_figure(found.eigenvalues), "chart_fixed_eigenvalues")
+    shared.chart(figures_research.eigenvalue_figure(found.eigenvalues), "chart_fixed_eigenvalues")
     axis = found.principal_axis()
     line = ("" if axis is None else f" The points' principal axis holds {axis[1]:.0%} of their spread and has "
             f"|cos| {float(analysis.readout_cosine(axis[0], readout)):.2f} with the readout.")
@@ -206,7 +198,7 @@ def attribution_section(model, text: str, *, model_key=None) -> None:
     except ValueError as error:
         st.info(str(error))
         return
-    _chart(figures_research.attribution_figure(
+    shared.chart(figures_research.attribution_figure(
         result.tokens, result.attributions, result.logit_changes, delta=result.delta, logit=result.logit,
         baseline_logit=result.baseline_logit, start_logit=result.start_logit), "chart_attribution")
     st.caption(f"Blue: integrated gradients of the final logit on each word's embedding, from a baseline of "
