@@ -1,0 +1,143 @@
+"""The first chart of *Read a sentence* as a Vega-Lite spec (a plain dict): how the verdict formed, word by word.
+
+Every other figure is a Plotly ``go.Figure``. This one is not because it is the page's first picture: Streamlit
+draws a Vega-Lite chart without Plotly's 4.7 MB bundle, which takes Chromium 1.5–2.3 s to evaluate on a 2-core
+machine (``benchmarks/browser_bench.py``; a one-chart page draws first at ~2.2 s with Vega-Lite against ~3.4 s
+with Plotly). ``figures_story.story_figure`` draws the same story with Plotly for the HTML download.
+
+Three rows share one word axis:
+
+1. P(positive) had the sentence ended after each word, from the start; the words that moved it most ringed;
+2. each word's exact change of the logit, w · (h_t − h_{t−1}): the bars add up to logit_T − logit_start;
+3. the update gate z (or, for a model without gates, the memory h) of the units that carry the verdict.
+
+Words travel as data (Vega draws text as text, never as markup), keyed ``"007 word"`` so a repeated word keeps
+its own column; the axis shows the word alone.
+
+>>> specs = story_specs(["not", "bad"], [0.3, 0.8], 0.5, [-0.8, 2.2], [[0.9, 0.1], [0.2, 0.7]], [1, 0])
+>>> [row["word"] for row in specs["probability"]["data"]["values"]]
+['(start)', 'not', 'bad']
+>>> [row["change"] for row in specs["changes"]["data"]["values"]]
+[-0.8, 2.2]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gru_viz.figures_story import _FIELD_RANGE, FIELD_TITLES, marked_moves
+from gru_viz.style import DIVERGING
+
+__all__ = ["START", "story_specs", "word_key"]
+
+START = "(start)"
+_POSITIVE, _NEGATIVE = DIVERGING[-1][1], DIVERGING[0][1]
+_ROW_PX = 17  # pixels per unit row, as in the Plotly heatmaps
+# every row's y axis takes the same room, so the three rows' columns line up
+_Y_AXIS = {"minExtent": 110, "maxExtent": 110}
+_KEY_DIGITS = 4  # word keys "0007 word": the page reads at most a few hundred words
+
+
+def word_key(position: int, word: str) -> str:
+    """The column key of the word at ``position`` (−1: the start): zero-padded so keys sort in reading order."""
+    return f"{position + 1:0{_KEY_DIGITS}d} {word}"
+
+
+def _colour_scale(stops, low: float, high: float) -> dict:
+    """A Plotly-style list of [fraction, colour] stops as a piecewise Vega-Lite scale on low … high."""
+    return {"domain": [low + (high - low) * fraction for fraction, _ in stops],
+            "range": [colour for _, colour in stops], "clamp": True}
+
+
+def story_specs(tokens: list[str], probability, start_probability: float, changes, values, units, shares=None, *,
+                field: str = "update", marked=None) -> dict[str, dict]:
+    """How the verdict formed, as three Vega-Lite specs drawn one under the other ("probability", "changes",
+    "units"; each one view, so each fits its container's width): P(positive) (T,) after each word from
+    ``start_probability``;
+    each word's exact logit change ``changes`` (T,); ``field`` ("update" or "hidden") of ``units`` (K,) from
+    ``values`` (T, H), one row per unit labelled with its share of the logit change ``shares`` (K,), optional.
+    ``marked``: the positions ringed (default ``figures_story.marked_moves``)."""
+    probability = np.asarray(probability, dtype=np.float64)
+    changes = np.asarray(changes, dtype=np.float64)
+    steps = len(tokens)
+    line = np.concatenate([[start_probability], probability])  # (T + 1,)
+    moves = np.diff(line)  # (T,)
+    marked = marked_moves(probability, start_probability, 3 if steps <= 20 else 5) if marked is None else marked
+    marked = {int(t) for t in np.asarray(marked, dtype=np.int64)}
+    units = np.asarray(units, dtype=np.int64)
+    shown = np.asarray(values, dtype=np.float64)[:, units]  # (T, K)
+    keys = [word_key(-1, START)] + [word_key(t, word) for t, word in enumerate(tokens)]
+    labels = [f"unit {int(u)}" + ("" if shares is None else f" ({float(s):+.2f})")
+              for u, s in zip(units, shares if shares is not None else [None] * len(units))]
+    words = [{"key": keys[0], "word": START, "p": float(line[0]), "moved": 0.0, "change": None, "ring": False,
+              "label": ""}]
+    for t, word in enumerate(tokens):
+        words.append({"key": keys[t + 1], "word": word, "p": float(probability[t]), "moved": float(moves[t]),
+                      "change": float(changes[t]), "ring": t in marked, "label": f"{word} {moves[t]:+.2f}"})
+    cells = [{"key": keys[t + 1], "word": word, "unit": labels[k], "value": float(shown[t, k])}
+             for t, word in enumerate(tokens) for k in range(len(units))]
+    low, high = _FIELD_RANGE[field]
+    symbol = FIELD_TITLES[field].split()[-1]
+    # the words label the lowest row only; the rows above share its columns (same keys, same y-axis room)
+    x_hidden = {"field": "key", "type": "ordinal", "scale": {"domain": keys}, "axis": None}
+    x_words = {**x_hidden, "axis": {"title": None, "labelExpr": f"substring(datum.label, {_KEY_DIGITS + 1})",
+                                    "labelOverlap": True, "labelAngle": -40 if steps > 12 else 0,
+                                    "labelLimit": 90, "ticks": False, "domain": False}}
+    y_probability = {"field": "p", "type": "quantitative", "scale": {"domain": [0, 1]},
+                     "axis": {"title": "P(positive)", "values": [0, 0.5, 1], "grid": False, **_Y_AXIS}}
+    ringed = {"x": x_hidden, "y": {"field": "p", "type": "quantitative"}}
+    probability_row = {
+        "title": {"text": "How the verdict formed", "anchor": "start",
+                  "subtitle": f"P(positive) had the sentence ended after each word; below, each word's exact change "
+                              f"of the logit, and the {FIELD_TITLES[field]} of the units that carry the verdict"},
+        "data": {"values": words}, "height": 140,
+        "layer": [
+            {"mark": {"type": "rule", "strokeDash": [3, 3], "color": "#888888"}, "encoding": {"y": {"datum": 0.5}}},
+            {"mark": {"type": "line", "color": "#888888", "strokeWidth": 2},
+             "encoding": {"x": x_hidden, "y": y_probability}},
+            {"mark": {"type": "circle", "size": 70, "opacity": 1, "stroke": "#333333", "strokeWidth": 0.5},
+             "encoding": {"x": x_hidden, "y": y_probability,
+                          "color": {"field": "p", "type": "quantitative", "legend": None,
+                                    "scale": _colour_scale(DIVERGING, 0.0, 1.0)},
+                          "tooltip": [{"field": "word", "type": "nominal", "title": "after"},
+                                      {"field": "p", "type": "quantitative", "title": "P(positive)", "format": ".6f"},
+                                      {"field": "moved", "type": "quantitative", "title": "moved by",
+                                       "format": "+.4f"}]}},
+            {"transform": [{"filter": "datum.ring"}],
+             "mark": {"type": "point", "shape": "circle", "size": 380, "filled": False, "color": "#000000",
+                      "strokeWidth": 2},
+             "encoding": ringed},
+            {"transform": [{"filter": "datum.ring && datum.p < 0.5"}],  # labels away from the edge they are near
+             "mark": {"type": "text", "dy": -19, "fontSize": 12, "fontWeight": "bold"},
+             "encoding": {**ringed, "text": {"field": "label"}}},
+            {"transform": [{"filter": "datum.ring && datum.p >= 0.5"}],
+             "mark": {"type": "text", "dy": 19, "fontSize": 12, "fontWeight": "bold"},
+             "encoding": {**ringed, "text": {"field": "label"}}},
+        ]}
+    change_row = {
+        "data": {"values": words[1:]}, "height": 64, "mark": {"type": "bar"},
+        "encoding": {"x": x_hidden,
+                     "y": {"field": "change", "type": "quantitative",
+                           "axis": {"title": "Δ logit", "tickCount": 3, "grid": False, **_Y_AXIS}},
+                     "color": {"condition": {"test": "datum.change >= 0", "value": _POSITIVE}, "value": _NEGATIVE},
+                     "tooltip": [{"field": "word", "type": "nominal", "title": "word"},
+                                 {"field": "change", "type": "quantitative", "title": "logit changed by",
+                                  "format": "+.6f"}]}}
+    unit_row = {
+        "data": {"values": cells}, "height": _ROW_PX * max(len(units), 1), "mark": {"type": "rect"},
+        "encoding": {"x": x_words,
+                     "y": {"field": "unit", "type": "nominal", "scale": {"domain": labels},
+                           "axis": {"title": None, "labelLimit": _Y_AXIS["minExtent"] - 8, "labelOverlap": False,
+                                    **_Y_AXIS}},
+                     "color": {"field": "value", "type": "quantitative",
+                               "scale": ({"scheme": "viridis", "domain": [low, high]} if low == 0
+                                         else _colour_scale(DIVERGING, low, high)),
+                               "legend": {"title": symbol, "orient": "top", "direction": "horizontal",
+                                          "titleOrient": "left", "gradientLength": 120, "gradientThickness": 8}},
+                     "tooltip": [{"field": "unit", "type": "nominal"}, {"field": "word", "type": "nominal"},
+                                 {"field": "value", "type": "quantitative", "title": symbol, "format": ".6f"}]}}
+    common = {"width": "container", "autosize": {"type": "fit-x", "contains": "padding"},
+              "padding": {"left": 5, "right": 5, "top": 4, "bottom": 2},  # the rows sit close, as one chart
+              "config": {"view": {"stroke": None}, "axis": {"labelFontSize": 12}}}
+    return {name: {**row, **common} for name, row in
+            (("probability", probability_row), ("changes", change_row), ("units", unit_row))}
