@@ -219,7 +219,14 @@ _READ = """(keys) => {
         const trace = plot && plot._fullData && plot._fullData.find(t => t.index === index);
         return trace ? Array.from(trace.y) : null;
     };
-    return {metrics, chart: chart(keys[0], 0), clamped: chart(keys[1], 1),
+    // the Read page's story is Vega-Lite: its SVG circles carry their data rows (Vega binds each to its element)
+    const story = () => {
+        const first = document.querySelector('[data-testid="stVegaLiteChart"]');  // the P(positive) row
+        const circles = first ? [...first.querySelectorAll('g.layer_2_marks path')] : [];
+        const rows = circles.map(c => c.__data__ && c.__data__.datum).filter(row => row && 'p' in row);
+        return rows.length ? rows.sort((a, b) => a.key < b.key ? -1 : 1).map(row => row.p) : null;
+    };
+    return {metrics, chart: keys[0] === 'story' ? story() : chart(keys[0], 0), clamped: chart(keys[1], 1),
             exceptions: document.querySelectorAll('[data-testid="stException"]').length,
             radio: !!document.querySelector('.st-key-intervention_mode')};
 }"""
@@ -235,9 +242,9 @@ async def _drive(browser, base: str, session: Session, result: Result, timeout_m
         if not session.intervention:  # Read a sentence: the verdict and the story chart (it starts at h0)
             await page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
                                                  .some(l => l.innerText.includes('P(positive) ='))""", polling=POLL_MS)
-            await page.wait_for_selector(".st-key-chart_story .js-plotly-plot")
+            await page.wait_for_selector('[data-testid="stVegaLiteChart"] svg.marks')
             await page.wait_for_function(_IDLE, polling=POLL_MS)
-            seen = await page.evaluate(_READ, ["chart_story", "chart_story"])
+            seen = await page.evaluate(_READ, ["story", "story"])
             verdict = next((label for label in seen["metrics"] if "P(positive) =" in label), "")
             chart = seen["chart"][1:] if seen["chart"] is not None else None  # drop h0's point: compare the words
             result.shown.update({"P(positive)": verdict.rpartition("= ")[2] or None, "chart": chart})

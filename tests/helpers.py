@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -60,6 +61,23 @@ def charts(app: AppTest) -> dict[str, dict]:
     return {element.key: json.loads(element.proto.spec) for element in app.get("plotly_chart")}
 
 
+def story(app: AppTest) -> dict[str, tuple[dict, list[dict]]]:
+    """The Read page's first chart, its three Vega-Lite rows by name ("probability", "changes", "units"), each as
+    (spec, data rows) the way the browser receives them (Streamlit moves a spec's inline values into Arrow)."""
+    rows = {}
+    for element, name in zip(app.get("vega_lite_chart"), ("probability", "changes", "units")):
+        data = pa.ipc.open_stream(element.proto.data.data).read_all().to_pylist()
+        rows[name] = (json.loads(element.proto.spec), data)
+    return rows
+
+
+def open_sections(app: AppTest, *keys: str) -> AppTest:
+    """Open the page's expanders ``keys`` (those that run only while open) and rerun."""
+    for key in keys:
+        app.session_state[key] = True
+    return run(app)
+
+
 def decode(value) -> np.ndarray:
     """A Plotly JSON array: a list, or the typed-array form {"dtype", "bdata", "shape"} (exact bytes)."""
     if isinstance(value, dict) and "bdata" in value:
@@ -76,11 +94,16 @@ def walk(node):
 
 
 def switch_on_every_toggle(app: AppTest) -> AppTest:
-    """Turn on every toggle the page shows, rerunning until no new one appears (a toggle can reveal more)."""
-    for _ in range(4):
+    """Open every expander that has a key and turn on every toggle the page shows, rerunning until no new one
+    appears (an open section or a toggle can reveal more)."""
+    for _ in range(5):
+        closed = [expander.key for expander in app.expander
+                  if expander.key and not (expander.key in app.session_state and app.session_state[expander.key])]
         off = [toggle for toggle in app.toggle if not toggle.value]
-        if not off:
+        if not off and not closed:
             break
+        for key in closed:
+            app.session_state[key] = True
         for toggle in off:
             toggle.set_value(True)
         run(app)

@@ -23,7 +23,9 @@ from tests.helpers import (
     charts,
     decode,
     open_page,
+    open_sections,
     run,
+    story,
     switch_on_every_toggle,
     walk,
     write_tiny_model,
@@ -61,55 +63,69 @@ def oracle(model, text: str) -> dict:
 # ---- the first screen ------------------------------------------------------------------------------------
 
 
+SECTIONS = ("open_words", "open_units", "open_path", "open_long_range", "open_downloads")
+
+
 def test_first_load_tells_the_story_first(app, models_dir):
     run(app)
     assert app.text_area(key="text").value == SEED_PAIR[0]
     assert app.selectbox(key="model").options == ["sst2-gru", "sst2-rnn"]
     assert app.selectbox(key="model").value == "sst2-gru"
-    boxes = [node for node in walk(app._tree) if getattr(node, "type", None) in ("text_area", "plotly_chart")]
-    assert [boxes[0].type, boxes[0].key] == ["text_area", "text"]
-    shown = [node.key for node in walk(app._tree) if getattr(node, "type", None) == "plotly_chart"]
-    # the story first; the probe's curve in the collapsed long-range expander beside its buttons; no figure twice;
-    # the path of the memory only on request
-    assert shown == ["chart_story", "chart_probe", "chart_words", "chart_units"]
+    boxes = [node for node in walk(app._tree) if getattr(node, "type", None) in ("text_area", "vega_lite_chart")]
+    assert [box.type for box in boxes] == ["text_area"] + ["vega_lite_chart"] * 3  # the sentence, then the story
+    assert list(story(app)) == ["probability", "changes", "units"]
+    # only the story draws by default: every other chart is in a section that runs only while it is open
+    assert charts(app) == {} and [expander.key for expander in app.expander] == list(SECTIONS)
     final = oracle(load_model(models_dir / "sst2-gru"), SEED_PAIR[0])["probability"][-1]
     assert [(metric.label, metric.value) for metric in app.metric] == [
         (f"Verdict, P(positive) = {final:.2f}", "positive" if final > 0.5 else "negative")]
     assert not app.warning and not app.error
     assert app.query_params.get("text") == SEED_PAIR[0]
+    open_sections(app, *SECTIONS)
+    assert list(charts(app)) == ["chart_words", "chart_units", "chart_trajectory", "chart_probe"]  # no figure twice
+    assert app.selectbox(key="html_figure").options == ["chart_probe", "chart_story", "chart_trajectory",
+                                                         "chart_units", "chart_words"]
 
 
-def test_the_story_chart_holds_the_exact_probabilities_and_the_units_that_carry_the_verdict(app, models_dir):
+def test_the_story_chart_holds_the_exact_probabilities_changes_and_units_that_carry_the_verdict(app, models_dir):
     app.query_params["text"] = SENTENCE
     run(app)
     expected = oracle(load_model(models_dir / "sst2-gru"), SENTENCE)
-    story = charts(app)["chart_story"]
-    line, ring, heatmap = story["data"]
-    np.testing.assert_allclose(decode(line["y"]), expected["probability"], atol=1e-6)
-    top = expected["ranked"][:8]
-    assert heatmap["y"] == [f"unit {u} ({expected['shares'][u]:+.2f})" for u in top]
-    assert np.array_equal(decode(heatmap["z"]), expected["sentence"].update[:, top].T)
+    rows = story(app)
+    spec, words = rows["probability"]
+    assert [row["word"] for row in words] == ["(start)"] + SENTENCE.split()
+    np.testing.assert_allclose([row["p"] for row in words], expected["probability"], atol=1e-6)
+    assert "update gate z" in spec["title"]["subtitle"]
     moves = np.abs(np.diff(expected["probability"]))
-    ringed = decode(ring["x"])
+    ringed = [t - 1 for t, row in enumerate(words) if row["ring"]]
     assert len(ringed) and all(moves[t] >= 0.005 for t in ringed)  # never a move that reads +0.00
     assert set(ringed) <= set(np.argsort(-moves)[:3])
-    assert story["layout"]["xaxis"]["ticktext"] == ["(start)"] + SENTENCE.split()
-
-
-def test_which_words_decided_is_the_exact_change_of_the_logit(app, models_dir):
-    app.query_params["text"] = SENTENCE
-    run(app)
-    expected = oracle(load_model(models_dir / "sst2-gru"), SENTENCE)
-    bars = charts(app)["chart_words"]
-    assert len(bars["data"]) == 1
-    changes = decode(bars["data"][0]["y"])
+    # the middle row: each word's exact change of the logit, adding up to logit_T − logit_start
+    _, bars = rows["changes"]
+    changes = np.array([row["change"] for row in bars])
     np.testing.assert_allclose(changes, expected["changes"], atol=1e-5)
     np.testing.assert_allclose(changes.sum(), expected["logits"][-1] - expected["logits"][0], atol=1e-5)
-    assert f"final {expected['logits'][-1]:+.2f}" in bars["layout"]["title"]["subtitle"]["text"]
+    # the lowest row: z of the 8 units with the largest share of the verdict, in that order, exact float32 values
+    spec, cells = rows["units"]
+    top = expected["ranked"][:8]
+    labels = [f"unit {u} ({expected['shares'][u]:+.2f})" for u in top]
+    assert spec["encoding"]["y"]["scale"]["domain"] == labels
+    values = np.array([row["value"] for row in cells]).reshape(len(SENTENCE.split()), 8)
+    assert np.array_equal(values, expected["sentence"].update[:, top].astype(np.float64))
+    # one word axis for the three rows: every column key in reading order, a repeated word in its own column
+    keys = spec["encoding"]["x"]["scale"]["domain"]
+    assert keys == [f"{t:04d} {word}" for t, word in enumerate(["(start)"] + SENTENCE.split())]
+    assert rows["probability"][0]["layer"][1]["encoding"]["x"]["scale"]["domain"] == keys
+    assert rows["changes"][0]["encoding"]["x"]["scale"]["domain"] == keys
 
-    app.toggle(key="show_retention").set_value(True)
-    run(app)
+
+def test_which_words_decided_compares_the_exact_change_with_the_retention_decomposition(app, models_dir):
+    app.query_params["text"] = SENTENCE
+    open_sections(run(app), "open_words")
+    expected = oracle(load_model(models_dir / "sst2-gru"), SENTENCE)
     exact, retention = charts(app)["chart_words"]["data"]
+    np.testing.assert_allclose(decode(exact["y"]), expected["changes"], atol=1e-5)
+    assert f"final {expected['logits'][-1]:+.2f}" in charts(app)["chart_words"]["layout"]["title"]["subtitle"]["text"]
     sentence = expected["sentence"]
     z, n = sentence.update.astype(np.float64), sentence.candidate.astype(np.float64)
     weight = load_model(models_dir / "sst2-gru").net.head.weight.detach().double().numpy()[0]
@@ -122,7 +138,7 @@ def test_which_words_decided_is_the_exact_change_of_the_logit(app, models_dir):
                                                  ("reset", "all", "clustered"), ("candidate", "all", "index")])
 def test_unit_heatmaps_show_the_chosen_units_exactly(app, models_dir, field, scope, order):
     app.query_params["text"] = SENTENCE
-    run(app)
+    open_sections(run(app), "open_units")
     assert app.radio(key="unit_field").value == "hidden"
     app.radio(key="unit_field").set_value(field)
     app.radio(key="unit_scope").set_value(scope)
@@ -144,8 +160,7 @@ def test_unit_heatmaps_show_the_chosen_units_exactly(app, models_dir, field, sco
 def test_the_trajectory_uses_the_cards_basis_and_draws_3d_only_on_request(app, models_dir):
     run(app)
     assert "chart_trajectory" not in charts(app) and "trajectory_3d" not in [toggle.key for toggle in app.toggle]
-    app.toggle(key="trajectory").set_value(True)
-    run(app)
+    open_sections(app, "open_path")
     model = load_model(models_dir / "sst2-gru")
     sentence = model.trace(SEED_PAIR[0])
     card = model.card["projection"]
@@ -162,7 +177,7 @@ def test_the_trajectory_uses_the_cards_basis_and_draws_3d_only_on_request(app, m
 
 
 def test_the_probe_curve_comes_from_the_card_and_is_absent_without_one(app):
-    run(app)
+    open_sections(run(app), "open_long_range")
     probe = charts(app)["chart_probe"]
     assert [list(trace["x"]) for trace in probe["data"]] == [[0, 4, 16], [0, 4], [0, 4]]
     app.selectbox(key="model").set_value("sst2-rnn")
@@ -178,7 +193,7 @@ def test_typing_redraws_and_writes_the_link(app):
     run(app)
     app.text_area(key="text").set_value(SENTENCE)
     run(app)
-    assert charts(app)["chart_words"]["layout"]["xaxis"]["ticktext"] == SENTENCE.split()
+    assert [row["word"] for row in story(app)["changes"][1]] == SENTENCE.split()
     assert app.query_params.get("text") == SENTENCE
 
 
@@ -208,27 +223,29 @@ def test_a_link_may_only_name_a_model_folder(app, asked):
 
 
 def test_example_buttons_fill_the_box(app):
-    run(app)
+    open_sections(run(app), "open_long_range")  # the memory probe's examples sit beside its curve
     for index, example in enumerate(EXAMPLES):
         app.button(key=f"example_{index}").click()
         run(app)
         assert app.text_area(key="text").value == example.text
-        assert charts(app)["chart_words"]["layout"]["xaxis"]["ticktext"][0] == tokenize(example.text).tokens[0]
+        assert story(app)["changes"][1][0]["word"] == tokenize(example.text).tokens[0]
 
 
 def test_the_rnn_reads_without_gates(app, models_dir):
     run(app)
     app.selectbox(key="model").set_value("sst2-rnn")
-    run(app)
+    open_sections(run(app), "open_words", "open_units", "open_path")
     shown = charts(app)
     expected = oracle(load_model(models_dir / "sst2-rnn"), SEED_PAIR[0])
-    assert "hidden state h" in shown["chart_story"]["layout"]["title"]["subtitle"]["text"]
+    rows = story(app)
+    assert "hidden state h" in rows["probability"][0]["title"]["subtitle"]
+    hidden = np.array([row["value"] for row in rows["units"][1]]).reshape(len(SEED_PAIR[0].split()), 8)
+    assert np.array_equal(hidden, expected["sentence"].hidden[:, expected["ranked"][:8]].astype(np.float64))
+    np.testing.assert_allclose([row["change"] for row in rows["changes"][1]], expected["changes"], atol=1e-5)
     assert len(shown["chart_units"]["data"]) == 1  # h only: no gates, and n = h
-    np.testing.assert_allclose(decode(shown["chart_words"]["data"][0]["y"]), expected["changes"], atol=1e-5)
-    assert app.toggle(key="show_retention").disabled
+    assert "chart_words" not in shown  # no update gate to split by: the exact change is the story's middle row
+    assert any("no update gate" in caption.value for caption in app.caption)
     assert app.radio(key="unit_field").options == ["memory h"]
-    app.toggle(key="trajectory").set_value(True)
-    run(app)
     assert "sentences shown" in " ".join(caption.value for caption in app.caption)  # no basis in its card
     assert app.query_params.get("model") == "sst2-rnn"
 
@@ -249,7 +266,7 @@ def test_blank_text_is_a_warning_not_an_exception(app):
     app.text_area(key="text").set_value("   \n ")
     run(app)
     assert any("empty" in warning.value for warning in app.warning)
-    assert set(charts(app)) <= {"chart_probe"}
+    assert charts(app) == {} and story(app) == {}
 
 
 def test_a_long_paste_is_cut_with_a_note_and_stays_out_of_the_link(app):
@@ -257,17 +274,36 @@ def test_a_long_paste_is_cut_with_a_note_and_stays_out_of_the_link(app):
     app.text_area(key="text").set_value("the movie is so boring . " * 400)  # 2,400 words
     run(app)
     assert any("300" in info.value for info in app.info)
-    assert len(charts(app)["chart_words"]["data"][0]["y"]["bdata"]) > 0
-    assert decode(charts(app)["chart_words"]["data"][0]["y"]).shape == (300,)
+    assert len(story(app)["changes"][1]) == 300
+    assert len(story(app)["units"][1]) == 300 * 8
     assert "text" not in app.query_params
 
 
 def test_markup_in_the_sentence_is_shown_literally(app):
-    app.query_params["text"] = "<b>bold</b> & <img src=x onerror=alert(1)>"
+    text = "<b>bold</b> & <img src=x onerror=alert(1)>"
+    app.query_params["text"] = text
     run(app)
-    ticks = charts(app)["chart_words"]["layout"]["xaxis"]["ticktext"]
-    assert "&lt;" in ticks and "&amp;" in ticks and not any("<" in tick for tick in ticks)
+    rows = story(app)
+    # the words travel as data, which Vega-Lite draws as text; no expression, filter or label format holds them
+    assert [row["word"] for row in rows["changes"][1]] == tokenize(text).tokens and "<" in tokenize(text).tokens
+    expressions = [value for spec, _ in rows.values() for value in _strings(spec) if "datum" in value]
+    assert expressions and not any(part in value for value in expressions for part in ("bold", "img", "alert"))
     assert any("never saw" in text.value for text in app.text)  # unknown words, as plain text
+    open_sections(app, "open_words")
+    ticks = charts(app)["chart_words"]["layout"]["xaxis"]["ticktext"]  # Plotly reads markup: escaped
+    assert "&lt;" in ticks and "&amp;" in ticks and not any("<" in tick for tick in ticks)
+
+
+def _strings(value):
+    """Every string inside a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 # ---- the shipped model -----------------------------------------------------------------------------------------
@@ -280,7 +316,7 @@ def test_shipped_model_first_load_holds_its_exact_values(monkeypatch):
     model = load_model(ROOT / "models" / "sst2-gru")
     with torch.inference_mode():
         start = float(model.net.head.bias)
-    changes = decode(charts(app)["chart_words"]["data"][0]["y"])
+    changes = np.array([row["change"] for row in story(app)["changes"][1]])
     np.testing.assert_allclose(start + np.cumsum(changes), model.trace(SEED_PAIR[0]).logit, atol=1e-5)
 
 

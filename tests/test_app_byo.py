@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from gru_viz import analysis
 from gru_viz.model import load_model
 from gru_viz.upload import write_template
-from tests.helpers import APP, TIMEOUT, charts, decode, open_page, run
+from tests.helpers import APP, ROOT, TIMEOUT, decode, open_page, open_sections, run, story
 
 UPLOADED = "your uploaded model"
 SENTENCE = "a great and lovely film"
@@ -50,7 +51,8 @@ def test_an_uploaded_model_is_offered_and_read_exactly(app, template):
     final = expected.probability[-1]
     assert [(metric.label, metric.value) for metric in app.metric] == [
         (f"Verdict, P(positive) = {final:.2f}", "positive" if final > 0.5 else "negative")]
-    np.testing.assert_allclose(decode(charts(app)["chart_words"]["data"][0]["y"]), expected.logit_changes, atol=1e-6)
+    changes = [row["change"] for row in story(app)["changes"][1]]
+    np.testing.assert_allclose(changes, expected.logit_changes, atol=1e-6)
     assert "model" not in app.query_params  # an upload is private to its session: never in a link
     open_page(app, "cell")
     assert app.selectbox(key="model").value == UPLOADED
@@ -72,10 +74,31 @@ def test_a_broken_upload_is_a_message_and_the_page_stays_on_its_model(app, templ
 
 
 def test_trace_downloads_and_html_export_are_offered(app):
+    assert not app.get("download_button")  # the downloads section runs only while it is open
+    open_sections(app, "open_downloads", "open_units", "open_words")
     keys = {button.key for button in app.get("download_button")}
     assert {"download_csv", "download_json", "download_npz", "download_html"} <= keys
     configs = [json.loads(chart.proto.config) for chart in app.get("plotly_chart")]
     names = {config["toImageButtonOptions"]["filename"] for config in configs}
-    assert {"story", "words", "units"} <= names  # the path draws on request
+    assert names == {"words", "units"}
     assert all(config["displaylogo"] is False for config in configs)
-    assert "chart_story" in app.selectbox(key="html_figure").options
+    assert app.selectbox(key="html_figure").options == ["chart_story", "chart_units", "chart_words"]
+
+
+def test_the_story_downloads_as_the_same_story_in_plotly(app):
+    """The first chart is Vega-Lite; its HTML download is the Plotly story figure, built only when asked for."""
+    from views import read_charts, shared
+
+    model = load_model(ROOT / "models" / "sst2-gru")
+    sentence = model.trace(SENTENCE)
+    changes = analysis.sentence_logit_changes(sentence)
+    built = []
+
+    def build():
+        built.append(True)
+        return read_charts.story_figure(sentence, changes)
+
+    page = shared._figure_html(build).decode()
+    assert built == [True] and "How the verdict formed" in page
+    figure = read_charts.story_figure(sentence, changes)
+    np.testing.assert_allclose(decode(figure.to_plotly_json()["data"][0]["y"])[1:], sentence.probability, atol=1e-7)

@@ -1,7 +1,7 @@
 """Every page in a real browser: Debian's Chromium opens ``streamlit run app.py`` (fixtures in conftest.py),
 types a sentence, switches every toggle on, and finds no exception and no warning. A screenshot of each page
 goes to artifacts/ for a person to look at, and the first screen of the first page to docs/screenshot.png
-(the README's picture). At 800 px no button label or chart title is cut.
+(the README's picture). At 800 px no button label or chart title is cut, and no chart is wider than its box.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ PAGES = {"": "read", "cell": "cell", "compare": "compare", "dynamics": "dynamics
          "your-model": "your-model"}  # URL path → screenshot name
 SENTENCE = "I love this movie so much but the ending is really boring"
 WORDS = ["love", "movie", "ending", "really", "boring"]  # distinctive enough to be found only as labels
-CHART = ".stPlotlyChart .js-plotly-plot"
+PLOTLY = ".stPlotlyChart .js-plotly-plot"
+VEGA = '[data-testid="stVegaLiteChart"]'  # the Read page's first chart (gru_viz/story_chart.py)
+CHART_TEXT = f"{PLOTLY} svg text, {VEGA} svg text"
 LOAD_TIMEOUT = 120_000  # ms: the first run loads the model on 2 shared cores
 QUIET_MS = 1_000  # no change to the page for this long: the run and the drawing are over
 PROBLEMS = '[data-testid="stException"], [data-testid="stAlertContentWarning"], [data-testid="stAlertContentError"]'
@@ -70,7 +72,23 @@ def _screenshot_whole_page(page, path: Path) -> None:
 
 
 def _chart_texts(page) -> list[str]:
-    return page.eval_on_selector_all(f"{CHART} svg text", "nodes => nodes.map(n => n.textContent)")
+    return page.eval_on_selector_all(CHART_TEXT, "nodes => nodes.map(n => n.textContent)")
+
+
+def _open_every_section_and_toggle(page) -> None:
+    """Open every closed expander and switch on every toggle, one at a time (each can reveal more)."""
+    for _ in range(16):
+        closed = page.locator('[data-testid="stExpander"] details:not([open]) > summary')
+        off = page.locator('[data-testid="stCheckbox"] label:has(input[role="switch"]:not(:checked))')
+        if closed.count():
+            closed.first.click()
+        elif off.count():
+            off.first.click()  # the label: the input itself is visually hidden
+        else:
+            break
+        _wait_until_idle(page)
+    assert not page.locator('[data-testid="stCheckbox"] input[role="switch"]:not(:checked)').count()
+    assert not page.locator('[data-testid="stExpander"] details:not([open])').count()
 
 
 def test_the_first_screen_tells_the_story_and_a_typed_sentence_redraws_it(app_url, browser):
@@ -78,10 +96,11 @@ def test_the_first_screen_tells_the_story_and_a_typed_sentence_redraws_it(app_ur
     page = context.new_page()
     try:
         _open(page, app_url)
-        page.wait_for_function(  # the story chart is drawn above the fold
-            """() => [...document.querySelectorAll('.js-plotly-plot .main-svg')]
-                       .map(svg => svg.getBoundingClientRect()).filter(box => box.height > 0)
-                       .some(box => box.top < 900)""", timeout=LOAD_TIMEOUT)
+        page.wait_for_function(  # the story chart, all three rows, is drawn inside the first screen
+            """() => { const boxes = [...document.querySelectorAll('[data-testid="stVegaLiteChart"] svg.marks')]
+                         .map(svg => svg.getBoundingClientRect()).filter(box => box.height > 0);
+                       return boxes.length === 3 && boxes.every(box => box.bottom <= 900); }""",
+            timeout=LOAD_TIMEOUT)
         _wait_until_idle(page)
         page.wait_for_timeout(1_000)  # the charts below finish drawing
         page.evaluate("() => document.activeElement && document.activeElement.blur()")
@@ -94,10 +113,10 @@ def test_the_first_screen_tells_the_story_and_a_typed_sentence_redraws_it(app_ur
         textarea.press("Control+Enter")  # a text area commits its value on Ctrl+Enter or blur
         page.wait_for_function(  # charts drawn for this sentence, not left over from an earlier one
             """([selector, words]) => {
-                 const texts = [...document.querySelectorAll(selector + ' svg text')].map(n => n.textContent);
+                 const texts = [...document.querySelectorAll(selector)].map(n => n.textContent);
                  return words.every(w => texts.some(t => new RegExp('\\\\b' + w + '\\\\b', 'i').test(t)));
                }""",
-            arg=[CHART, WORDS], timeout=LOAD_TIMEOUT)
+            arg=[CHART_TEXT, WORDS], timeout=LOAD_TIMEOUT)
         _wait_until_idle(page)
         texts = _chart_texts(page)
         for word in WORDS:
@@ -112,15 +131,9 @@ def test_the_first_screen_tells_the_story_and_a_typed_sentence_redraws_it(app_ur
 def test_every_page_with_every_toggle_on_shows_no_exception_and_no_warning(app_url, page, path):
     sentence = "But the movie is really boring"
     _open(page, f"{app_url}/{path}?text={quote(sentence)}")
-    for _ in range(12):  # one at a time: a toggle can reveal further toggles
-        off = page.locator('[data-testid="stCheckbox"] label:has(input[role="switch"]:not(:checked))')
-        if not off.count():
-            break
-        off.first.click()  # the label: the input itself is visually hidden
-        _wait_until_idle(page)
-    assert not page.locator('[data-testid="stCheckbox"] input[role="switch"]:not(:checked)').count()
-    if path in ("dataset", "dynamics"):  # every view there draws on request: now they are all drawn
-        assert page.locator(CHART).count() >= 3
+    _open_every_section_and_toggle(page)
+    if path in ("", "dataset", "dynamics"):  # every view there draws on request: now they are all drawn
+        assert page.locator(PLOTLY).count() >= 3
     assert not _problems(page), _problems(page)
     if path != "your-model":  # the sentence followed the reader into the page and its link
         assert parse_qs(urlparse(page.url).query).get("text") == [sentence]
@@ -133,10 +146,17 @@ def test_at_800_px_no_label_or_title_is_cut(app_url, browser):
     page = context.new_page()
     try:
         _open(page, app_url)
+        _open_every_section_and_toggle(page)
         page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4",
                                timeout=LOAD_TIMEOUT)
         _wait_until_idle(page)
         page.wait_for_timeout(1_000)
+        too_wide = page.evaluate(  # each of the story's rows fits its box (Vega-Lite fits its width)
+            """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].filter(chart => {
+                 const svg = chart.querySelector('svg.marks');
+                 return !svg || svg.getBoundingClientRect().right > chart.getBoundingClientRect().right + 1;
+               }).length""")
+        assert too_wide == 0
         cut = page.evaluate(  # a label cut with an ellipsis overflows its own box
             """() => [...document.querySelectorAll('[data-testid="stMain"] button, [data-testid="stMain"] button *, '
                                                    + '[data-testid="stMetricValue"] *')]

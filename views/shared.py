@@ -137,6 +137,12 @@ def _trace(model_key: tuple, text: str, _model):
     return _model.trace(text, max_tokens=PAGE_MAX_TOKENS)
 
 
+def trace(model_key: tuple, text: str, model):
+    """The cached ``SentenceTrace`` of ``text`` (at most ``PAGE_MAX_TOKENS`` words); ``ValueError`` when the text
+    reads as no words."""
+    return _trace(model_key, text, _model=model)
+
+
 def sentence_header():
     """The sentence box and model picker the inner pages open with: (model_key, model, text, sentence). Stops
     the page, after its message, when the text reads as no words."""
@@ -169,8 +175,23 @@ def read_sentence(model_key: tuple, model, text: str):
 
 def chart(figure, key: str) -> None:
     """A Plotly chart whose camera button saves a PNG named after the chart; remembered for the HTML download."""
-    st.session_state.setdefault("_page_figures", {})[key] = figure
+    remember_figure(key, figure)
     st.plotly_chart(figure, key=key, config=export.plotly_config(key.removeprefix("chart_")), theme=None)
+
+
+def remember_figure(key: str, figure) -> None:
+    """Offer ``figure`` (a ``go.Figure``, or a function that builds one when the download is asked for) in this
+    run's HTML download (``figure_download``)."""
+    st.session_state.setdefault("_page_figures", {})[key] = figure
+
+
+def forget_figures() -> None:
+    """End this run's list of charts without offering the download (a page whose download section is closed)."""
+    st.session_state.pop("_page_figures", None)
+
+
+def _figure_html(figure) -> bytes:
+    return export.figure_to_html(figure() if callable(figure) else figure)
 
 
 def memory_charts(stats, prefix: str) -> dict[str, int]:
@@ -192,7 +213,7 @@ def figure_download() -> None:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     chosen = left.selectbox("Save a chart as an interactive HTML page (each chart's camera button saves a PNG)",
                             sorted(shown), key="html_figure")
-    right.download_button("Download HTML", partial(export.figure_to_html, shown[chosen]), on_click="ignore",
+    right.download_button("Download HTML", partial(_figure_html, shown[chosen]), on_click="ignore",
                           file_name=f"{export.safe_file_stem(chosen, 'figure')}.html", mime="text/html",
                           key="download_html", width="stretch")
 
