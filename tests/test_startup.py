@@ -1,0 +1,65 @@
+"""The server's warm-up (``views/startup.py``): ``streamlit run app.py`` finds the ``st.App`` in app.py, and its
+lifespan fills the very caches a visitor's first run reads, so that run traces nothing; a model folder that
+cannot be read is logged, never raised (the page then says what is wrong)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from streamlit.web.server.app_discovery import discover_asgi_app
+
+from gru_viz.model import SentimentModel
+from tests.helpers import APP, write_tiny_model
+
+
+@pytest.fixture
+def models_dir(tmp_path, monkeypatch):
+    write_tiny_model(tmp_path / "sst2-gru", "gru", seed=0, projection=False)
+    monkeypatch.setenv("GRU_VIZ_MODELS", str(tmp_path))
+    return tmp_path
+
+
+def test_streamlit_run_finds_the_app_and_its_warm_up():
+    found = discover_asgi_app(Path(APP))
+    assert (found.is_asgi_app, found.import_string) == (True, "app:app")
+    source = Path(APP).read_text(encoding="utf-8")
+    assert 'st.App("app.py", lifespan=warm_up)' in source  # the script it serves is app.py itself
+
+
+def test_the_warm_up_fills_the_caches_the_first_screen_reads(models_dir, monkeypatch):
+    from views import read_charts, shared, startup
+
+    shared._load.clear()
+    shared._trace.clear()
+    read_charts.story_specs.clear()
+    assert startup.warm_caches() > 0
+    calls = []
+    real_trace = SentimentModel.trace
+    monkeypatch.setattr(SentimentModel, "trace", lambda *args, **kwargs: calls.append(1) or real_trace(*args, **kwargs))
+    model_key, model = shared.named_model(shared.DEFAULT_MODEL)
+    sentence, changes, specs = read_charts.first_screen(model_key, model, shared.DEFAULT_TEXT)
+    assert calls == []  # served from the warm caches: nothing traced again
+    assert list(specs) == ["probability", "changes", "units"]
+    expected = real_trace(model, shared.DEFAULT_TEXT, max_tokens=shared.PAGE_MAX_TOKENS)
+    shown = [row["p"] for row in specs["probability"]["data"]["values"][1:]]
+    assert shown == expected.probability.astype(float).tolist()
+
+
+def test_a_broken_model_folder_is_logged_and_the_server_still_starts(models_dir, caplog):
+    from views import shared, startup
+
+    shared._load.clear()
+    card = models_dir / "sst2-gru" / "card.json"
+    card.write_text(json.dumps({**json.loads(card.read_text()), "config": {"arch": "lstm"}}))
+
+    async def start():
+        async with startup.warm_up(None):
+            return "serving"
+
+    with ThreadPoolExecutor(1) as thread:  # a thread of its own: the browser tests may hold this one's event loop
+        assert thread.submit(asyncio.run, start()).result() == "serving"
+    assert "could not warm the caches" in caplog.text

@@ -1,0 +1,46 @@
+"""What the server does once, before its first visitor: import torch and Plotly, load the default model and read
+the default sentence into the caches the pages use. Without it the first visitor after a start waited ~3 s more
+than the next one (``python -m benchmarks.browser_bench``: cold against warm).
+
+``app.py`` hands ``warm_up`` to ``st.App`` as its lifespan; ``streamlit run app.py`` runs it before the
+server answers. A failure here is only logged: the page then says what is wrong, as it would without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import asynccontextmanager
+
+__all__ = ["warm_caches", "warm_up"]
+
+LOG = logging.getLogger("gru_viz.startup")
+
+
+def warm_caches() -> float:
+    """Import what the pages import, load the default model and trace the default sentence through the pages'
+    own cached loaders (so a session finds them filled), and build its story chart once. Returns seconds."""
+    started = time.perf_counter()
+    # Imported here, once, before any session: sessions run in threads, and two threads importing pandas at once
+    # (Streamlit's Vega-Lite data on one page, Plotly's optional pandas on another) met a half-initialised module
+    # in the load test (`python -m benchmarks.loadtest`).
+    import pandas  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    from views import read_charts, shared  # imports torch and Plotly: most of the time
+
+    folders = shared.model_folders(shared.models_root())
+    if shared.DEFAULT_MODEL in folders:
+        model_key, model = shared.named_model(shared.DEFAULT_MODEL)
+        read_charts.first_screen(model_key, model, shared.DEFAULT_TEXT)
+    return time.perf_counter() - started
+
+
+@asynccontextmanager
+async def warm_up(_app):
+    """``st.App`` lifespan: ``warm_caches`` before the server answers; nothing to undo at shutdown."""
+    try:
+        LOG.info("warmed the caches in %.1f s", warm_caches())
+    except Exception:  # a broken model folder must not stop the server: the page explains it
+        LOG.exception("could not warm the caches; the first visitor loads the model instead")
+    yield
