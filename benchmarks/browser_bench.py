@@ -3,13 +3,15 @@
 Starts ``streamlit run app.py`` on a loopback port, opens it in headless Debian Chromium (Playwright) at
 1400×900 and measures, for the page at ``--path`` (the first page by default):
 
-1. **first chart, cold**: from opening the page on a server that has just started (nothing cached: the
-   first session imports the page, loads the model, traces the sentence) until a Plotly chart is drawn
-   inside the first screen (a ``.js-plotly-plot .main-svg`` whose top lies above the fold);
+1. **first chart, cold**: from opening the page on a server that has just started until a chart is drawn
+   inside the first screen (a Plotly ``.js-plotly-plot .main-svg`` or a Vega-Lite ``svg.marks`` whose top lies
+   above the fold). "Started" is when ``/_stcore/health`` first answers: the server has run its warm-up
+   (``views/startup.py``: torch, the default model and sentence) by then, and the time from launching
+   ``streamlit run`` to that answer is printed as **server start**;
 2. **first chart, warm**: the same in a new browser tab on the running server (its caches are full);
 3. **redraw**: after typing a new sentence (Ctrl+Enter), until every chart on the page has finished
-   drawing for it: the last change under any ``.stPlotlyChart`` once Streamlit is idle again, with no
-   further change for ``QUIET_MS``. Median over ``--sentences`` new sentences.
+   drawing for it: the last change under any chart (Plotly or Vega-Lite) once Streamlit is idle again, with
+   no further change for ``QUIET_MS``. Median over ``--sentences`` new sentences.
 
 A script, not a test: it prints medians (and min/max), it asserts nothing. The machine's load changes
 these figures; run it when the machine is quiet and compare runs made in the same conditions.
@@ -47,6 +49,7 @@ SENTENCES = (
     "the plot makes no sense and the actors seem as lost as the audience by the time the credits roll",
 )
 
+CHARTS = ".stPlotlyChart, [data-testid=stVegaLiteChart]"  # the containers of a Plotly and a Vega-Lite chart
 # The time of the last change inside any chart, kept by one MutationObserver on the document.
 _WATCH_CHARTS = """() => {
   if (window.__benchWatch) return;
@@ -55,20 +58,22 @@ _WATCH_CHARTS = """() => {
     for (const record of records) {
       const node = record.target.nodeType === 1 ? record.target : record.target.parentElement;
       const added = [...record.addedNodes].some(n => n.nodeType === 1 &&
-        (n.matches('.stPlotlyChart, .js-plotly-plot') || n.querySelector('.js-plotly-plot')));
-      if (added || (node && node.closest('.stPlotlyChart'))) { window.__benchLast = performance.now(); return; }
+        (n.matches('CHARTS, .js-plotly-plot') || n.querySelector('CHARTS, .js-plotly-plot')));
+      if (added || (node && node.closest('CHARTS'))) { window.__benchLast = performance.now(); return; }
     }
   });
   window.__benchWatch.observe(document.body, {subtree: true, childList: true, attributes: true,
                                               characterData: true});
-}"""
+}""".replace("CHARTS", CHARTS)
 _IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
               && !document.querySelector('[data-stale="true"]')"""
-_FIRST_SCREEN_CHART = """(height) => [...document.querySelectorAll('.js-plotly-plot .main-svg')].some(svg => {
+_FIRST_SCREEN_CHART = """(height) => [...document.querySelectorAll(
+    '.js-plotly-plot .main-svg, [data-testid=stVegaLiteChart] svg.marks')].some(svg => {
   const box = svg.getBoundingClientRect();
   return box.height > 0 && box.top < height;
 })"""
-_CHART_HAS_WORD = """(words) => [...document.querySelectorAll('.js-plotly-plot svg text')]
+_CHART_HAS_WORD = """(words) => [...document.querySelectorAll(
+    '.js-plotly-plot svg text, [data-testid=stVegaLiteChart] svg text')]
   .some(node => words.some(word => node.textContent.split(/\\s+/).includes(word)))"""
 
 
@@ -103,6 +108,8 @@ def redraw_ms(browser, url: str, sentences) -> list[float]:
             textarea.press("Control+Enter")  # a text area commits on Ctrl+Enter
             words = [word for word in sentence.split() if len(word) > 4]
             page.wait_for_function(_CHART_HAS_WORD, arg=words, timeout=TIMEOUT_MS, polling=20)
+            # a word may already have been on the page: wait for the first change after the commit too
+            page.wait_for_function(f"() => window.__benchLast > {started}", timeout=TIMEOUT_MS, polling=20)
             while True:  # idle, and no chart changed for QUIET_MS
                 page.wait_for_function(_IDLE, timeout=TIMEOUT_MS, polling=20)
                 quiet = page.evaluate("() => performance.now() - window.__benchLast")
@@ -131,12 +138,15 @@ def main(argv=None) -> int:
     parser.add_argument("--app", type=Path, default=APP, help="the Streamlit script")
     args = parser.parse_args(argv)
 
+    starts: list[float] = []
     cold: list[float] = []
     warm: list[float] = []
     redraw: list[float] = []
     with chromium() as browser:
         for start in range(max(args.cold, 1)):
-            with streamlit_server(args.app) as server:
+            launched = time.perf_counter()
+            with streamlit_server(args.app) as server:  # returns once /_stcore/health answers
+                starts.append((time.perf_counter() - launched) * 1000)
                 url = f"{server.url}/{args.path}"
                 cold.append(first_chart_ms(browser, url))
                 if start == 0:
@@ -145,6 +155,8 @@ def main(argv=None) -> int:
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"{args.app.name} /{args.path} at {VIEWPORT['width']}×{VIEWPORT['height']} in headless Chromium "
           f"(load average {load} on {os.cpu_count()} cores)")
+    print(f"{'server start':<22} median {statistics.median(starts):7.0f} ms  (min {min(starts):.0f}, max "
+          f"{max(starts):.0f}, n={len(starts)})  launch to the first health answer, warm-up included")
     print(_report("first chart, cold", cold, GOALS["first chart"]))
     print(_report("first chart, warm", warm, GOALS["first chart"]))
     print(_report("redraw, new sentence", redraw, GOALS["redraw"]))
