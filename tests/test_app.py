@@ -69,8 +69,8 @@ SECTIONS = ("open_words", "open_units", "open_path", "open_long_range", "open_do
 def test_first_load_tells_the_story_first(app, models_dir):
     run(app)
     assert app.text_area(key="text").value == SEED_PAIR[0]
-    assert app.selectbox(key="model").options == ["sst2-gru", "sst2-rnn"]
-    assert app.selectbox(key="model").value == "sst2-gru"
+    assert app.radio(key="model").options == ["sst2-gru", "sst2-rnn"]
+    assert app.radio(key="model").value == "sst2-gru"
     boxes = [node for node in walk(app._tree) if getattr(node, "type", None) in ("text_area", "vega_lite_chart")]
     assert [box.type for box in boxes] == ["text_area"] + ["vega_lite_chart"] * 3  # the sentence, then the story
     assert list(story(app)) == ["probability", "changes", "units"]
@@ -95,7 +95,7 @@ def test_the_story_chart_holds_the_exact_probabilities_changes_and_units_that_ca
     spec, words = rows["probability"]
     assert [row["word"] for row in words] == ["(start)"] + SENTENCE.split()
     np.testing.assert_allclose([row["p"] for row in words], expected["probability"], atol=1e-6)
-    assert "update gate z" in spec["title"]["subtitle"]
+    assert "update gate z" in " ".join(spec["title"]["subtitle"])
     moves = np.abs(np.diff(expected["probability"]))
     ringed = [t - 1 for t, row in enumerate(words) if row["ring"]]
     assert len(ringed) and all(moves[t] >= 0.005 for t in ringed)  # never a move that reads +0.00
@@ -180,7 +180,7 @@ def test_the_probe_curve_comes_from_the_card_and_is_absent_without_one(app):
     open_sections(run(app), "open_long_range")
     probe = charts(app)["chart_probe"]
     assert [list(trace["x"]) for trace in probe["data"]] == [[0, 4, 16], [0, 4], [0, 4]]
-    app.selectbox(key="model").set_value("sst2-rnn")
+    app.radio(key="model").set_value("sst2-rnn")
     run(app)
     assert "chart_probe" not in charts(app)
     assert any("no memory-probe" in caption.value for caption in app.caption)
@@ -217,7 +217,7 @@ def test_the_sentence_and_model_follow_the_reader_to_every_page(app):
 def test_a_link_may_only_name_a_model_folder(app, asked):
     app.query_params["model"] = asked
     run(app)
-    assert app.selectbox(key="model").value == "sst2-gru"
+    assert app.radio(key="model").value == "sst2-gru"
     assert [warning.value for warning in app.warning] == [
         "The link names a model that is not in the models folder; showing sst2-gru instead."]
 
@@ -233,12 +233,12 @@ def test_example_buttons_fill_the_box(app):
 
 def test_the_rnn_reads_without_gates(app, models_dir):
     run(app)
-    app.selectbox(key="model").set_value("sst2-rnn")
+    app.radio(key="model").set_value("sst2-rnn")
     open_sections(run(app), "open_words", "open_units", "open_path")
     shown = charts(app)
     expected = oracle(load_model(models_dir / "sst2-rnn"), SEED_PAIR[0])
     rows = story(app)
-    assert "hidden state h" in rows["probability"][0]["title"]["subtitle"]
+    assert "hidden state h" in " ".join(rows["probability"][0]["title"]["subtitle"])
     hidden = np.array([row["value"] for row in rows["units"][1]]).reshape(len(SEED_PAIR[0].split()), 8)
     assert np.array_equal(hidden, expected["sentence"].hidden[:, expected["ranked"][:8]].astype(np.float64))
     np.testing.assert_allclose([row["change"] for row in rows["changes"][1]], expected["changes"], atol=1e-5)
@@ -312,7 +312,7 @@ def _strings(value):
 def test_shipped_model_first_load_holds_its_exact_values(monkeypatch):
     monkeypatch.delenv("GRU_VIZ_MODELS", raising=False)
     app = run(AppTest.from_file(APP, default_timeout=TIMEOUT))
-    assert app.selectbox(key="model").value == "sst2-gru"
+    assert app.radio(key="model").value == "sst2-gru"
     model = load_model(ROOT / "models" / "sst2-gru")
     with torch.inference_mode():
         start = float(model.net.head.bias)

@@ -133,7 +133,7 @@ def test_patching_draws_on_request(app):
 
 
 def test_the_rnn_has_nothing_to_clamp(app):
-    app.selectbox(key="model").set_value("sst2-rnn")
+    app.radio(key="model").set_value("sst2-rnn")
     run(app)
     open_page(app, "compare")
     assert any("no gates to force" in info.value for info in app.info)

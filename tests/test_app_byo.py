@@ -38,7 +38,7 @@ def app(monkeypatch):
 
 
 def test_an_uploaded_model_is_offered_and_read_exactly(app, template):
-    assert UPLOADED not in app.selectbox(key="model").options
+    assert UPLOADED not in app.radio(key="model").options
     open_page(app, "your_model")
     app.file_uploader(key="model_upload").set_value(_files(template))
     run(app)
@@ -46,7 +46,7 @@ def test_an_uploaded_model_is_offered_and_read_exactly(app, template):
     app.button(key="use_uploaded").click()
     run(app)
     open_page(app, "read")  # AppTest follows st.switch_page on the next run
-    assert app.selectbox(key="model").value == UPLOADED
+    assert app.radio(key="model").value == UPLOADED
     expected = load_model(template).trace(SENTENCE)
     final = expected.probability[-1]
     assert [(metric.label, metric.value) for metric in app.metric] == [
@@ -55,7 +55,7 @@ def test_an_uploaded_model_is_offered_and_read_exactly(app, template):
     np.testing.assert_allclose(changes, expected.logit_changes, atol=1e-6)
     assert "model" not in app.query_params  # an upload is private to its session: never in a link
     open_page(app, "cell")
-    assert app.selectbox(key="model").value == UPLOADED
+    assert app.radio(key="model").value == UPLOADED
 
 
 @pytest.mark.parametrize("damage, message", [
@@ -70,7 +70,7 @@ def test_a_broken_upload_is_a_message_and_the_page_stays_on_its_model(app, templ
     assert [error.value for error in app.error] == ["That model cannot be used:"]
     assert message in " ".join(text.value for text in app.text)
     open_page(app, "read")
-    assert UPLOADED not in app.selectbox(key="model").options and app.selectbox(key="model").value == "sst2-gru"
+    assert UPLOADED not in app.radio(key="model").options and app.radio(key="model").value == "sst2-gru"
 
 
 def test_trace_downloads_and_html_export_are_offered(app):

@@ -225,14 +225,14 @@ def test_markup_in_a_link_is_text(page_env):
                                    "%2e%2e%2fetc", "nope"])
 def test_a_link_may_only_name_a_model_folder(page_env, asked):
     app = _run_page(query={"model": asked})
-    assert app.selectbox(key="model").value == "sst2-gru"
+    assert app.radio(key="model").value == "sst2-gru"
     assert any("not in the models folder" in w.value for w in app.warning)
     assert not any(asked in body for body in _rendered_markdown(app))
 
 
 def test_a_link_naming_a_model_folder_opens_it(page_env):
     app = _run_page(query={"model": "sst2-rnn"})
-    assert app.selectbox(key="model").value == "sst2-rnn" and not app.warning
+    assert app.radio(key="model").value == "sst2-rnn" and not app.warning
 
 
 # ---- bring your own model: the template, and every broken upload ----
