@@ -88,8 +88,10 @@ def story_specs(tokens: list[str], probability, start_probability: float, change
     ringed = {"x": x_hidden, "y": {"field": "p", "type": "quantitative"}}
     probability_row = {
         "title": {"text": "How the verdict formed", "anchor": "start",
-                  "subtitle": f"P(positive) had the sentence ended after each word; below, each word's exact change "
-                              f"of the logit, and the {FIELD_TITLES[field]} of the units that carry the verdict"},
+                  # short lines: Vega cuts a line wider than the chart with "…" (the page works at 800 px)
+                  "subtitle": ["P(positive) had the sentence ended after each word; below it, each word's",
+                               f"exact change of the logit and the {FIELD_TITLES[field]} of the units that carry "
+                               f"the verdict"]},
         "data": {"values": words}, "height": 140,
         "layer": [
             {"mark": {"type": "rule", "strokeDash": [3, 3], "color": "#888888"}, "encoding": {"y": {"datum": 0.5}}},
