@@ -281,5 +281,7 @@ def probe_figure(card, name: str = "") -> go.Figure | None:
                         "subtitle": {"text": "accuracy with k plot sentences in between"}},
               "xaxis": {"title": {"text": "k plot sentences"}},
               "yaxis": {"range": [0, 1.05], "title": {"text": "accuracy"}}, "height": 300,
-              "legend": {"orientation": "h", "y": -0.3}, "margin": {"t": 70, "b": 10, "l": 10, "r": 10}}
+              # the legend's top below the axis title (at y −0.3 its first row covered the title at 800 px)
+              "legend": {"orientation": "h", "yanchor": "top", "y": -0.38},
+              "margin": {"t": 70, "b": 10, "l": 10, "r": 10}}
     return new_figure(data, layout)
