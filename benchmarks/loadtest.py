@@ -13,8 +13,8 @@ and after each wave (``--rounds``: waves of new sentences; memory that keeps gro
 The whole run stops by itself within ``--seconds`` (sessions still open then count as errors), and the
 server is always killed. Exit status 0 when every session matched and nothing failed.
 
-The browser, not the server, is the heavy part: drawing a page's dozen Plotly charts takes Chromium about
-4 CPU seconds, the server under 1, so on 2 shared cores 20 sessions take 1–3 minutes.
+The browser, not the server, is the heavy part: a session costs Chromium about 5 CPU seconds and the server
+under 1 (20 sessions: 108 s and 17 s), so on 2 shared cores 20 sessions take 1–3 minutes (146 s).
 """
 
 from __future__ import annotations
