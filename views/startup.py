@@ -39,8 +39,15 @@ def warm_caches() -> float:
 @asynccontextmanager
 async def warm_up(_app):
     """``st.App`` lifespan: ``warm_caches`` before the server answers; nothing to undo at shutdown."""
+    # The caches are filled outside any visitor's run, which Streamlit reports as "missing ScriptRunContext!"
+    # on the terminal of everyone who starts the app: expected here, so that logger is quiet meanwhile.
+    context_log = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    level = context_log.level
+    context_log.setLevel(logging.ERROR)
     try:
         LOG.info("warmed the caches in %.1f s", warm_caches())
     except Exception:  # a broken model folder must not stop the server: the page explains it
         LOG.exception("could not warm the caches; the first visitor loads the model instead")
+    finally:
+        context_log.setLevel(level)
     yield
