@@ -41,7 +41,8 @@ def test_the_warm_up_fills_the_caches_the_first_screen_reads(models_dir, monkeyp
     real_trace = SentimentModel.trace
     monkeypatch.setattr(SentimentModel, "trace", lambda *args, **kwargs: calls.append(1) or real_trace(*args, **kwargs))
     model_key, model = shared.named_model(shared.DEFAULT_MODEL)
-    sentence, changes, specs = read_charts.first_screen(model_key, model, shared.DEFAULT_TEXT)
+    sentence = shared.trace(model_key, shared.DEFAULT_TEXT, model)
+    changes, specs = read_charts.story(model_key, shared.DEFAULT_TEXT, sentence)
     assert calls == []  # served from the warm caches: nothing traced again
     assert list(specs) == ["probability", "changes", "units"]
     expected = real_trace(model, shared.DEFAULT_TEXT, max_tokens=shared.PAGE_MAX_TOKENS)

@@ -49,7 +49,7 @@ text = st.session_state["text"]
 sentence = shared.read_sentence(model_key, model, text)
 if sentence is None:
     st.stop()
-sentence, changes, story = read_charts.first_screen(model_key, model, text)
+changes, story = read_charts.story(model_key, text, sentence)
 final = float(sentence.probability[-1])
 verdict_slot.metric(f"Verdict, P(positive) = {final:.2f}", "positive" if is_positive(final) else "negative",
                     help="P(positive) after the last word: the classifier reads only the memory at the end.")

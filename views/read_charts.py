@@ -37,14 +37,10 @@ def story_figure(sentence, changes):
                                       analysis.unit_shares(changes)[units], field=story_field(sentence))
 
 
-def first_screen(model_key: tuple, model, text: str):
-    """(sentence, unit changes, story specs) of ``text``, or None when it reads as no words (says nothing)."""
-    try:
-        sentence = shared.trace(model_key, text, model)
-    except ValueError:
-        return None
+def story(model_key: tuple, text: str, sentence):
+    """(unit changes, story specs) of the traced ``sentence`` of ``text``: what the first screen draws."""
     changes = shared.unit_changes(model_key, text, sentence)
-    return sentence, changes, story_specs(model_key, text, _sentence=sentence, _changes=changes)
+    return changes, story_specs(model_key, text, _sentence=sentence, _changes=changes)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

@@ -162,7 +162,7 @@ def sentence_header():
 def read_sentence(model_key: tuple, model, text: str):
     """The ``SentenceTrace`` of ``text`` (cached; immutable), or None after saying why (blank text)."""
     try:
-        sentence = _trace(model_key, text, _model=model)
+        sentence = trace(model_key, text, model)
     except ValueError as error:  # blank text: the tokenizer says what to do
         st.warning(str(error))
         return None
@@ -235,7 +235,7 @@ def unit_changes(model_key: tuple, text: str, sentence):
 def ranked_units(model_key: tuple, model, text: str):
     """The units by their share of ``text``'s verdict (H,), or None when the text cannot be read; says nothing."""
     try:
-        sentence = _trace(model_key, text, _model=model)
+        sentence = trace(model_key, text, model)
     except ValueError:
         return None
     return analysis.rank_units(unit_changes(model_key, text, sentence))

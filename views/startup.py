@@ -32,7 +32,8 @@ def warm_caches() -> float:
     folders = shared.model_folders(shared.models_root())
     if shared.DEFAULT_MODEL in folders:
         model_key, model = shared.named_model(shared.DEFAULT_MODEL)
-        read_charts.first_screen(model_key, model, shared.DEFAULT_TEXT)
+        sentence = shared.trace(model_key, shared.DEFAULT_TEXT, model)
+        read_charts.story(model_key, shared.DEFAULT_TEXT, sentence)
     return time.perf_counter() - started
 
 
