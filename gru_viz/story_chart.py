@@ -1,8 +1,8 @@
 """The first chart of *Read a sentence* as a Vega-Lite spec (a plain dict): how the verdict formed, word by word.
 
 Every other figure is a Plotly ``go.Figure``. This one is not because it is the page's first picture: Streamlit
-draws a Vega-Lite chart without Plotly's 4.7 MB bundle, which takes Chromium 1.5–2.3 s to evaluate on a 2-core
-machine (``benchmarks/browser_bench.py``; a one-chart page draws first at ~2.2 s with Vega-Lite against ~3.4 s
+draws a Vega-Lite chart without Plotly's 4.7 MB bundle, which takes Chromium 1.6–1.7 s to evaluate on a 2-core
+machine (``benchmarks/browser_bench.py``; a one-chart page draws first at 2.1–2.4 s with Vega-Lite against 3.3–3.9 s
 with Plotly). ``figures_story.story_figure`` draws the same story with Plotly for the HTML download.
 
 Three rows share one word axis:
