@@ -30,6 +30,7 @@ from torch import nn
 
 from gru_viz.text import MAX_TOKENS, TokenizedText, Vocabulary, tokenize
 from gru_viz.trace import GRUTrace, trace_gru, trace_rnn
+from gru_viz.variants import CANDIDATE_ACTIVATIONS, GATE_ACTIVATIONS, ActivationGRU, is_standard
 
 __all__ = ["VERDICT_THRESHOLD", "ModelConfig", "SentenceTrace", "SentimentModel", "SentimentNet", "is_positive",
            "load_model", "padded_batches", "save_model"]
@@ -46,10 +47,20 @@ class ModelConfig:
     embed_dim: int = 128
     hidden_size: int = 64  # one heatmap row per unit: 64 rows still read at a glance
     dropout: float = 0.5  # on embeddings and on the final state, training only
+    gate_activation: str = "sigmoid"  # GRU gates; "hardsigmoid" for the activation study
+    candidate_activation: str = "tanh"  # GRU candidate; "relu" or "linear" for the activation study
 
     def __post_init__(self):
         if self.arch not in ("gru", "rnn"):
             raise ValueError(f"arch must be 'gru' or 'rnn', got {self.arch!r}")
+        if self.gate_activation not in GATE_ACTIVATIONS:
+            raise ValueError(f"gate_activation must be one of {sorted(GATE_ACTIVATIONS)}, got "
+                             f"{self.gate_activation!r}")
+        if self.candidate_activation not in CANDIDATE_ACTIVATIONS:
+            raise ValueError(f"candidate_activation must be one of {sorted(CANDIDATE_ACTIVATIONS)}, got "
+                             f"{self.candidate_activation!r}")
+        if self.arch == "rnn" and not is_standard(self.gate_activation, self.candidate_activation):
+            raise ValueError("the vanilla RNN has no gates: activations other than the defaults need arch 'gru'")
         for name in ("vocab_size", "embed_dim", "hidden_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= 10_000_000:
@@ -86,8 +97,12 @@ class SentimentNet(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=Vocabulary.PAD)
-        recurrent = nn.GRU if config.arch == "gru" else nn.RNN
-        self.rnn = recurrent(config.embed_dim, config.hidden_size, batch_first=True)
+        if not is_standard(config.gate_activation, config.candidate_activation):
+            self.rnn = ActivationGRU(config.embed_dim, config.hidden_size, gate=config.gate_activation,
+                                     candidate=config.candidate_activation)
+        else:
+            recurrent = nn.GRU if config.arch == "gru" else nn.RNN
+            self.rnn = recurrent(config.embed_dim, config.hidden_size, batch_first=True)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, 1)
 

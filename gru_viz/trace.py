@@ -32,6 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from gru_viz.variants import CANDIDATE_ACTIVATIONS, GATE_ACTIVATIONS, ActivationGRU, is_standard
+
 __all__ = ["GRUTrace", "trace_gru", "trace_rnn"]
 
 
@@ -91,8 +93,12 @@ def trace_gru(gru: nn.GRU, x: torch.Tensor, h0: torch.Tensor | None = None, *,
     layers. ``clamp_update=0, clamp_reset=1`` turns the GRU into a vanilla tanh RNN.
     The module is never modified and always traced as in eval mode (no inter-layer dropout).
     """
-    if not isinstance(gru, nn.GRU):
+    if not isinstance(gru, (nn.GRU, ActivationGRU)):
         raise ValueError(f"trace_gru needs a torch.nn.GRU, got {type(gru).__name__}")
+    # a GRU with other activations: the fused kernel cannot run it, so its own forward gives the states
+    own = isinstance(gru, ActivationGRU) and not is_standard(gru.gate_activation, gru.candidate_activation)
+    if own and (clamp_update is not None or clamp_reset is not None):
+        raise ValueError("forced gates are available for sigmoid/tanh GRUs only")
     x = torch.as_tensor(x)
     if x.dim() not in (2, 3):
         raise ValueError(f"x must be (T, I) unbatched or 3-D batched, got shape {tuple(x.shape)}")
@@ -133,7 +139,13 @@ def trace_gru(gru: nn.GRU, x: torch.Tensor, h0: torch.Tensor | None = None, *,
             for direction in range(directions):
                 params = _parameters(gru, layer, direction)
                 start = h0[layer, direction]  # (B, H)
-                if clamps[0] is None and clamps[1] is None:
+                if own:
+                    states = gru(layer_input, start[None])[0]  # (B, T, H)
+                    previous = _previous_states(states, start, reverse=False)
+                    _gates_from_states(params, layer_input, previous, gates[:, layer, direction],
+                                       GATE_ACTIVATIONS[gru.gate_activation],
+                                       CANDIDATE_ACTIVATIONS[gru.candidate_activation])
+                elif clamps[0] is None and clamps[1] is None:
                     states = _fused_states(params, layer_input, start, reverse=direction == 1)
                     previous = _previous_states(states, start, reverse=direction == 1)
                     _gates_from_states(params, layer_input, previous, gates[:, layer, direction])
@@ -188,8 +200,9 @@ def _previous_states(states, start, reverse):
     return torch.cat([start.unsqueeze(1), states[:, :-1]], dim=1)
 
 
-def _gates_from_states(params, layer_input, previous, out):
-    """Fill out (3, B, T, H) with r, z, n from two batched products, in place to stay near one forward."""
+def _gates_from_states(params, layer_input, previous, out, gate=torch.sigmoid, candidate=torch.tanh):
+    """Fill out (3, B, T, H) with r, z, n from two batched products, in place to stay near one forward
+    (``gate``/``candidate``: other activations, out of place)."""
     w_ih, w_hh = params[0], params[1]
     if len(params) == 4:
         from_input = torch.addmm(params[2], layer_input.flatten(0, 1), w_ih.T)  # (B*T, 3H)
@@ -198,8 +211,12 @@ def _gates_from_states(params, layer_input, previous, out):
         from_input = layer_input.flatten(0, 1) @ w_ih.T
         from_hidden = previous.flatten(0, 1) @ w_hh.T
     units = w_hh.shape[1]
-    rz = from_input[:, :2 * units].add_(from_hidden[:, :2 * units]).sigmoid_()  # (B*T, 2H)
-    candidate = from_hidden[:, 2 * units:].mul_(rz[:, :units]).add_(from_input[:, 2 * units:]).tanh_()
+    if gate is torch.sigmoid and candidate is torch.tanh:
+        rz = from_input[:, :2 * units].add_(from_hidden[:, :2 * units]).sigmoid_()  # (B*T, 2H)
+        candidate = from_hidden[:, 2 * units:].mul_(rz[:, :units]).add_(from_input[:, 2 * units:]).tanh_()
+    else:
+        rz = gate(from_input[:, :2 * units] + from_hidden[:, :2 * units])  # (B*T, 2H)
+        candidate = candidate(from_input[:, 2 * units:] + rz[:, :units] * from_hidden[:, 2 * units:])
     view = torch.from_numpy(out).view(3, -1, units)  # (3, B*T, H), writes into out
     view[0] = rz[:, :units]
     view[1] = rz[:, units:]

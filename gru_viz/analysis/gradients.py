@@ -8,6 +8,7 @@ ten words; a GRU's update gate keeps them near 1.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ import torch
 from torch import nn
 
 from gru_viz.analysis.datasets import Progress
+from gru_viz.variants import CANDIDATE_ACTIVATIONS, GATE_ACTIVATIONS, ActivationGRU
 
 if TYPE_CHECKING:
     from gru_viz.model import SentimentModel
@@ -45,14 +47,16 @@ def step_jacobians(rnn: nn.GRU | nn.RNN, x: torch.Tensor) -> np.ndarray:
         states, _ = _double_copy(rnn)(x)  # (T, H)
     previous = torch.cat([torch.zeros(1, rnn.hidden_size, dtype=torch.float64), states[:-1]])  # (T, H)
 
-    if isinstance(rnn, nn.GRU):
+    if isinstance(rnn, (nn.GRU, ActivationGRU)):
         units = rnn.hidden_size
+        gate = GATE_ACTIVATIONS[getattr(rnn, "gate_activation", "sigmoid")]
+        squash = CANDIDATE_ACTIVATIONS[getattr(rnn, "candidate_activation", "tanh")]
 
         def step(x_t, h):
             gi, gh = w_ih @ x_t + b_ih, w_hh @ h + b_hh  # (3H,)
-            reset = torch.sigmoid(gi[:units] + gh[:units])
-            update = torch.sigmoid(gi[units:2 * units] + gh[units:2 * units])
-            candidate = torch.tanh(gi[2 * units:] + reset * gh[2 * units:])
+            reset = gate(gi[:units] + gh[:units])
+            update = gate(gi[units:2 * units] + gh[units:2 * units])
+            candidate = squash(gi[2 * units:] + reset * gh[2 * units:])
             return update * h + (1 - update) * candidate
     else:
         activation = torch.tanh if rnn.nonlinearity == "tanh" else torch.relu
@@ -88,7 +92,7 @@ def gradient_flow(rnn: nn.GRU | nn.RNN, x: torch.Tensor) -> np.ndarray:
 
 
 def _check_single_layer(rnn) -> None:
-    if not isinstance(rnn, (nn.GRU, nn.RNN)):
+    if not isinstance(rnn, (nn.GRU, nn.RNN, ActivationGRU)):
         raise ValueError(f"need a torch.nn.GRU or torch.nn.RNN, got {type(rnn).__name__}")
     if rnn.num_layers != 1 or rnn.bidirectional:
         raise ValueError("gradient flow is defined here for a 1-layer unidirectional network")
@@ -96,6 +100,8 @@ def _check_single_layer(rnn) -> None:
 
 def _double_copy(rnn):
     """A float64 twin of rnn for the forward pass; the original is never touched."""
+    if isinstance(rnn, ActivationGRU):
+        return copy.deepcopy(rnn).double().eval()
     twin = type(rnn)(rnn.input_size, rnn.hidden_size, bias=rnn.bias,
                      **({"nonlinearity": rnn.nonlinearity} if isinstance(rnn, nn.RNN) else {}))
     twin.load_state_dict(rnn.state_dict())
@@ -140,6 +146,8 @@ def dataset_gradient_flow(rnn: nn.GRU | nn.RNN, sequences, *, batch_size: int = 
     ([2, 2, 1, 1, 1], True)
     """
     _check_single_layer(rnn)
+    if isinstance(rnn, ActivationGRU):  # the closed form below is sigmoid and tanh's
+        raise ValueError("dataset_gradient_flow needs an nn.GRU or nn.RNN; use gradient_flow per sentence")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     sequences = [torch.as_tensor(s).detach().double() for s in sequences]
