@@ -39,6 +39,7 @@ from gru_viz.analysis import fit_pca
 from gru_viz.model import ModelConfig, SentimentNet, load_model, padded_batches, save_model
 from gru_viz.neutral import neutral_sentences
 from gru_viz.text import Vocabulary, parse_labelled_tsv, tokenize
+from gru_viz.variants import CANDIDATE_ACTIVATIONS, GATE_ACTIVATIONS, is_standard
 
 LONG_TOKENS = 15  # "full sentence" validation subset: at least this many tokens
 
@@ -208,6 +209,28 @@ def freeze_reset_gate(rnn: nn.GRU) -> None:
         getattr(rnn, name).register_hook(keep_reset_rows)
 
 
+class Divergence:
+    """Watches the training loss: diverged when a batch's loss is not finite. ``initial_loss`` is the mean of
+    the first ``INITIAL_BATCHES`` batches, the starting value a run that ends above it has failed to beat."""
+
+    INITIAL_BATCHES = 50
+
+    def __init__(self):
+        self.diverged, self._first = False, []
+
+    def observe(self, loss: float) -> bool:
+        """Record one batch's loss; True when it is not finite (stop training)."""
+        if not math.isfinite(loss):
+            self.diverged = True
+        elif len(self._first) < self.INITIAL_BATCHES:
+            self._first.append(loss)
+        return self.diverged
+
+    @property
+    def initial_loss(self) -> float | None:
+        return round(float(np.mean(self._first)), 4) if self._first else None
+
+
 def hidden_states(net, ids, limit=4000) -> np.ndarray:
     """Every hidden state of the first ``limit`` longest-first training phrases, (N, H)."""
     chosen = sorted(range(len(ids)), key=lambda i: -len(ids[i]))[:limit]
@@ -237,7 +260,8 @@ def fit(args, train_config, recipe, train_rows, val_rows, unseen):
           f"{long.sum()} of ≥{LONG_TOKENS} tokens), vocabulary {len(vocab)}", file=sys.stderr)
 
     config = ModelConfig(arch=args.arch, vocab_size=len(vocab), embed_dim=args.embed_dim,
-                         hidden_size=args.hidden_size, dropout=args.dropout)
+                         hidden_size=args.hidden_size, dropout=args.dropout,
+                         gate_activation=args.gate_activation, candidate_activation=args.candidate_activation)
     net = SentimentNet(config)
     if args.no_reset:
         freeze_reset_gate(net.rnn)
@@ -250,7 +274,10 @@ def fit(args, train_config, recipe, train_rows, val_rows, unseen):
     judged = averaged.module if averaged is not None else net
     loss_function = nn.BCEWithLogitsLoss()
 
-    best, best_state, best_epoch, history = -1.0, None, 0, []
+    # the untrained weights stand in when no epoch finishes before training diverges
+    best, best_epoch, history = -1.0, 0, []
+    best_state = {k: v.clone() for k, v in judged.state_dict().items()}
+    divergence = Divergence()
     for epoch in range(1, train_config.epochs + 1):
         net.train()
         extra_ids, extra_targets = augmenter.examples(generator)
@@ -267,6 +294,8 @@ def fit(args, train_config, recipe, train_rows, val_rows, unseen):
                 padded = padded.masked_fill(dropped, Vocabulary.UNK)
             logits = net(padded, lengths)
             loss = loss_function(logits, target)
+            if divergence.observe(loss.item()):
+                break
             optimizer.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), train_config.clip_norm)
@@ -278,6 +307,9 @@ def fit(args, train_config, recipe, train_rows, val_rows, unseen):
             correct += int(((logits > 0).float() == target)[hard].sum()) + int((~hard).sum())
             total_loss += loss.item() * len(target)
             progress.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}")
+        if divergence.diverged:
+            print(f"stopping: the training loss is not finite (epoch {epoch})", file=sys.stderr)
+            break
         if averaged is not None and args.no_reset:  # an average of 30.0s can round off 30.0: pinned again
             pin_reset_rows(judged.rnn)
         scores = {"train_loss": total_loss / seen, "train_accuracy": correct / seen,
@@ -299,7 +331,9 @@ def fit(args, train_config, recipe, train_rows, val_rows, unseen):
                **{f"val_{name}_accuracy": accuracy(net, *data) for name, data in subset.items()},
                "val_size": len(val_ids), "val_unseen_size": int(unseen.sum()),
                "val_long_size": int(long.sum()), "val_long_min_tokens": LONG_TOKENS,
-               "best_epoch": best_epoch, "training_phrases": len(train_rows)}
+               "best_epoch": best_epoch, "training_phrases": len(train_rows),
+               "initial_loss": divergence.initial_loss, "diverged": divergence.diverged
+               or (bool(history) and history[-1]["train_loss"] > divergence.initial_loss)}
     return net, vocab, train_ids, history, best_epoch, metrics
 
 
@@ -318,6 +352,10 @@ def main(argv=None) -> int:
     parser.add_argument("--arch", choices=["gru", "rnn"], default="gru")
     parser.add_argument("--no-reset", action="store_true",
                         help="GRU only: hold the reset gate at exactly 1 in training and use (r_t ≡ 1)")
+    parser.add_argument("--gate-activation", choices=sorted(GATE_ACTIVATIONS), default="sigmoid",
+                        help="GRU only: the gates' squashing function (hardsigmoid: clamp(x/6 + 1/2, 0, 1))")
+    parser.add_argument("--candidate-activation", choices=sorted(CANDIDATE_ACTIVATIONS), default="tanh",
+                        help="GRU only: the candidate's squashing function (linear: none)")
     parser.add_argument("--plain", action="store_true",
                         help="SST-2 phrases only: no neutral plot sentences, reviews or contrast pairs")
     parser.add_argument("--out", required=True, type=Path, help="model folder to write")
@@ -335,6 +373,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.no_reset and args.arch != "gru":
         parser.error("--no-reset needs --arch gru")
+    if not is_standard(args.gate_activation, args.candidate_activation) and (args.arch != "gru" or args.no_reset):
+        parser.error("--gate-activation and --candidate-activation need --arch gru without --no-reset")
     train_config = TrainConfig(**{k: getattr(args, k) for k in vars(TrainConfig())})
     recipe = Recipe.plain() if args.plain else Recipe(**{k: getattr(args, k) for k in vars(Recipe())})
     if args.data is None:
@@ -374,6 +414,8 @@ def main(argv=None) -> int:
     projection = fit_pca(hidden_states(net, train_ids))
     kind = {"gru": "GRU without a reset gate (r ≡ 1)" if args.no_reset else "GRU",
             "rnn": "vanilla tanh RNN"}[args.arch]
+    if not is_standard(args.gate_activation, args.candidate_activation):
+        kind += f" with {args.gate_activation} gates and a {args.candidate_activation} candidate"
     card = {
         "name": args.out.name,
         "description": f"{kind} sentiment classifier on SST-2 phrases"
