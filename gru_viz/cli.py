@@ -6,7 +6,9 @@
 ``index --data PATH --out DIR [--model DIR] [--engine local|ray] [--address ADDR] [--json]`` (an activation
 index of a whole corpus, ``gru_viz.corpus``) and
 ``fixed-points [--model DIR] [--input zero|mean|WORD] [--data TSV] [--json]`` (fixed points of the GRU step,
-``analysis.fixed_points``).
+``analysis.fixed_points``) and
+``study --out DIR [--variants …] [--seeds N] [--budget quick|full] [--jobs N] [--json]`` (every variant trained
+with several seeds, the page's claims measured across them, ``gru_viz.study``).
 
 Defaults come from ``gru_viz.paths``: the shipped ``models/sst2-gru`` and ``data/sst2/val.tsv`` of the
 checkout around the current folder, or ``$GRU_VIZ_MODELS`` and ``$GRU_VIZ_DATA``.
@@ -28,6 +30,8 @@ from tqdm import tqdm
 from gru_viz import paths
 from gru_viz.analysis import ABLATION_MEANINGS, ablation
 from gru_viz.model import is_positive, load_model
+from gru_viz.study import add_arguments as add_study_arguments
+from gru_viz.study import study_command
 
 MODEL_HELP = "model folder (default: models/sst2-gru of the checkout, or $GRU_VIZ_MODELS/sst2-gru)"
 DATA_HELP = ("TSV file of sentence<TAB>label (0|1) rows (default: data/sst2/val.tsv of the checkout, "
@@ -105,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                                         "(default: %(default)s)")
     fixed.add_argument("--starts", type=_positive, default=256, help="starting states (default: %(default)s)")
     fixed.add_argument("--json", action="store_true", help="print JSON (keys in the README) instead of a table")
+    study = commands.add_parser("study", help="train every variant with several seeds and measure the page's "
+                                              "claims across them (study.json; resumes when rerun)")
+    add_study_arguments(study)
     return parser
 
 
@@ -344,7 +351,7 @@ def fixed_points_command(args) -> str:
 PROBE_MODELS = ("sst2-gru", "sst2-gru-noreset", "sst2-rnn")
 COMMANDS = {"trace": trace_command, "ablate": ablate_command, "gradient-flow": gradient_flow_command,
             "template": template_command, "probe": probe_command, "index": index_command,
-            "fixed-points": fixed_points_command}
+            "fixed-points": fixed_points_command, "study": study_command}
 
 
 def main(argv=None) -> int:
