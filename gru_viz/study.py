@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["BUDGETS", "CLAIMS", "VARIANTS", "claims", "mean_interval", "measure_run", "paired_difference",
-           "run_study"]
+__all__ = ["BUDGETS", "CLAIMS", "VARIANTS", "claims", "mean_interval", "measure_run", "paired_difference", "report",
+           "run_study", "verdict"]
 
 # train flags of each variant; the seed and the recipe's budget are added per run
 VARIANTS = {
@@ -282,9 +282,12 @@ def claims(runs: list[dict]) -> list[dict]:
         "held-out accuracy on the 766 unseen validation sentences; gru − gru-noreset", runs, "gru",
         "gru-noreset", lambda run: run["heldout_accuracy"]))
     result.append(_single(
-        "rnn_gradient_vanishes", "The vanilla RNN's gradient vanishes with distance; the GRU's does not.",
-        "log10 of the typical ‖∂h_T/∂h_t‖ / √H 64 words back, over 64 long reviews; holds where below −3",
-        runs, ("rnn", "gru", "gru-noreset"), _flow_at(64), lambda v: v < VANISHED))
+        "rnn_gradient_vanishes", "The vanilla RNN's gradient vanishes with distance.",
+        "log10 of the typical ‖∂h_T/∂h_t‖ / √H 64 words back, over 64 long reviews; holds where below −3 "
+        "(a thousandth)", runs, ("rnn",), _flow_at(64), lambda v: v < VANISHED))
+    result.append(_comparison(
+        "gru_gradient_persists", "The GRU's gradient reaches further back than the vanilla RNN's.",
+        "log10 of the typical ‖∂h_T/∂h_t‖ / √H 64 words back; gru − rnn", runs, "gru", "rnn", _flow_at(64)))
     result.append(_single(
         "neutral_reads_neutral", "Neutral plot text reads neutral.",
         f"median |P − 0.5| over the probe's plot sentences; holds where below {NEUTRAL_BAND}", runs,
@@ -319,9 +322,54 @@ def claims(runs: list[dict]) -> list[dict]:
     return result
 
 
+def _interval_text(summary: dict, digits: int = 3) -> str:
+    if summary["mean"] is None:
+        return "not measured"
+    if summary["low"] is None:
+        return f"{summary['mean']:+.{digits}f} (one seed)"
+    return f"{summary['mean']:+.{digits}f} (95% CI {summary['low']:+.{digits}f} to {summary['high']:+.{digits}f})"
+
+
+def _difference_verdict(difference: dict, holds: str, subject: str) -> str:
+    """One sentence on a seed-paired difference: consistent, no measurable difference, or the reverse."""
+    low, high = difference["low"], difference["high"]
+    text = f"{subject}: {_interval_text(difference)}, better on {holds}."
+    if low is None:
+        return text + " One seed is an anecdote."
+    if low > 0:
+        return "Holds. " + text
+    if high < 0:
+        return "The reverse holds. " + text
+    return "No measurable difference. " + text
+
+
+def verdict(claim: dict) -> str:
+    """The claim's result in one plain sentence, from its numbers only."""
+    if "difference" in claim:
+        first, second = claim["variants"]
+        return _difference_verdict(claim["difference"], claim["holds"], f"{first} − {second}")
+    if "measures" in claim:
+        parts = []
+        for name, measure in claim["measures"].items():
+            if measure["difference"]["n"]:
+                parts.append(f"{name} {_interval_text(measure['difference'])} (GRU better on {measure['holds']})")
+        return ("gru − " + claim["variants"][1] + ": " + "; ".join(parts) + ".") if parts else "Not measured."
+    return "; ".join(f"{variant}: {_interval_text(claim['summary'][variant])}, holds on {claim['holds'][variant]}"
+                     for variant in claim["variants"] if claim["summary"][variant]["n"]) + "."
+
+
+def report(study: dict) -> str:
+    """The claims as a Markdown table: claim, measure, result, seeds where it holds."""
+    lines = ["| claim | measure | result |", "|---|---|---|"]
+    for claim in study["claims"]:
+        cells = [text.replace("|", "\\|") for text in (claim["statement"], claim["measure"], verdict(claim))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 CLAIMS = ("gru_keeps_verdict_k8", "gru_keeps_verdict_k16", "reset_helps_retention", "reset_helps_contrast",
-          "reset_helps_accuracy", "rnn_gradient_vanishes", "neutral_reads_neutral", "short_memory_units_reset",
-          *(f"activations_{v}" for v in ACTIVATION_VARIANTS))
+          "reset_helps_accuracy", "rnn_gradient_vanishes", "gru_gradient_persists", "neutral_reads_neutral",
+          "short_memory_units_reset", *(f"activations_{v}" for v in ACTIVATION_VARIANTS))
 
 
 # ---------------------------------------------------------------- the study
@@ -410,4 +458,4 @@ def study_command(args) -> str:
                       log=lambda line: print(line, file=sys.stderr))
     if args.json:
         return json.dumps(study["claims"], indent=1)
-    return "\n".join(f"{claim['claim']}: {claim['holds']}" for claim in study["claims"])
+    return report(study)

@@ -56,8 +56,8 @@ def test_claims_count_seeds_where_they_hold():
     assert k8["difference"]["differences"] == {"0": 0.2, "1": -0.05}
     assert k8["holds"] == "1/2 seeds"
     assert claims["gru_keeps_verdict_k16"]["holds"] == "1/2 seeds"
-    assert claims["rnn_gradient_vanishes"]["holds"] == {"rnn": "2/2 seeds", "gru": "0/2 seeds",
-                                                        "gru-noreset": "0/0 seeds"}
+    assert claims["rnn_gradient_vanishes"]["holds"] == {"rnn": "2/2 seeds"}
+    assert claims["gru_gradient_persists"]["difference"]["differences"] == {"0": 5.0, "1": 5.0}
     assert claims["neutral_reads_neutral"]["holds"]["rnn"] == "1/2 seeds"
     assert [claim["claim"] for claim in study.claims(runs)] == list(study.CLAIMS)
 
