@@ -183,9 +183,9 @@ def fixed_points(rnn: nn.GRU | nn.RNN, x, initial_states=None, *, noise: float =
 
     Every start gives three candidates: the start itself; its minimum of q(h) = ½‖F(h) − h‖² after
     ``adam_steps`` of Adam inside the box |h_i| ≤ 1, where every state reachable from h0 = 0 lies (as
-    FixedPointFinder, it finds saddles as well as attractors); and F applied 300 times to it, which runs into
-    the attractors. Each candidate is then polished by up to ``newton_steps`` Newton steps in float64,
-    without the box, halving a step until it lowers ‖F(h) − h‖. Kept: the points with
+    FixedPointFinder, it finds saddles as well as attractors); and F applied ``FORWARD_STEPS`` (300) times to
+    it, which runs into the attractors. Each candidate is then polished by up to ``newton_steps`` Newton
+    steps in float64, without the box, halving a step until it lowers ‖F(h) − h‖. Kept: the points with
     ‖F(h) − h‖ ≤ ``tolerance`` and every |h_i| < 1, one per group closer than ``unique``; ``dropped`` counts
     the others by reason. Polished points reach float64's limit (~1e-15 for the shipped 64-unit GRU); only a
     network whose rounding alone exceeds 1e-10 needs a larger ``tolerance``. Eigenvalues are of the exact
