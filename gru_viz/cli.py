@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     fixed.add_argument("--sentences", type=_positive, default=400, help="sentences read for starting states "
                                                                         "(default: %(default)s)")
     fixed.add_argument("--starts", type=_positive, default=256, help="starting states (default: %(default)s)")
-    fixed.add_argument("--json", action="store_true", help="print JSON (keys in the README) instead of a table")
+    fixed.add_argument("--json", action="store_true",
+                       help="print JSON (keys in docs/fixed-points.md) instead of a table")
     study = commands.add_parser("study", help="train every variant with several seeds and measure the page's "
                                               "claims across them (study.json; resumes when rerun)")
     add_study_arguments(study)
@@ -307,6 +308,7 @@ def fixed_points_command(args) -> str:
     import numpy as np
 
     from gru_viz.analysis import constant_input, fixed_points, readout_cosine, visited_states
+    from gru_viz.analysis.fixed_points import RESIDUAL_TOLERANCE, SLOW_THRESHOLD
 
     model = load_model(args.model or paths.default_model_dir())
     args.data = args.data or paths.default_data_file("val")
@@ -318,28 +320,34 @@ def fixed_points_command(args) -> str:
     axis = found.principal_axis()  # are the points spread along one line, and is it the readout's?
     axis_cosine = None if axis is None else float(readout_cosine(axis[0], readout))
     axis_explained = None if axis is None else axis[1]
-    slow = found.slow_modes(0.99)
+    slow, growing, kinds = found.slow_modes(SLOW_THRESHOLD), found.growing_modes, found.kinds
     timescale = found.timescales[:, 0] if len(found) else np.zeros(0)
     if args.json:
         def finite(values):  # JSON has no infinity: an infinite timescale is null
             return [[float(v) if np.isfinite(v) else None for v in row] for row in values]
         return json.dumps({
             "model": model.name, "input": args.input, "starts": found.starts, "count": len(found),
-            "tolerance": 1e-3, "points": found.points.tolist(), "residual": found.residual.tolist(),
+            "tolerance": RESIDUAL_TOLERANCE, "points": found.points.tolist(), "residual": found.residual.tolist(),
             "logit": logit.tolist(), "eigenvalues_real": found.eigenvalues.real.tolist(),
             "eigenvalues_imag": found.eigenvalues.imag.tolist(), "slowest": found.slowest.tolist(),
-            "timescales": finite(found.timescales), "slow_modes": slow.tolist(), "slow_threshold": 0.99,
+            "timescales": finite(found.timescales), "slow_modes": slow.tolist(), "slow_threshold": SLOW_THRESHOLD,
             "directions": found.directions.tolist(), "readout_cosine": cosine.tolist(),
-            "points_axis_cosine": axis_cosine, "points_axis_explained": axis_explained}, ensure_ascii=False)
+            "points_axis_cosine": axis_cosine, "points_axis_explained": axis_explained,
+            "kinds": kinds.tolist(), "growing_modes": growing.tolist(), "candidates": found.candidates,
+            "dropped": found.dropped}, ensure_ascii=False)
+    dropped = found.dropped
     lines = [f"{model.name} ({model.arch}, {model.gru.hidden_size} units), constant input {args.input!r}: "
-             f"{len(found)} fixed points (‖F(h) − h‖ ≤ 1e-3) from {found.starts} states visited on "
-             f"{len(texts)} sentences of {args.data.name}",
-             f"{'#':>3}{'logit':>8}{'P(pos)':>8}{'residual':>10}{'max |λ|':>9}{'τ (steps)':>11}"
-             f"{'|λ|≥0.99':>10}{'cos(slow, readout)':>20}"]
+             f"{len(found)} fixed points (‖F(h) − h‖ ≤ {RESIDUAL_TOLERANCE:g} in float64, every |h_i| < 1) from "
+             f"{found.starts} states visited on {len(texts)} sentences of {args.data.name}",
+             f"of {found.candidates} polished candidates, dropped: {dropped['box']} on or past the box |h_i| ≥ 1, "
+             f"{dropped['not_converged']} not converged, {dropped['duplicate']} duplicates",
+             f"{'#':>3} {'kind':<10}{'logit':>8}{'P(pos)':>8}{'residual':>10}{'max |λ|':>10}{'τ (steps)':>11}"
+             f"{'|λ|≥0.99':>10}{'|λ|>1':>7}{'cos(slow, readout)':>20}"]
     for k in range(len(found)):
         tau = f"{timescale[k]:.3g}" if np.isfinite(timescale[k]) else "inf"
-        lines.append(f"{k:>3}{logit[k]:>8.2f}{1 / (1 + np.exp(-logit[k])):>8.3f}{found.residual[k]:>10.1e}"
-                     f"{found.slowest[k]:>9.4f}{tau:>11}{slow[k]:>10}{cosine[k]:>20.3f}")
+        lines.append(f"{k:>3} {kinds[k]:<10}{logit[k]:>8.3f}{1 / (1 + np.exp(-logit[k])):>8.3f}"
+                     f"{found.residual[k]:>10.1e}{found.slowest[k]:>10.6f}{tau:>11}{slow[k]:>10}{growing[k]:>7}"
+                     f"{cosine[k]:>20.3f}")
     if axis is not None:
         lines.append(f"the points' principal axis holds {axis_explained:.0%} of their spread; "
                      f"|cos| with the readout {axis_cosine:.3f}")

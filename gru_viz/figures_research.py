@@ -146,20 +146,28 @@ def fixed_points_figure(trajectory: go.Figure, points: np.ndarray, directions: n
     return figure
 
 
-def eigenvalue_figure(eigenvalues: np.ndarray, labels: list[str] | None = None) -> go.Figure:
+def eigenvalue_figure(eigenvalues: np.ndarray, labels: list[str] | None = None, *,
+                     kinds: list[str] | None = None) -> go.Figure:
     """Eigenvalues of ∂F/∂h at each fixed point (K, H) in the complex plane, with the unit circle: a point
-    on the circle at 1 is a direction the memory keeps for ever, inside decays, outside grows."""
+    on the circle at 1 is a direction the memory keeps for ever, inside decays, outside grows. One series
+    (and legend entry) per kind of point (``kinds``, e.g. "attractor", "saddle"), not per point; the hover
+    names the point (``labels``, default "point k")."""
     eigenvalues = np.asarray(eigenvalues)
+    names = list(labels) if labels else [f"point {k}" for k in range(len(eigenvalues))]
+    kinds = list(kinds) if kinds is not None else ["fixed point"] * len(eigenvalues)
     angle = np.linspace(0, 2 * np.pi, 181)
     data = [{"type": "scatter", "mode": "lines", "x": np.cos(angle), "y": np.sin(angle), "name": "|λ| = 1",
              "line": {"color": "#999999", "dash": "dot", "width": 1}, "hoverinfo": "skip"}]
-    for k, values in enumerate(eigenvalues):
-        name = labels[k] if labels else f"point {k}"
+    for index, kind in enumerate(dict.fromkeys(kinds)):  # kinds in order of first appearance
+        chosen = [k for k in range(len(eigenvalues)) if kinds[k] == kind]
+        values = eigenvalues[chosen].reshape(-1)  # (k·H,)
+        owner = [plotly_text(names[k]) for k in chosen for _ in range(eigenvalues.shape[1])]
         data.append({"type": "scatter", "mode": "markers", "x": values.real, "y": values.imag,
-                     "name": plotly_text(name), "marker": {"size": 7, "opacity": 0.8},
-                     "customdata": np.abs(values),
-                     "hovertemplate": f"{plotly_text(name)}<br>λ = %{{x:.4f}} %{{y:+.4f}}i<br>"
-                                      "|λ| = %{customdata:.4f}<extra></extra>"})
+                     "name": f"{plotly_text(kind)} ({len(chosen)})",
+                     "marker": {"size": 7, "opacity": 0.8, "color": SERIES_COLORS[index % len(SERIES_COLORS)]},
+                     "customdata": [[name, float(size)] for name, size in zip(owner, np.abs(values))],
+                     "hovertemplate": "%{customdata[0]}<br>λ = %{x:.4f} %{y:+.4f}i<br>"
+                                      "|λ| = %{customdata[1]:.6f}<extra></extra>"})
     layout = {"title": {"text": "eigenvalues of ∂F/∂h at each fixed point"}, "height": 420,
               "xaxis": {"title": {"text": "Re λ"}, "zeroline": True},
               "yaxis": {"title": {"text": "Im λ"}, "scaleanchor": "x", "zeroline": True}}

@@ -1,6 +1,7 @@
 """``python -m gru_viz fixed-points``: the JSON keys, every point a fixed point of the model's step (checked
-here through the module itself, in float64), the logit and cosines recomputed from the head, the table, and
-one-line errors with exit status 2."""
+here through the module itself, in float64) strictly inside the box, the drops adding up, the logit, cosines,
+kinds and mode counts recomputed from the head and the eigenvalues, the table, and one-line errors with exit
+status 2."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from gru_viz.paths import default_model_dir
 
 KEYS = {"model", "input", "starts", "count", "tolerance", "points", "residual", "logit", "eigenvalues_real",
         "eigenvalues_imag", "slowest", "timescales", "slow_modes", "slow_threshold", "directions",
-        "readout_cosine", "points_axis_cosine", "points_axis_explained"}
+        "readout_cosine", "points_axis_cosine", "points_axis_explained", "kinds", "growing_modes", "candidates",
+        "dropped"}
 ROWS = ["I love this movie so much\t1", "But the movie is really boring\t0",
         "the plot is thin but the acting is great\t1", "a dull , lifeless mess\t0"]
 
@@ -41,10 +43,13 @@ def test_json_points_are_fixed_points_of_the_shipped_gru(data, capsys):
     x = torch.from_numpy(real.mean(axis=0))[None]  # (1, E): the mean word
     weight = model.net.head.weight.detach().double().numpy()[0]
     assert result["count"] == len(result["points"]) >= 1
+    assert set(result["dropped"]) == {"box", "not_converged", "duplicate"}
+    assert result["count"] + sum(result["dropped"].values()) == result["candidates"] == 3 * 24
+    assert result["tolerance"] == 1e-10
     for k, point in enumerate(np.array(result["points"])):
         with torch.no_grad():
             moved = twin(x, torch.from_numpy(point)[None])[0][0].numpy()
-        assert np.linalg.norm(moved - point) <= 1e-3
+        assert np.linalg.norm(moved - point) <= 1e-10 and np.abs(point).max() < 1
         assert result["logit"][k] == pytest.approx(weight @ point + float(model.net.head.bias), abs=1e-9)
         direction = np.array(result["directions"][k])
         cosine = abs(direction @ weight) / np.linalg.norm(direction) / np.linalg.norm(weight)
@@ -52,6 +57,9 @@ def test_json_points_are_fixed_points_of_the_shipped_gru(data, capsys):
         magnitude = np.hypot(result["eigenvalues_real"][k], result["eigenvalues_imag"][k])
         assert result["slowest"][k] == pytest.approx(magnitude[0])
         assert result["slow_modes"][k] == int((magnitude >= 0.99).sum())
+        assert result["growing_modes"][k] == int((magnitude > 1).sum())
+        assert result["kinds"][k] == ("attractor" if magnitude.max() < 1 else
+                                      "repeller" if magnitude.min() > 1 else "saddle")
         tau = result["timescales"][k][0]
         assert tau is None or tau == pytest.approx(-1 / np.log(magnitude[0]))
 
@@ -60,6 +68,7 @@ def test_the_table(data, capsys):
     assert cli.main(["fixed-points", "--data", str(data), "--input", "zero", "--starts", "16"]) == 0
     out = capsys.readouterr().out
     assert "constant input 'zero'" in out and "cos(slow, readout)" in out and "from 16 states" in out
+    assert "of 48 polished candidates, dropped:" in out and "attractor" in out
 
 
 @pytest.mark.parametrize("argument, message", [(["--input", "qqqzzzx"], "not in the model's vocabulary"),

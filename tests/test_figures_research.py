@@ -68,6 +68,14 @@ def test_eigenvalues_and_attribution_figures():
     eigenvalues = np.array([[0.99 + 0.0j, 0.5 + 0.2j, 0.5 - 0.2j]])
     figure = _valid(eigenvalue_figure(eigenvalues))
     np.testing.assert_allclose(decode(figure.data[1].x), eigenvalues[0].real)
+    # one series per kind of point, not per point: three points, two kinds, two legend entries
+    eigenvalues = np.array([[0.99, 0.5], [2.8, 0.3], [0.97, 0.1j]])
+    figure = _valid(eigenvalue_figure(eigenvalues, ["a", "s", "b"], kinds=["attractor", "saddle", "attractor"]))
+    assert [trace.name for trace in figure.data] == ["|λ| = 1", "attractor (2)", "saddle (1)"]
+    np.testing.assert_allclose(decode(figure.data[1].x), [0.99, 0.5, 0.97, 0.0])
+    np.testing.assert_allclose(decode(figure.data[1].y), [0.0, 0.0, 0.0, 1.0 * 0.1])
+    assert [row[0] for row in figure.data[1].customdata] == ["a", "a", "b", "b"]
+    assert figure.data[2].customdata[0][1] == pytest.approx(2.8)
     figure = _valid(attribution_figure(["not", "bad"], np.array([-1.0, 2.0]), np.array([-0.5, 1.5]),
                                        delta=1e-6, logit=1.2, baseline_logit=-0.3, start_logit=0.2))
     np.testing.assert_array_equal(decode(figure.data[0].y), [-1.0, 2.0])

@@ -11,8 +11,10 @@ from streamlit.testing.v1 import AppTest
 from gru_viz import analysis
 from gru_viz.examples import SEED_PAIR
 from gru_viz.model import load_model
-from gru_viz.paths import default_model_dir
+from gru_viz.paths import default_data_file, default_model_dir
+from gru_viz.train import read_tsv
 from tests.helpers import decode
+from views import research
 
 TIMEOUT = 300  # seconds: a cold start imports torch and Captum on 2 shared cores
 
@@ -94,7 +96,20 @@ def test_fixed_points_section_draws_points_into_the_path():
     names = [trace.get("name") for trace in _figure(app)["data"]]
     assert "slowest direction" in names and any(str(name).startswith("fixed point") for name in names)
     table = app.dataframe[0].value
-    assert (table["residual ‖F(h) − h‖"] <= 1e-3).all()
+    assert (table["residual ‖F(h) − h‖"] <= 1e-10).all()
+    model = load_model(default_model_dir())
+    texts = [sentence for sentence, _ in read_tsv(default_data_file("val"))[:research.FIXED_POINT_SENTENCES]]
+    found = analysis.fixed_points(model.gru, analysis.constant_input(model, "mean"),
+                                  analysis.visited_states(model, texts, count=research.FIXED_POINT_STARTS))
+    assert list(table["kind"]) == list(found.kinds)
+    np.testing.assert_allclose(table["logit at the point"], found.points @ model.net.head.weight[0].detach().double()
+                               .numpy() + float(model.net.head.bias), atol=1e-9)
+    assert list(table["verdict"]) == ["positive" if value > 0 else "negative" for value in table["logit at the point"]]
+    assert f"**{len(found)} fixed points**" in app.markdown[0].value
+    eigenvalues = _figure(app, 1)["data"]
+    kinds = sorted(set(found.kinds))
+    assert sorted(trace["name"] for trace in eigenvalues[1:]) == sorted(
+        f"{kind} ({int((found.kinds == kind).sum())})" for kind in kinds)  # one legend entry per kind
     assert len(app.get("plotly_chart")) == 2  # the path with the points, and the eigenvalues
     # a word outside the vocabulary is a message, not a traceback
     app.selectbox(key="research_fixed_input").set_value("a word…").run()

@@ -17,7 +17,9 @@ import streamlit as st
 import torch
 
 from gru_viz import analysis, figures, figures_research, paths
+from gru_viz.analysis.fixed_points import RESIDUAL_TOLERANCE, SLOW_THRESHOLD
 from gru_viz.examples import EXAMPLES, SEED_PAIR
+from gru_viz.model import is_positive
 from views import shared
 
 PATCHING_MAX_WORDS = 60  # T_b × T_s patched runs: 60 × 60 reads in about half a second
@@ -150,8 +152,9 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
     if which is None:
         which = right.text_input("Word", value="movie", key="research_fixed_word").strip()
     if not st.toggle("Find the fixed points", key="research_fixed_on",
-                     help="Minimises ½‖F(h) − h‖² from states visited on validation sentences: a few seconds "
-                          "once per model and input, then cached."):
+                     help="Newton in float64 from states visited on validation sentences, from their minima of "
+                          "½‖F(h) − h‖² and from where the map carries them: a few seconds once per model and "
+                          "input, then cached."):
         return
     try:
         found = _fixed_points(_key(model, model_key), which, _model=model)
@@ -161,29 +164,51 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
         return
     readout = model.net.head.weight.detach().double().numpy()[0]  # (H,)
     cosine = analysis.readout_cosine(found.directions, readout)
+    dropped = (f"Of {found.candidates} candidates, {found.dropped['box']} ran onto or past the box |h_i| = 1, "
+               f"{found.dropped['not_converged']} did not converge and {found.dropped['duplicate']} were "
+               "duplicates.")
     if not len(found):
-        st.info(f"No fixed point with ‖F(h) − h‖ ≤ 1e-3 from {found.starts} starting states for this input.")
+        st.info(f"No fixed point with ‖F(h) − h‖ ≤ {RESIDUAL_TOLERANCE:g} inside the box for this input. {dropped}")
         return
+    logit = found.points @ readout + float(model.net.head.bias)  # (K,) where each point sits on the verdict
+    kinds = found.kinds
+    verdicts = np.where(is_positive(1 / (1 + np.exp(-logit))), "positive", "negative")  # (K,)
+    attractors = "; ".join(f"logit {value:+.2f}, {verdict}" for value, verdict
+                           in zip(logit[kinds == "attractor"], verdicts[kinds == "attractor"]))
+    st.markdown(f"**{len(found)} fixed points** for the input {which!r}: {_kind_counts(kinds)}"
+                + (f" (attractors at {attractors})." if attractors else "."))
     basis = analysis.projection_basis(model.card, sentence.path)
     path = figures.trajectory_figure([figures.sentence_path(sentence, basis)], dims=2, explained=basis.explained)
     shared.chart(figures_research.fixed_points_figure(
         path, found.points, found.directions, found.slowest, basis, readout_cosine=cosine,
         title=f"{len(found)} fixed points for the input {which!r}, in the sentence's PCA view"), "chart_fixed_points")
-    table = {"logit at the point": found.points @ readout + float(model.net.head.bias),
+    table = {"kind": kinds, "logit at the point": logit,
+             "verdict": verdicts,
              "residual ‖F(h) − h‖": found.residual, "largest |λ|": found.slowest,
              "τ of the slowest mode (steps)": found.timescales[:, 0],
-             "modes with |λ| ≥ 0.99": found.slow_modes(0.99), "|cos(slow direction, readout)|": cosine}
+             f"modes with |λ| ≥ {SLOW_THRESHOLD}": found.slow_modes(), "modes with |λ| > 1": found.growing_modes,
+             "|cos(slow direction, readout)|": cosine}
     st.dataframe({name: np.asarray(values) for name, values in table.items()}, key="research_fixed_table")
-    shared.chart(figures_research.eigenvalue_figure(found.eigenvalues), "chart_fixed_eigenvalues")
-    axis = found.principal_axis()
-    line = ("" if axis is None else f" The points' principal axis holds {axis[1]:.0%} of their spread and has "
-            f"|cos| {float(analysis.readout_cosine(axis[0], readout)):.2f} with the readout.")
-    st.caption("A fixed point h* = F(h*) is a state the network keeps while it reads the constant input. Its "
-               "Jacobian's eigenvalues λ say how each direction fades: τ = −1/ln|λ| steps (negative: the "
-               "direction grows, a saddle). A line attractor shows as points along a line, each with one |λ| ≈ 1 "
-               "along it and a slow direction aligned with the readout (cos near 1)." + line + " These are the "
-               "dynamics under one repeated input, not under real text; a point found in the projection may lie "
-               "far from the path in the 61 directions the plot does not show.")
+    labels = [f"#{k} {kind}, logit {value:+.2f}" for k, (kind, value) in enumerate(zip(kinds, logit))]
+    shared.chart(figures_research.eigenvalue_figure(found.eigenvalues, labels, kinds=kinds), "chart_fixed_eigenvalues")
+    st.caption("A fixed point h* = F(h*) is a state the network keeps while it reads the constant input. Each one "
+               f"here is checked by that definition: ‖F(h) − h‖ ≤ {RESIDUAL_TOLERANCE:g} in float64, every unit "
+               "strictly inside (−1, 1). " + dropped + " The eigenvalues λ of ∂F/∂h at a point say how each "
+               "direction fades: τ = −1/ln|λ| steps (negative: the direction grows). An attractor has every |λ| < 1; a "
+               "saddle has at least one |λ| > 1, so a state near it leaves along that direction. Modes with "
+               f"|λ| ≥ {SLOW_THRESHOLD} hold a memory of 100 steps or more. A line attractor would show as "
+               "many points along a line, each with one |λ| ≈ 1 along it and a slow direction aligned with the "
+               "readout (cos near 1). Running the map forward from visited states finds the attractors they fall "
+               "into; saddles are found only near the starts of the search, so more may exist. "
+               "These are the dynamics under one repeated input, not under real text; a point found in the "
+               f"projection may lie far from the path in the {model.gru.hidden_size - 2} directions the plot "
+               "does not show.")
+
+
+def _kind_counts(kinds) -> str:
+    """How many points of each kind, e.g. "2 attractors, 3 saddles" (kinds in alphabetical order)."""
+    names, counts = np.unique(np.asarray(kinds), return_counts=True)
+    return ", ".join(f"{count} {name}{'s' if count > 1 else ''}" for name, count in zip(names, counts))
 
 
 def attribution_section(model, text: str, *, model_key=None) -> None:
