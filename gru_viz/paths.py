@@ -22,12 +22,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["DATA_ENV", "MODELS_ENV", "default_data_dir", "default_data_file", "default_model_dir",
-           "default_models_root"]
+__all__ = ["DATA_ENV", "MODELS_ENV", "STUDY_ENV", "default_data_dir", "default_data_file", "default_model_dir",
+           "default_models_root", "default_study_file"]
 
 DATA_ENV, MODELS_ENV = "GRU_VIZ_DATA", "GRU_VIZ_MODELS"
 DATA_IN_CHECKOUT = Path("data") / "sst2"
 MODELS_IN_CHECKOUT = Path("models")
+STUDY_ENV, STUDY_IN_CHECKOUT = "GRU_VIZ_STUDY", Path("studies") / "seeds" / "study.json"
 
 
 def _find_upwards(relative: Path, start: Path | None) -> Path | None:
@@ -89,3 +90,12 @@ def default_model_dir(name: str = "sst2-gru", start: Path | None = None) -> Path
                          f"run from the gru-viz checkout, pass --model DIR, or set {MODELS_ENV} to the folder "
                          "of models")
     return found
+
+
+def default_study_file(start: Path | None = None) -> Path | None:
+    """The seed study the page shows: ``$GRU_VIZ_STUDY`` (a ``study.json``), else ``studies/seeds/study.json`` in
+    the current folder or the nearest parent that has it; None when there is none."""
+    named = os.environ.get(STUDY_ENV)
+    if named:
+        return Path(named) if Path(named).is_file() else None
+    return _find_upwards(STUDY_IN_CHECKOUT, start)

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["BUDGETS", "CLAIMS", "VARIANTS", "claims", "mean_interval", "measure_run", "paired_difference", "report",
-           "run_study", "verdict"]
+__all__ = ["BUDGETS", "CLAIMS", "VARIANTS", "claims", "mean_interval", "measure_run", "paired_difference",
+           "read_study", "report", "run_study", "verdict"]
 
 # train flags of each variant; the seed and the recipe's budget are added per run
 VARIANTS = {
@@ -356,6 +356,19 @@ def verdict(claim: dict) -> str:
         return ("gru − " + claim["variants"][1] + ": " + "; ".join(parts) + ".") if parts else "Not measured."
     return "; ".join(f"{variant}: {_interval_text(claim['summary'][variant])}, holds on {claim['holds'][variant]}"
                      for variant in claim["variants"] if claim["summary"][variant]["n"]) + "."
+
+
+def read_study(path) -> dict:
+    """A study.json as written by ``run_study``; ``ValueError`` with one sentence when it is not one."""
+    path = Path(path)
+    try:
+        study = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise ValueError(f"{path.name}: not a readable study ({error.__class__.__name__})") from None
+    if not isinstance(study, dict) or not all(isinstance(study.get(key), want) for key, want in
+                                              (("settings", dict), ("runs", list), ("claims", list))):
+        raise ValueError(f"{path.name}: not a study (needs settings, runs and claims)")
+    return study
 
 
 def report(study: dict) -> str:
