@@ -37,11 +37,11 @@ def random_texts(count=40, seed=1) -> list[str]:
 
 
 def model_state(model):
-    return {name: tensor.clone() for name, tensor in model.net.state_dict().items()}
+    return model.state_dict()  # copies
 
 
 def assert_unchanged(model, before):
-    after = model.net.state_dict()
+    after = model.state_dict()
     assert before.keys() == after.keys()
     for name, tensor in before.items():
         assert torch.equal(tensor, after[name]), name

@@ -144,7 +144,7 @@ def test_word_shares_equal_direct_products_and_sum_to_the_logit(arrays):
 def test_view_shares_sum_to_the_models_final_logit(model, text):
     view = model.trace(text)
     sentence = model.trace(text)
-    weight = model.net.head.weight.detach().double().numpy()[0]
+    weight = model.readout_weight
     shares, _ = direct_shares(sentence.gates.update[0, 0, 0], sentence.gates.candidate[0, 0, 0],
                               sentence.gates.h0[0, 0, 0], weight)
     np.testing.assert_allclose(view.logit_split.words, shares, rtol=0, atol=1e-12)

@@ -71,7 +71,7 @@ def test_dynamics_sections_draw_only_on_request_then_their_numbers():
     assert not app.exception
     spec = _figure(app)
     gru = load_model(default_model_dir("sst2-gru"))
-    x = gru.net.embedding.weight.detach()[gru.tokenize("not bad at all")[1]]
+    x = gru.embed(gru.tokenize("not bad at all")[1])
     expected = analysis.connectivity(gru.gru, x)
     got = np.array([[np.nan if v is None else v for v in row] for row in spec["data"][0]["z"]], dtype=float)
     lower = np.tril(np.ones((4, 4), dtype=bool))

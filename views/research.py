@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
-import torch
 
 from gru_viz import analysis, figures, figures_research, paths
 from gru_viz.examples import EXAMPLES, SEED_PAIR
@@ -49,9 +48,7 @@ def _patching(model_key, base: str, source: str, mode: str, _model):
 @st.cache_data(max_entries=32, show_spinner="Chaining the step Jacobians (float64)…")
 def _connectivity(model_key, text: str, _model):
     _, ids = _model.tokenize(text)
-    with torch.inference_mode():
-        x = _model.net.embedding(torch.tensor(ids[:shared.PAGE_MAX_TOKENS]))  # (T, E)
-    return analysis.connectivity(_model.gru, x)
+    return analysis.connectivity(_model.gru, _model.embed(ids[:shared.PAGE_MAX_TOKENS]))  # embedded (T, E)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Searching for fixed points (a few seconds, once per model and "
@@ -159,7 +156,7 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
     except ValueError as error:
         st.info(str(error))
         return
-    readout = model.net.head.weight.detach().double().numpy()[0]  # (H,)
+    readout = model.readout_weight  # (H,)
     cosine = analysis.readout_cosine(found.directions, readout)
     if not len(found):
         st.info(f"No fixed point with ‖F(h) − h‖ ≤ 1e-3 from {found.starts} starting states for this input.")
@@ -169,7 +166,7 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
     shared.chart(figures_research.fixed_points_figure(
         path, found.points, found.directions, found.slowest, basis, readout_cosine=cosine,
         title=f"{len(found)} fixed points for the input {which!r}, in the sentence's PCA view"), "chart_fixed_points")
-    table = {"logit at the point": found.points @ readout + float(model.net.head.bias),
+    table = {"logit at the point": found.points @ readout + model.readout_bias,
              "residual ‖F(h) − h‖": found.residual, "largest |λ|": found.slowest,
              "τ of the slowest mode (steps)": found.timescales[:, 0],
              "modes with |λ| ≥ 0.99": found.slow_modes(0.99), "|cos(slow direction, readout)|": cosine}

@@ -139,7 +139,6 @@ def sentence_cell_step(model: "SentimentModel", sentence: "SentenceTrace", posit
     steps = len(sentence.tokens)
     if not isinstance(position, (int, np.integer)) or not 0 <= position < steps:
         raise ValueError(f"position must be a whole number from 0 to {steps - 1}, got {position!r}")
-    with torch.inference_mode():
-        x = model.net.embedding.weight[int(sentence.ids[position])].double().numpy()  # (E,)
+    x = model.embed([int(sentence.ids[position])])[0].double().numpy()  # (E,)
     previous = sentence.gates.previous[0, 0, 0, position]  # (H,): h_{t−1}, h0 before the first word
     return cell_step(model.gru, x, previous, unit, position=int(position), token=sentence.tokens[position])

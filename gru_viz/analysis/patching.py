@@ -94,7 +94,7 @@ def head_unit_groups(model: "SentimentModel", strongest: int = 8) -> dict[str, n
     "all units"; the ``strongest`` units of largest |w|; the units with w > 0 (they push towards positive
     when high); the units with w < 0.
     """
-    weight = model.net.head.weight.detach().double().numpy()[0]  # (H,)
+    weight = model.readout_weight  # (H,)
     top = np.sort(np.argsort(-np.abs(weight), kind="stable")[:strongest])
     groups = {"all units": np.arange(len(weight)), f"the {len(top)} the head weighs most": top,
               "head weight > 0": np.flatnonzero(weight > 0), "head weight < 0": np.flatnonzero(weight < 0)}
@@ -106,9 +106,7 @@ def _read(model, text: str, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(text, str):
         raise ValueError(f"the {name} must be a text, got {type(text).__name__}")
     sentence = model.trace(text)  # blank text is refused here with its own sentence
-    with torch.inference_mode():
-        embedded = model.net.embedding(torch.from_numpy(sentence.ids))  # (T, E)
-    return torch.from_numpy(sentence.hidden.copy()), embedded
+    return torch.from_numpy(sentence.hidden.copy()), model.embed(sentence.ids)  # (T, H), (T, E)
 
 
 def _position(position, steps: int, argument: str, name: str) -> int:
