@@ -27,6 +27,7 @@ import plotly.graph_objects as go
 
 from gru_viz.analysis.decomposition import largest_moves, probability_moves
 from gru_viz.analysis.projection import Projection, project
+from gru_viz.analysis.ranking import sentence_logit_split
 from gru_viz.model import VERDICT_THRESHOLD, SentenceTrace
 from gru_viz.style import (
     DIVERGING,
@@ -312,7 +313,7 @@ def sentence_reading_figures(sentence: SentenceTrace) -> dict[str, go.Figure]:
     result = {"prediction": prediction_figure(sentence.tokens, sentence.probability, sentence.start_probability,
                                               marked_words(sentence))}
     if sentence.arch == "gru":
-        split = sentence.logit_split
+        split = sentence_logit_split(sentence)
         result["memory"] = memory_figure(sentence.tokens, split.words, split.carry, split.bias)
     return result
 

@@ -129,7 +129,8 @@ class SentenceTrace:
 
     (T, H) views of the gates, in the trace's dtype: ``update``, ``reset``, ``candidate``, ``hidden`` and
     ``previous`` (h_{t−1}, the state each word read); ``h0`` (H,); ``path`` (T + 1, H) = h0 then each h_t.
-    ``logit_split`` is the final logit as an exact sum over words (``analysis.word_logit_contributions``).
+    The analyses of one sentence take it whole: ``analysis.sentence_logit_split(sentence)`` is the final logit
+    as an exact sum over words, ``analysis.sentence_logit_changes(sentence)`` its change by word and unit.
 
     >>> sentence = load_model("models/sst2-gru").trace("not bad at all")
     >>> sentence.tokens, sentence.update.shape, sentence.path.shape   # doctest: +ELLIPSIS
@@ -181,13 +182,6 @@ class SentenceTrace:
     def path(self) -> np.ndarray:
         """h0 then h_1 … h_T, (T + 1, H): the path the hidden state takes."""
         return np.vstack([self.h0[None], self.hidden])
-
-    @property
-    def logit_split(self):
-        """The final logit as ``carry + bias + words.sum()`` (an ``analysis.LogitSplit``, words (T,))."""
-        from gru_viz.analysis.decomposition import word_logit_contributions  # analysis builds on this module
-
-        return word_logit_contributions(self.update, self.candidate, self.h0, self.head_weight, self.head_bias)
 
 
 class SentimentModel:

@@ -98,12 +98,12 @@ def test_unit_lines_prediction_and_memory(view):
     assert list(ring.x) == list(marked) and len(prediction.layout.annotations) == len(marked)
     assert list(prediction.layout.xaxis.ticktext) == ["(start)"] + view.tokens
 
-    split = view.logit_split
+    split = analysis.sentence_logit_split(view)
     memory = validated(figures.memory_figure(view.tokens, split.words, split.carry, split.bias))
     z = np.asarray(memory.data[0].z, dtype=np.float64)
     steps = len(view.tokens)
-    assert np.array_equal(z.flat[:steps], view.logit_split.words) and np.isnan(z.flat[steps:]).all()
-    assert f"{view.logit_split.total:+.4f}" in memory.layout.title.text
+    assert np.array_equal(z.flat[:steps], split.words) and np.isnan(z.flat[steps:]).all()
+    assert f"{split.total:+.4f}" in memory.layout.title.text
 
 
 def test_page_figure_sets(model, view):

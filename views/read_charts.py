@@ -47,7 +47,7 @@ def story(model_key: tuple, text: str, sentence):
 def retention_figure(model_key: tuple, text: str, _sentence):
     return figures_story.word_change_figure(_sentence.tokens, _sentence.logit_changes,
                                             start_logit=_sentence.start_logit,
-                                            retention=_sentence.logit_split.words)
+                                            retention=analysis.sentence_logit_split(_sentence).words)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

@@ -93,12 +93,13 @@ from gru_viz.analysis.ranking import (
     logit_change_by_unit,
     rank_units,
     sentence_logit_changes,
+    sentence_logit_split,
     shown_units,
     unit_shares,
 )
 
 __all__ += ["ROW_ORDERS", "CellStep", "GateTerms", "cell_step", "logit_change_by_unit", "rank_units",
-            "sentence_cell_step", "sentence_logit_changes", "shown_units", "unit_shares"]
+            "sentence_cell_step", "sentence_logit_changes", "sentence_logit_split", "shown_units", "unit_shares"]
 
 # issue 12: research tools (patching, connectivity, fixed points, integrated gradients)
 from gru_viz.analysis.connectivity import connectivity  # noqa: E402
