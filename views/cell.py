@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gru_viz import analysis, figures_story
+from gru_viz import analysis, figures
 from views import shared
 
 TABLE_UNITS = 12  # units listed at the chosen word: those with the largest share of the verdict
@@ -24,7 +24,7 @@ RNN_EQUATION = (r"h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})"
 @st.cache_resource(max_entries=64, show_spinner=False)
 def unit_figure(model_key: tuple, text: str, unit: int, position: int, _sentence):
     names = ("update", "reset", "candidate", "hidden") if _sentence.arch == "gru" else ("hidden",)
-    return figures_story.unit_over_words_figure(_sentence.tokens, {name: getattr(_sentence, name) for name in names},
+    return figures.unit_over_words_figure(_sentence.tokens, {name: getattr(_sentence, name) for name in names},
                                                 unit, position)
 
 
@@ -61,7 +61,7 @@ unit = unit_column.selectbox("Unit (ranked by its share of the verdict)", ranked
 step = analysis.sentence_cell_step(model, sentence, position, unit)
 st.markdown(f"**Unit {unit} at word {position}, “{step.token}”**, with the model's own numbers (each brace is the "
             f"value of the term above it):")
-st.latex(figures_story.cell_latex(step))
+st.latex(figures.cell_latex(step))
 if model.arch == "gru":
     st.caption(f"The word alone pushes z by {step.update_terms.from_input:+.3f} and the memory by "
                f"{step.update_terms.from_memory:+.3f}; with z = {step.update:.3f} the unit keeps that share of its old "

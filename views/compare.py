@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gru_viz import analysis, figures, figures_analysis, figures_story
+from gru_viz import analysis, figures
 from views import research, shared
 
 TOP_UNITS = 12  # heatmap rows: the units that carry the two verdicts together
@@ -20,7 +20,7 @@ def compare_figures(model_key: tuple, texts: tuple, _sentences, _changes) -> dic
     series = [(name, sentence.tokens, sentence.probability, sentence.start_probability)
               for name, sentence in zip("AB", _sentences)]
     return {"prediction": figures.compare_prediction_figure(series),
-            **{f"units_{name}": figures_story.unit_heatmaps_figure({field: getattr(sentence, field)}, sentence.tokens,
+            **{f"units_{name}": figures.unit_heatmaps_figure({field: getattr(sentence, field)}, sentence.tokens,
                                                                    units, analysis.unit_shares(changes)[units])
                for name, sentence, changes in zip("AB", _sentences, _changes)}}
 
@@ -37,9 +37,9 @@ def clamped_trace(model_key: tuple, text: str, setting: tuple, _model, _steps: i
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def intervention_figures(model_key: tuple, text: str, setting: tuple, _free, _clamped, _units) -> dict:
-    return {"probability": figures_analysis.probability_comparison_figure(_free.tokens, _free.probability,
+    return {"probability": figures.probability_comparison_figure(_free.tokens, _free.probability,
                                                                           _clamped.probability),
-            "hidden": figures_analysis.difference_heatmap(_free.tokens, _free.hidden, _clamped.hidden, field="hidden",
+            "hidden": figures.difference_heatmap(_free.tokens, _free.hidden, _clamped.hidden, field="hidden",
                                                           units=_units)}
 
 

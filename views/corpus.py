@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from gru_viz import analysis, figures_analysis
+from gru_viz import analysis, figures
 from gru_viz.corpus import model_sha256, open_index
 from views import shared
 
@@ -105,7 +105,7 @@ def _draw(index, model) -> None:
     direction = direction_column.radio("Find", ("highest", "lowest"), key="corpus_direction", horizontal=True)
     hits = index.contexts(unit, field, largest=direction == "highest", k=SHOWN_CONTEXTS, one_per_sentence=True)
     if hits:
-        shared.chart(figures_analysis.top_activations_figure(hits, window=manifest.options["window"], field=field),
+        shared.chart(figures.top_activations_figure(hits, window=manifest.options["window"], field=field),
                      "chart_corpus_contexts")
         st.dataframe([{"rank": rank, "value": hit.value, "before": " ".join(hit.context(6)[0]),
                        "word": hit.context(6)[1], "after": " ".join(hit.context(6)[2]),
@@ -119,7 +119,7 @@ def _draw(index, model) -> None:
     if index.ablation is not None:
         left, right = st.columns(2)
         with left:
-            shared.chart(figures_analysis.ablation_figure(index.ablation, size=manifest.sentences),
+            shared.chart(figures.ablation_figure(index.ablation, size=manifest.sentences),
                          "chart_corpus_ablation")
         with right:
             free = index.ablation["free"]
@@ -130,7 +130,7 @@ def _draw(index, model) -> None:
                                         "change": st.column_config.NumberColumn(format="%+.4f")})
             st.caption(f"Accuracy over all {manifest.sentences:,} sentences with the gates forced.")
     if index.flow is not None:
-        shared.chart(figures_analysis.dataset_gradient_flow_figure({model.name: index.flow}, min_count=FLOW_MIN_COUNT),
+        shared.chart(figures.dataset_gradient_flow_figure({model.name: index.flow}, min_count=FLOW_MIN_COUNT),
                      "chart_corpus_flow")
         sample = manifest.gradient_flow
         st.caption(f"‖∂h_T/∂h_t‖ over a seeded sample of {len(sample['sentences']):,} of the corpus's "

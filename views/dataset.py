@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from gru_viz import analysis, figures_analysis, paths
+from gru_viz import analysis, figures, paths
 from gru_viz.text import parse_labelled_tsv
 from views import corpus, shared
 
@@ -142,7 +142,7 @@ if st.toggle("Search the data set for a unit's strongest contexts", key="search_
     direction = direction_column.radio("Find", ("highest", "lowest"), key="search_direction", horizontal=True)
     hits = top_activations(model_key, dataset.key, unit, field, direction == "highest", _model=model,
                            _texts=dataset.texts)
-    shared.chart(figures_analysis.top_activations_figure(hits, window=5, field=field), "chart_top_activations")
+    shared.chart(figures.top_activations_figure(hits, window=5, field=field), "chart_top_activations")
     st.caption(f"The {len(hits)} sentences where unit {unit}'s {field} is {direction}, each at its strongest word "
                f"(boxed), shaded by the unit's value, as LSTMVis does.")
 
@@ -155,7 +155,7 @@ elif st.toggle("Compute accuracy with the gates forced", key="ablation_on", help
     accuracy = analysis.ablation_accuracy(probabilities, dataset.labels)
     left, right = st.columns([1, 1])
     with left:
-        shared.chart(figures_analysis.ablation_figure(accuracy, size=len(dataset.texts)), "chart_ablation")
+        shared.chart(figures.ablation_figure(accuracy, size=len(dataset.texts)), "chart_ablation")
     with right:
         st.dataframe([{"condition": name, "accuracy": value, "change": value - accuracy["free"],
                        "meaning": analysis.ABLATION_MEANINGS[name]} for name, value in accuracy.items()],
@@ -188,7 +188,7 @@ elif st.toggle("Compute the gradient flow", key="flow_on", help="Exact Jacobians
     names = (f"GRU ({GRU_NAME})", f"vanilla RNN ({RNN_NAME})")
     flows = {label: dataset_flow(key, dataset.key + ("flow", len(texts)), _model=pair_model, _texts=texts)
              for label, (key, pair_model) in zip(names, pair.values())}
-    shared.chart(figures_analysis.dataset_gradient_flow_figure(flows, min_count=FLOW_MIN_COUNT), "chart_flow")
+    shared.chart(figures.dataset_gradient_flow_figure(flows, min_count=FLOW_MIN_COUNT), "chart_flow")
     gru_flow, rnn_flow = flows.values()
     caption = (f"‖∂h_T/∂h_t‖ averaged over the first {len(texts):,} sentences of {dataset.source}, by distance "
                f"from the last word; distances fewer than {FLOW_MIN_COUNT} sentences reach are left out.")

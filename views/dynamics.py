@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gru_viz import analysis, figures_analysis
+from gru_viz import analysis, figures
 from views import research, shared
 
 GRU_NAME, RNN_NAME = "sst2-gru", "sst2-rnn"  # the pair the gradient-flow view compares
@@ -28,7 +28,7 @@ elif st.toggle("Compute the gradient flow, GRU vs vanilla RNN", key="sentence_fl
                help="Exact Jacobians in float64: about a second for a new sentence."):
     pair = {name: shared.named_model(name) for name in (GRU_NAME, RNN_NAME)}
     norms = [sentence_flow(key, text, _model=pair_model) for key, pair_model in pair.values()]
-    shared.chart(figures_analysis.gradient_flow_figure(sentence.tokens, *norms,
+    shared.chart(figures.gradient_flow_figure(sentence.tokens, *norms,
                                                        names=(f"GRU ({GRU_NAME})", f"vanilla RNN ({RNN_NAME})")),
                  "chart_sentence_flow")
     st.caption("‖∂h_T/∂h_t‖: how much of a gradient arriving at the last word reaches word t. At the last word both "

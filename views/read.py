@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gru_viz import export, figures_story
+from gru_viz import export, figures
 from gru_viz.examples import EXAMPLES, SEED_PAIR
 from gru_viz.model import is_positive
 from views import read_charts, shared
@@ -54,7 +54,7 @@ final = float(sentence.probability[-1])
 verdict_slot.metric(f"Verdict, P(positive) = {final:.2f}", "positive" if is_positive(final) else "negative",
                     help="P(positive) after the last word: the classifier reads only the memory at the end.")
 
-# ---- how the verdict formed: three rows on one word axis, drawn by Vega-Lite (gru_viz/story_chart.py) ----
+# ---- how the verdict formed: three rows on one word axis, drawn by Vega-Lite (gru_viz/figures.py) ----
 with st.container(gap=None):
     for row, spec in story.items():
         st.vega_lite_chart(spec, width="stretch", key=f"story_{row}")
@@ -63,7 +63,7 @@ field = read_charts.story_field(sentence)
 st.caption(f"Top: P(positive) had the sentence ended after each word; the ringed words moved it most. Middle: each "
            f"word's exact change of the logit, logit_t − logit_{{t−1}} = w · (h_t − h_{{t−1}}); the bars add up to the "
            f"final logit minus the start, and a word's bar includes what it made the memory forget as well as what it "
-           f"wrote. Bottom: the {figures_story.FIELD_TITLES[field]} of the {read_charts.STORY_UNITS} units with the "
+           f"wrote. Bottom: the {figures.FIELD_TITLES[field]} of the {read_charts.STORY_UNITS} units with the "
            f"largest share of the verdict (in brackets: each unit's exact share of the logit's change)."
            + (" z near 1 keeps a unit's memory through the word; near 0 the word overwrites it."
               if field == "update" else ""))
@@ -124,7 +124,7 @@ with box:
             st.caption("Each example is built as the memory probe builds its tests, so the probe's accuracy at the "
                        "same number of plot sentences says how typical the model's reading of it is.")
         with curve:
-            probe = figures_story.probe_figure(model.card, model.name)
+            probe = figures.probe_figure(model.card, model.name)
             if probe is None:
                 st.caption("This model's card holds no memory-probe curves (`python -m gru_viz probe --record` "
                            "measures and records them).")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gru_viz import analysis, figures, figures_story, story_chart
+from gru_viz import analysis, figures
 from views import shared
 
 TOP_UNITS = 12  # rows of the unit heatmaps by default: the units that carry the verdict
@@ -22,9 +22,9 @@ def story_field(sentence) -> str:
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def story_specs(model_key: tuple, text: str, _sentence, _changes) -> dict[str, dict]:
-    """The first chart's three Vega-Lite rows (``gru_viz.story_chart``)."""
+    """The first chart's three Vega-Lite rows (``gru_viz.figures.story``)."""
     units = analysis.rank_units(_changes, STORY_UNITS)
-    return story_chart.story_specs(_sentence.tokens, _sentence.probability, _sentence.start_probability,
+    return figures.story_specs(_sentence.tokens, _sentence.probability, _sentence.start_probability,
                                    _sentence.logit_changes, getattr(_sentence, story_field(_sentence)), units,
                                    analysis.unit_shares(_changes)[units], field=story_field(_sentence))
 
@@ -32,7 +32,7 @@ def story_specs(model_key: tuple, text: str, _sentence, _changes) -> dict[str, d
 def story_figure(sentence, changes):
     """The same story as one Plotly figure, for the HTML download (built only when it is asked for)."""
     units = analysis.rank_units(changes, STORY_UNITS)
-    return figures_story.story_figure(sentence.tokens, sentence.probability, sentence.start_probability,
+    return figures.story_figure(sentence.tokens, sentence.probability, sentence.start_probability,
                                       getattr(sentence, story_field(sentence)), units,
                                       analysis.unit_shares(changes)[units], field=story_field(sentence))
 
@@ -45,7 +45,7 @@ def story(model_key: tuple, text: str, sentence):
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def retention_figure(model_key: tuple, text: str, _sentence):
-    return figures_story.word_change_figure(_sentence.tokens, _sentence.logit_changes,
+    return figures.word_change_figure(_sentence.tokens, _sentence.logit_changes,
                                             start_logit=_sentence.start_logit,
                                             retention=analysis.sentence_logit_split(_sentence).words)
 
@@ -53,7 +53,7 @@ def retention_figure(model_key: tuple, text: str, _sentence):
 @st.cache_resource(max_entries=64, show_spinner=False)
 def units_figure(model_key: tuple, text: str, field: str, scope: str, order: str, _sentence, _changes):
     units = analysis.shown_units(_sentence, None if scope == "all" else TOP_UNITS, order)
-    return figures_story.unit_heatmaps_figure({field: getattr(_sentence, field)}, _sentence.tokens, units,
+    return figures.unit_heatmaps_figure({field: getattr(_sentence, field)}, _sentence.tokens, units,
                                               analysis.unit_shares(_changes)[units])
 
 

@@ -1,6 +1,6 @@
 """Page sections of the research tools (issue 12): activation patching, connectivity, fixed points and
 integrated gradients. The pages call these; each section draws one view with Streamlit and only wires
-widgets to ``gru_viz.analysis`` and ``gru_viz.figures_research``.
+widgets to ``gru_viz.analysis`` and ``gru_viz.figures``.
 
 - ``patching_section(model, base_text, source_text, model_key=...)``: the compare page.
 - ``dynamics_sections(model, text, model_key=...)``: the dynamics page; it draws
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from gru_viz import analysis, figures, figures_research, paths
+from gru_viz import analysis, figures, paths
 from gru_viz.examples import EXAMPLES, SEED_PAIR
 from views import shared
 
@@ -98,7 +98,7 @@ def patching_section(model, base_text: str = SEED_PAIR[0], source_text: str = SE
         return
     grid, columns = _patching(_key(model, model_key), base_text, source_text,
                               "words" if mode.startswith("all") else "units", _model=model)
-    figure = figures_research.patching_figure(
+    figure = figures.patching_figure(
         grid, base.tokens, columns, base_probability=float(base.probability[-1]),
         source_probability=float(source.probability[-1]),
         column_title="source word" if mode.startswith("all") else "units copied from the source's last state")
@@ -129,7 +129,7 @@ def connectivity_section(models: dict, text: str, *, model_keys: dict | None = N
     except ValueError as error:
         st.info(str(error))
         return
-    shared.chart(figures_research.connectivity_figure(matrices, tokens), "chart_connectivity")
+    shared.chart(figures.connectivity_figure(matrices, tokens), "chart_connectivity")
     st.caption("Row t, column s: ‖∂h_t/∂h_s‖, the Frobenius norm of how the state after word t changes with a "
                "small change of the state after word s, along this sentence's own path (the diagonal is √H, "
                "nothing above it). Bright far from the diagonal means a long memory. It measures sensitivity, not "
@@ -163,7 +163,7 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
         return
     basis = analysis.projection_basis(model.card, sentence.path)
     path = figures.trajectory_figure([figures.sentence_path(sentence, basis)], dims=2, explained=basis.explained)
-    shared.chart(figures_research.fixed_points_figure(
+    shared.chart(figures.fixed_points_figure(
         path, found.points, found.directions, found.slowest, basis, readout_cosine=cosine,
         title=f"{len(found)} fixed points for the input {which!r}, in the sentence's PCA view"), "chart_fixed_points")
     table = {"logit at the point": found.points @ readout + model.readout_bias,
@@ -171,7 +171,7 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
              "τ of the slowest mode (steps)": found.timescales[:, 0],
              "modes with |λ| ≥ 0.99": found.slow_modes(0.99), "|cos(slow direction, readout)|": cosine}
     st.dataframe({name: np.asarray(values) for name, values in table.items()}, key="research_fixed_table")
-    shared.chart(figures_research.eigenvalue_figure(found.eigenvalues), "chart_fixed_eigenvalues")
+    shared.chart(figures.eigenvalue_figure(found.eigenvalues), "chart_fixed_eigenvalues")
     axis = found.principal_axis()
     line = ("" if axis is None else f" The points' principal axis holds {axis[1]:.0%} of their spread and has "
             f"|cos| {float(analysis.readout_cosine(axis[0], readout)):.2f} with the readout.")
@@ -195,7 +195,7 @@ def attribution_section(model, text: str, *, model_key=None) -> None:
     except ValueError as error:
         st.info(str(error))
         return
-    shared.chart(figures_research.attribution_figure(
+    shared.chart(figures.attribution_figure(
         result.tokens, result.attributions, result.logit_changes, delta=result.delta, logit=result.logit,
         baseline_logit=result.baseline_logit, start_logit=result.start_logit), "chart_attribution")
     st.caption(f"Blue: integrated gradients of the final logit on each word's embedding, from a baseline of "

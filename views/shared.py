@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from gru_viz import analysis, export, figures_analysis, paths, upload
+from gru_viz import analysis, export, figures, paths, upload
 from gru_viz.examples import SEED_PAIR
 from gru_viz.model import load_model
 
@@ -200,9 +200,9 @@ def memory_charts(stats, prefix: str) -> dict[str, int]:
     set*, from an index in the corpus view); returns how many units carry each label."""
     left, right = st.columns(2)
     with left:
-        chart(figures_analysis.saturation_figure(stats), f"chart_{prefix}saturation")
+        chart(figures.saturation_figure(stats), f"chart_{prefix}saturation")
     with right:
-        chart(figures_analysis.timescale_figure(stats.timescale, stats.labels), f"chart_{prefix}timescale")
+        chart(figures.timescale_figure(stats.timescale, stats.labels), f"chart_{prefix}timescale")
     return {label: stats.labels.count(label) for label in ("integrator", "resetter", "fast", "mixed")}
 
 

@@ -1,12 +1,15 @@
-"""The figures that tell one sentence's story: how the verdict formed, which words decided it, what the
-units that carry it did, and one unit's step through the cell. Arrays in, ``go.Figure`` (or a LaTeX
-string) out, in the house style of ``gru_viz.style``.
+"""Figures of sentences read by the model: how the verdict formed, which words decided it, what the units that
+carry it did, the path of the memory, and two readings side by side (two sentences, free against forced gates,
+one sentence patched with another's memory). Arrays in, ``go.Figure`` out, in the house style of
+``figures.style``; the data hold the values given, in their dtype, and words are shown literally.
 
-- ``story_figure``: P(positive) after each word above the update gate of the units that carry the verdict.
+- ``story_figure``: P(positive) after each word above the update gate of the units that carry the verdict (the
+  Plotly twin of the Vega-Lite story in ``figures.story``, for the HTML download).
 - ``word_change_figure``: each word's exact change of the logit (and, on request, the retention split).
-- ``unit_heatmaps_figure``: z, r, n and h of chosen units, one panel each, one figure.
-- ``unit_over_words_figure`` and ``cell_latex``: one unit through the sentence, and its four equations at
-  one word with the model's numbers.
+- ``unit_heatmaps_figure``: z, r, n or h of chosen units, one panel each, one figure.
+- ``trajectory_figure``: the hidden state's path in 2-D or 3-D (``sentence_path`` places a sentence on a basis).
+- ``compare_prediction_figure``, ``probability_comparison_figure``, ``difference_heatmap``, ``patching_figure``:
+  two sentences, a free and a forced reading, and activation patching.
 
 >>> import numpy as np
 >>> figure = word_change_figure(["not", "bad"], np.array([-0.5, 1.5]), start_logit=0.1)
@@ -17,39 +20,36 @@ string) out, in the house style of ``gru_viz.style``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 
-from gru_viz.probe import card_curves
-from gru_viz.style import DIVERGING, EXACT, GATE_SCALE, SERIES_COLORS, new_figure, plotly_text, word_axis
+from gru_viz.analysis.projection import Projection, project
+from gru_viz.figures.style import (
+    DIVERGING,
+    EXACT,
+    FIELD_RANGES,
+    FIELD_SYMBOLS,
+    FIELD_TITLES,
+    GATE_SCALE,
+    NEGATIVE_COLOR,
+    POSITIVE_COLOR,
+    SERIES_COLORS,
+    UNIT_ROW_PX,
+    marked_moves,
+    new_figure,
+    plotly_text,
+    unit_labels,
+    word_axis,
+)
+from gru_viz.model import VERDICT_THRESHOLD, SentenceTrace
 
-__all__ = ["FIELD_TITLES", "MIN_MARKED_MOVE", "cell_latex", "marked_moves", "probe_figure", "story_figure",
-           "unit_heatmaps_figure", "unit_over_words_figure", "word_change_figure"]
+__all__ = ["TrajectoryPath", "compare_prediction_figure", "difference_heatmap", "patching_figure",
+           "probability_comparison_figure", "sentence_path", "story_figure", "trajectory_figure",
+           "unit_heatmaps_figure", "word_change_figure"]
 
-MIN_MARKED_MOVE = 0.005  # a ringed word moved P by at least this much, so its label never reads +0.00
-FIELD_TITLES = {"update": "update gate z", "reset": "reset gate r", "candidate": "candidate n",
-                "hidden": "hidden state h"}
-_FIELD_RANGE = {"update": (0.0, 1.0), "reset": (0.0, 1.0), "candidate": (-1.0, 1.0), "hidden": (-1.0, 1.0)}
-_POSITIVE, _NEGATIVE = DIVERGING[-1][1], DIVERGING[0][1]
-_ROW_PX = 17  # pixels per unit row in a heatmap: 12 units read at a glance, 64 still fit a screen
-
-
-def marked_moves(probability, start_probability: float, count: int = 3) -> np.ndarray:
-    """Positions (in reading order) of the ``count`` words that moved P(positive) most, leaving out any
-    that moved it by less than ``MIN_MARKED_MOVE`` (a label would read +0.00).
-
-    >>> marked_moves([0.5, 0.9, 0.9, 0.2], 0.5).tolist()
-    [1, 3]
-    """
-    moves = np.diff(np.asarray(probability, dtype=np.float64), prepend=start_probability)  # (T,)
-    ranked = np.argsort(-np.abs(moves), kind="stable")[:max(count, 0)]
-    return np.sort(ranked[np.abs(moves[ranked]) >= MIN_MARKED_MOVE])
-
-
-def _unit_labels(units, shares) -> list[str]:
-    return [f"unit {int(u)}" + ("" if shares is None else f" ({float(s):+.2f})") for u, s in
-            zip(units, shares if shares is not None else [None] * len(units))]
+MAX_PATH_LABELS = 40  # beyond this many words, label every k-th point along a trajectory (hover names all)
 
 
 def story_figure(tokens: list[str], probability, start_probability: float, values, units, shares=None, *,
@@ -63,14 +63,14 @@ def story_figure(tokens: list[str], probability, start_probability: float, value
     steps = len(tokens)
     line = np.concatenate([[start_probability], probability])  # (T + 1,)
     moves = np.diff(line)  # (T,)
-    marked = marked_moves(probability, start_probability, 3 if steps <= 20 else 5) if marked is None else marked
+    marked = marked_moves(probability, start_probability) if marked is None else marked
     marked = np.asarray(marked, dtype=np.int64)
     words = [plotly_text(t) for t in tokens]
     units = np.asarray(units, dtype=np.int64)
     z = np.ascontiguousarray(np.asarray(values)[:, units].T)  # (K, T)
-    low, high = _FIELD_RANGE[field]
-    symbol = FIELD_TITLES[field].split()[-1]
-    labels = _unit_labels(units, shares)
+    low, high = FIELD_RANGES[field]
+    symbol = FIELD_SYMBOLS[field]
+    labels = unit_labels(units, shares)
     data = [
         {"type": "scatter", "mode": "lines+markers", "name": "P(positive)", "x": np.arange(-1, steps), "y": line,
          "xaxis": "x", "yaxis": "y", "text": ["(start)"] + words, "customdata": np.concatenate([[0.0], moves]),
@@ -84,7 +84,7 @@ def story_figure(tokens: list[str], probability, start_probability: float, value
         {"type": "scatter", "mode": "markers+text", "name": "moved P most", "x": marked, "y": probability[marked],
          "xaxis": "x", "yaxis": "y", "hoverinfo": "skip", "cliponaxis": False,
          "text": [f"{words[t]} {moves[t]:+.2f}" for t in marked],
-         "textposition": ["top center" if probability[t] < 0.5 else "bottom center" for t in marked],
+         "textposition": ["top center" if probability[t] < VERDICT_THRESHOLD else "bottom center" for t in marked],
          "textfont": {"size": 12},
          "marker": {"size": 18, "color": "rgba(0,0,0,0)", "line": {"color": "#000000", "width": 2}}},
         {"type": "heatmap", "z": z, "x": np.arange(steps), "y": labels, "xaxis": "x", "yaxis": "y2",
@@ -92,7 +92,7 @@ def story_figure(tokens: list[str], probability, start_probability: float, value
          "colorbar": {"title": {"text": symbol}, "thickness": 10, "len": 0.42, "y": 0.0, "yanchor": "bottom"},
          "hovertemplate": f"%{{y}}<br>word %{{text}}<br>{symbol} = %{{z{EXACT}}}<extra></extra>"},
     ]
-    rows_height = _ROW_PX * len(units)
+    rows_height = UNIT_ROW_PX * len(units)
     layout = {
         "title": {"text": "How the verdict formed",
                   "subtitle": {"text": f"P(positive) after each word; below, the {FIELD_TITLES[field]} of the units "
@@ -102,12 +102,14 @@ def story_figure(tokens: list[str], probability, start_probability: float, value
                   "tickvals": [0, 0.5, 1]},
         "yaxis2": {"domain": [0.0, 0.44], "autorange": "reversed", "type": "category", "showgrid": False,
                    "title": None},
-        "shapes": [{"type": "line", "xref": "paper", "yref": "y", "x0": 0, "x1": 1, "y0": 0.5, "y1": 0.5,
+        "shapes": [{"type": "line", "xref": "paper", "yref": "y", "x0": 0, "x1": 1, "y0": VERDICT_THRESHOLD,
+                    "y1": VERDICT_THRESHOLD,
                     "line": {"dash": "dot", "color": "#888888", "width": 1}}],
         "showlegend": False,
         "height": int(max(440, 270 + 2 * rows_height)), "margin": {"t": 70, "b": 10, "l": 10, "r": 10},
     }
     return new_figure(data, layout)
+
 
 
 def word_change_figure(tokens: list[str], changes, *, start_logit: float, retention=None) -> go.Figure:
@@ -118,7 +120,7 @@ def word_change_figure(tokens: list[str], changes, *, start_logit: float, retent
     words = [plotly_text(t) for t in tokens]
     final = start_logit + changes.sum()
     data = [{"type": "bar", "name": "exact change of the logit", "x": np.arange(len(tokens)), "y": changes,
-             "text": words, "marker": {"color": [_POSITIVE if c >= 0 else _NEGATIVE for c in changes]},
+             "text": words, "marker": {"color": [POSITIVE_COLOR if c >= 0 else NEGATIVE_COLOR for c in changes]},
              "textposition": "none",
              "hovertemplate": "%{text}<br>the logit changed by %{y:+.4f}<extra></extra>"}]
     if retention is not None:
@@ -138,6 +140,7 @@ def word_change_figure(tokens: list[str], changes, *, start_logit: float, retent
     return new_figure(data, layout)
 
 
+
 def unit_heatmaps_figure(fields: dict, tokens: list[str], units, shares=None) -> go.Figure:
     """Units × words heatmaps of the chosen units (K,) for each field in ``fields`` (name → (T, H); names
     among "update", "reset", "candidate", "hidden"), panels in a grid of two columns sharing the rows.
@@ -147,14 +150,14 @@ def unit_heatmaps_figure(fields: dict, tokens: list[str], units, shares=None) ->
     columns = 1 if len(names) == 1 else 2
     rows = math.ceil(len(names) / columns)
     words = [plotly_text(t) for t in tokens]
-    labels = _unit_labels(units, shares)
+    labels = unit_labels(units, shares)
     gap_x, gap_y = 0.08, 0.12 if rows > 1 else 0.0
     width, height = (1 - gap_x * (columns - 1)) / columns, (1 - gap_y * (rows - 1)) / rows
     data, layout, seen_scales = [], {"annotations": []}, set()
     for index, name in enumerate(names):
         row, column = divmod(index, columns)
         axis = "" if index == 0 else str(index + 1)
-        low, high = _FIELD_RANGE[name]
+        low, high = FIELD_RANGES[name]
         gate = low == 0.0
         x0, y1 = round(column * (width + gap_x), 6), round(1 - row * (height + gap_y), 6)
         trace = {"type": "heatmap", "z": np.ascontiguousarray(np.asarray(fields[name])[:, units].T),
@@ -163,7 +166,7 @@ def unit_heatmaps_figure(fields: dict, tokens: list[str], units, shares=None) ->
                  "colorscale": GATE_SCALE if gate else DIVERGING, "showscale": gate not in seen_scales,
                  "colorbar": {"title": {"text": "gate" if gate else "n, h"}, "thickness": 10, "len": 0.45,
                               "y": 1.0 if gate else 0.0, "yanchor": "top" if gate else "bottom"},
-                 "hovertemplate": (f"%{{y}}<br>word %{{text}}<br>{FIELD_TITLES[name].split()[-1]} = "
+                 "hovertemplate": (f"%{{y}}<br>word %{{text}}<br>{FIELD_SYMBOLS[name]} = "
                                    f"%{{z{EXACT}}}<extra></extra>")}
         if not gate:
             trace["zmid"] = 0.0
@@ -177,111 +180,202 @@ def unit_heatmaps_figure(fields: dict, tokens: list[str], units, shares=None) ->
         layout["annotations"].append({"text": f"<b>{FIELD_TITLES[name]}</b>", "xref": "paper", "yref": "paper",
                                       "x": x0, "y": y1, "xanchor": "left", "yanchor": "bottom",
                                       "showarrow": False, "font": {"size": 13}})
-    panel = _ROW_PX * len(units) + 60
+    panel = UNIT_ROW_PX * len(units) + 60
     layout.update({"height": int(rows * panel + 40), "margin": {"t": 30, "b": 10, "l": 10, "r": 10},
                    "showlegend": False})
     return new_figure(data, layout)
 
 
-def unit_over_words_figure(tokens: list[str], fields: dict, unit: int, position: int | None = None) -> go.Figure:
-    """One unit through the sentence: each field (name → (T, H)) of unit ``unit`` as a line over the words,
-    gates and states on one axis [−1, 1]; the word at ``position`` is shaded."""
+
+# ---- the path of the memory ----
+
+
+@dataclass(frozen=True)
+class TrajectoryPath:
+    """One sentence's path through the projection: coords (N, 3) for h0 then each word, labels N (the
+    first is the start), probability (N,) P(positive) at each point, name shown in the legend."""
+
+    name: str
+    coords: np.ndarray
+    labels: list[str]
+    probability: np.ndarray
+
+
+
+def sentence_path(sentence: SentenceTrace, basis: Projection, name: str = "sentence") -> TrajectoryPath:
+    """A sentence's path h0 → h_T on the basis: (T + 1, 3) coordinates, the start then each word."""
+    return TrajectoryPath(name=name, coords=project(sentence.path, basis), labels=["(start)"] + list(sentence.tokens),
+                          probability=np.concatenate([[sentence.start_probability], sentence.probability]))
+
+
+
+def trajectory_figure(paths: list[TrajectoryPath], *, dims: int, explained: np.ndarray,
+                      title: str = "the path of the hidden state") -> go.Figure:
+    """h_t as a path in 2-D (PC1, PC2) or 3-D (PC1–PC3), points coloured by P(positive) on [0, 1],
+    words written along the path, the start (h0) a diamond and the end a square."""
+    if dims not in (2, 3):
+        raise ValueError("dims must be 2 or 3")
+    axes = ["x", "y", "z"][:dims]
+    kind = "scatter" if dims == 2 else "scatter3d"
+    data = []
+    for index, path in enumerate(paths):
+        coords = np.asarray(path.coords, dtype=np.float64)
+        count = len(coords)
+        step = max(1, math.ceil(count / MAX_PATH_LABELS))
+        labels = [plotly_text(label) for label in path.labels]
+        shown = [label if t % step == 0 or t == count - 1 else "" for t, label in enumerate(labels)]
+        positions = np.arange(-1, count - 1)  # the start is position −1: before the first word
+        hover = ("%{customdata[0]} (position %{customdata[1]})<br>P(positive) = %{customdata[2]:.4f}<br>"
+                 + ", ".join(f"PC{k + 1} = %{{{axis}:.3f}}" for k, axis in enumerate(axes))
+                 + f"<extra>{plotly_text(path.name)}</extra>")
+        probability = np.asarray(path.probability, dtype=np.float64)
+        customdata = [[label, int(position), float(p)]  # lists: Plotly encodes object arrays slowly
+                      for label, position, p in zip(labels, positions, probability)]
+        show_scale = index == 0
+        trace = {
+            "type": kind, "mode": "lines+markers+text", "name": path.name, "text": shown,
+            # labels alternate above and below the path: neighbouring words often land close together
+            "textposition": ["top center" if t % 2 == 0 else "bottom center" for t in range(count)],
+            "customdata": customdata, "hovertemplate": hover,
+            "line": {"color": "#555555", "width": 2, "dash": "solid" if index == 0 else "dash"},
+            "marker": {"color": probability, "cmin": 0.0, "cmax": 1.0,
+                       "colorscale": DIVERGING, "size": 8 if dims == 2 else 4, "showscale": show_scale,
+                       "colorbar": {"title": {"text": "P(pos)"}, "thickness": 12},
+                       "line": {"color": "#333333", "width": 0.5}},
+        }
+        for k, axis in enumerate(axes):
+            trace[axis] = coords[:, k]
+        data.append(trace)
+        for where, symbol, name in ((0, "diamond", "start (h₀)"), (count - 1, "square", "end")):
+            marker = {"type": kind, "mode": "markers", "name": name, "legendgroup": name, "showlegend": index == 0,
+                      "marker": {"symbol": symbol, "size": 14 if dims == 2 else 7, "color": "rgba(0,0,0,0)",
+                                 "line": {"color": "#000000", "width": 2}},
+                      "hoverinfo": "skip"}
+            for k, axis in enumerate(axes):
+                marker[axis] = coords[where:where + 1, k]
+            data.append(marker)
+    titles = [f"PC{k + 1} ({explained[k]:.0%} of variance)" for k in range(dims)]
+    layout = {"title": {"text": title}, "height": 520, "margin": {"t": 70, "b": 10, "l": 10, "r": 10},
+              "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1}}
+    if dims == 2:
+        layout["xaxis"] = {"title": {"text": titles[0]}, "zeroline": False}
+        layout["yaxis"] = {"title": {"text": titles[1]}, "zeroline": False}
+    else:
+        layout["scene"] = {f"{axis}axis": {"title": {"text": text}} for axis, text in zip(axes, titles)}
+    return new_figure(data, layout)
+
+
+
+# ---- two readings side by side ----
+
+
+def _probability_layout(title: str) -> dict:
+    # the y range leaves room for the rings at 0 and 1
+    return {"title": {"text": title}, "yaxis": {"title": {"text": "P(positive)"}, "range": [-0.08, 1.08]},
+            "height": 380, "margin": {"t": 50, "b": 10, "l": 50, "r": 10},
+            "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1,  # the verdict line
+                        "y0": VERDICT_THRESHOLD, "y1": VERDICT_THRESHOLD,
+                        "line": {"dash": "dot", "color": "#888888", "width": 1}}]}
+
+
+
+def compare_prediction_figure(series: list[tuple[str, list[str], np.ndarray, float]]) -> go.Figure:
+    """P(positive) of several sentences by position, overlaid: ``series`` is (name, tokens, probability (T,),
+    start_probability) each. The x axis is the position (words differ); hover names each word."""
+    data = []
+    for index, (name, tokens, probability, start) in enumerate(series):
+        values = np.concatenate([[start], np.asarray(probability, dtype=np.float64)])
+        data.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": np.arange(-1, len(tokens)),
+                     "y": values, "text": ["(start)"] + [plotly_text(token) for token in tokens],
+                     "line": {"dash": "solid" if index == 0 else "dash"},
+                     "hovertemplate": f"{plotly_text(name)}: after %{{text}} (position %{{x}})<br>"
+                                      f"P(positive) = %{{y{EXACT}}}<extra></extra>"})
+    layout = _probability_layout("P(positive) after each word, position by position")
+    layout["xaxis"] = {"title": {"text": "position (−1 = before the first word)"}, "zeroline": False}
+    layout["legend"] = {"orientation": "h", "y": -0.2}
+    return new_figure(data, layout)
+
+
+
+def probability_comparison_figure(tokens: list[str], free: np.ndarray, clamped: np.ndarray, *,
+                                  names: tuple[str, str] = ("free", "clamped")) -> go.Figure:
+    """P(positive) after each word, free run (T,) against clamped run (T,), with the 0.5 verdict line.
+    Hover gives both values and the change."""
+    free, clamped = np.asarray(free, dtype=np.float64), np.asarray(clamped, dtype=np.float64)
+    if not len(free) == len(clamped) == len(tokens):
+        raise ValueError(f"need one probability per token: {len(tokens)} tokens, {len(free)} and {len(clamped)}")
     words = [plotly_text(t) for t in tokens]
-    styles = {"update": ("z", SERIES_COLORS[2], "solid"), "reset": ("r", SERIES_COLORS[3], "dot"),
-              "candidate": ("n", "#999999", "dash"), "hidden": ("h", "#222222", "solid")}
     data = []
-    for name, values in fields.items():
-        symbol, color, dash = styles[name]
-        data.append({"type": "scatter", "mode": "lines+markers", "name": f"{symbol}: {FIELD_TITLES[name]}",
-                     "x": np.arange(len(tokens)), "y": np.ascontiguousarray(np.asarray(values)[:, unit]),
-                     "text": words, "line": {"color": color, "dash": dash, "width": 3 if name == "hidden" else 2},
-                     "hovertemplate": f"%{{text}}<br>{symbol} = %{{y{EXACT}}}<extra></extra>"})
-    shapes = [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0, "y1": 0,
-               "line": {"color": "#bbbbbb", "width": 1}}]
-    if position is not None:
-        shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": position - 0.5, "x1": position + 0.5,
-                       "y0": 0, "y1": 1, "fillcolor": "rgba(255,200,0,0.25)", "line": {"width": 0}, "layer": "below"})
-    layout = {"title": {"text": f"Unit {int(unit)} through the sentence"}, "xaxis": word_axis(tokens, title=""),
-              "yaxis": {"range": [-1.05, 1.05], "title": {"text": "value"}}, "shapes": shapes, "height": 330,
-              "legend": {"orientation": "h", "y": -0.2}, "margin": {"t": 40, "b": 10, "l": 10, "r": 10}}
+    for index, (name, values, other) in enumerate(((names[0], free, clamped), (names[1], clamped, free))):
+        data.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": np.arange(len(tokens)),
+                     "y": values, "text": words, "customdata": values - other if index else other - values,
+                     "line": {"color": SERIES_COLORS[index], "dash": "solid" if index == 0 else "dash"},
+                     "hovertemplate": (f"{plotly_text(name)}: after %{{text}} (position %{{x}})<br>P(positive) = "
+                                       f"%{{y{EXACT}}}<br>clamped − free = %{{customdata:+.6f}}<extra></extra>")})
+    layout = {"title": {"text": "P(positive) after each word: free against clamped"}, "xaxis": word_axis(tokens),
+              "yaxis": {"range": [0, 1], "title": {"text": "P(positive)"}},
+              "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1,  # the verdict line
+                          "y0": VERDICT_THRESHOLD, "y1": VERDICT_THRESHOLD,
+                          "line": {"color": "#999999", "dash": "dot", "width": 1}}],
+              "legend": {"orientation": "h", "y": -0.25}}
     return new_figure(data, layout)
 
 
-def _number(value: float) -> str:
-    """A signed term under a brace: +0.250 or −0.250."""
-    return f"{value:+.3f}".replace("-", "-\\,").replace("+", "+\\,")
+
+def difference_heatmap(tokens: list[str], free: np.ndarray, clamped: np.ndarray, *, field: str = "hidden",
+                       units: np.ndarray | None = None) -> go.Figure:
+    """Units × words heatmap of clamped − free for one trace field (free, clamped (T, H), e.g.
+    ``run.free.gates.hidden[0, 0, 0]``): where the intervention moved the gates or the hidden path.
+    units: the rows to show, in order (default all). Hover gives free, clamped and the difference."""
+    free, clamped = np.asarray(free, dtype=np.float64), np.asarray(clamped, dtype=np.float64)
+    if free.shape != clamped.shape or free.ndim != 2 or free.shape[0] != len(tokens):
+        raise ValueError(f"need free and clamped (T, H) for {len(tokens)} tokens, got {free.shape}, {clamped.shape}")
+    units = np.arange(free.shape[1]) if units is None else np.asarray(units)
+    difference = (clamped - free)[:, units].T  # (U, T)
+    reach = float(np.abs(difference).max()) or 1.0
+    extra = np.stack([free[:, units].T, clamped[:, units].T], axis=-1)  # (U, T, 2)
+    words = [[plotly_text(t) for t in tokens]] * len(units)
+    data = [{"type": "heatmap", "z": difference, "x": np.arange(len(tokens)), "y": [f"unit {u}" for u in units],
+             "text": words, "customdata": extra, "zmid": 0.0, "zmin": -reach, "zmax": reach,
+             "colorscale": DIVERGING, "colorbar": {"title": {"text": "clamped − free"}, "thickness": 12},
+             "hovertemplate": (f"%{{y}}, %{{text}} (position %{{x}})<br>free {field} = %{{customdata[0]{EXACT}}}"
+                               f"<br>clamped = %{{customdata[1]{EXACT}}}<br>difference = %{{z:+.6g}}<extra></extra>")}]
+    layout = {"title": {"text": f"{field}: clamped − free"}, "xaxis": word_axis(tokens),
+              "yaxis": {"autorange": "reversed", "type": "category"}}
+    return new_figure(data, layout)
 
 
-def _value(value: float) -> str:
-    """A result after "=": 0.250 or −0.250."""
-    return f"{value:.3f}".replace("-", "-\\,")
 
+def patching_figure(probability: np.ndarray, base_tokens: list[str], columns: list[str], *,
+                    base_probability: float, source_probability: float, column_title: str = "source word",
+                    title: str | None = None) -> go.Figure:
+    """Heatmap of P(positive) of the base after each patch: rows = base word after which the state was
+    replaced (T_b), columns = source word whose state was copied in, or unit group (C).
 
-def cell_latex(step) -> str:
-    """The four GRU equations of ``analysis.CellStep`` ``step`` with its numbers filled in (LaTeX, for
-    ``st.latex``): each gate's input and memory terms, r, z, n, and h_{t−1} → h_t."""
-    r, z, n = step.reset_terms, step.update_terms, step.candidate_terms
-    if step.arch == "rnn":
-        return (r"\begin{aligned} h_t &= \tanh(\underbrace{W_{ih}x_t}_{" + _number(n.input) + r"}"
-                r" + \underbrace{b_{ih}}_{" + _number(n.input_bias) + r"} + \underbrace{W_{hh}h_{t-1}}_{"
-                + _number(n.hidden) + r"} + \underbrace{b_{hh}}_{" + _number(n.hidden_bias) + r"}) = "
-                + _value(step.hidden) + r"\end{aligned}")
-
-    def inside(terms) -> str:
-        return (r"\underbrace{W_{i}x_t}_{" + _number(terms.input) + r"} + \underbrace{b_{i}}_{"
-                + _number(terms.input_bias) + r"} + \underbrace{W_{h}h_{t-1}}_{" + _number(terms.hidden)
-                + r"} + \underbrace{b_{h}}_{" + _number(terms.hidden_bias) + "}")
-
-    candidate = (r"\underbrace{W_{in}x_t}_{" + _number(n.input) + r"} + \underbrace{b_{in}}_{"
-                 + _number(n.input_bias) + r"} + \underbrace{r_t}_{" + _number(step.reset)
-                 + r"} \cdot (\underbrace{W_{hn}h_{t-1}}_{" + _number(n.hidden) + r"} + \underbrace{b_{hn}}_{"
-                 + _number(n.hidden_bias) + "})")
-    return (r"\begin{aligned}"
-            r"r_t &= \sigma(" + inside(r).replace("W_{i}", "W_{ir}").replace("W_{h}", "W_{hr}")
-            .replace("b_{i}", "b_{ir}").replace("b_{h}", "b_{hr}") + ") &&= " + _value(step.reset) + r"\\[4pt]"
-            r"z_t &= \sigma(" + inside(z).replace("W_{i}", "W_{iz}").replace("W_{h}", "W_{hz}")
-            .replace("b_{i}", "b_{iz}").replace("b_{h}", "b_{hz}") + ") &&= " + _value(step.update) + r"\\[4pt]"
-            r"n_t &= \tanh(" + candidate + ") &&= " + _value(step.candidate) + r"\\[4pt]"
-            r"h_t &= \underbrace{z_t}_{" + _number(step.update) + r"} \cdot \underbrace{h_{t-1}}_{"
-            + _number(step.previous) + r"} + (1 - z_t) \cdot \underbrace{n_t}_{" + _number(step.candidate)
-            + r"} = \underbrace{" + _number(step.kept) + r"}_{\text{kept}} + \underbrace{" + _number(step.written)
-            + r"}_{\text{written}} &&= " + _value(step.hidden) + r"\end{aligned}")
-
-
-_PROBE_SERIES = {"verdict_first": "verdict first, then k plot sentences",
-                 "verdict_last": "k plot sentences, then the verdict",
-                 "contrast": "verdict, k plot sentences, then “but” and the opposite"}
-
-
-def probe_figure(card, name: str = "") -> go.Figure | None:
-    """The memory probe's accuracy against k, the plot sentences between the verdict and the end, as a model
-    card records it (``python -m gru_viz probe --record``; read by ``probe.card_curves``). None when the card
-    has no probe curves, or holds something else under "probe" (cards come from files: never raised).
-
-    >>> probe_figure({"probe": {"retention": {"verdict_first": {"0": 1.0, "4": 0.8}}, "contrast": {}}}).data[0].y
-    (1.0, 0.8)
-    >>> probe_figure({"probe": {"retention": "garbage"}}) is None
-    True
+    Colour: P on [0, 1], red negative, blue positive. Hover adds the share of the way from the base's
+    verdict to the source's that the patch carried: (P − P_base) / (P_source − P_base).
     """
-    try:
-        curves = card_curves(card) if isinstance(card, dict) else None
-    except (AttributeError, TypeError, ValueError):
-        return None
-    data = []
-    for index, (test, label) in enumerate(_PROBE_SERIES.items()):
-        points = sorted((curves or {}).get(test, {}).items())
-        if not points:
-            continue
-        data.append({"type": "scatter", "mode": "lines+markers", "name": label, "x": [k for k, _ in points],
-                     "y": [accuracy for _, accuracy in points], "line": {"color": SERIES_COLORS[index]},
-                     "hovertemplate": "k = %{x}<br>accuracy %{y:.3f}<extra>" + plotly_text(label) + "</extra>"})
-    if not data:
-        return None
-    layout = {"title": {"text": "Memory probe" + (f" of {plotly_text(name)}" if name else ""),
-                        "subtitle": {"text": "accuracy with k plot sentences in between"}},
-              "xaxis": {"title": {"text": "k plot sentences"}},
-              "yaxis": {"range": [0, 1.05], "title": {"text": "accuracy"}}, "height": 300,
-              # the legend's top below the axis title (at y −0.3 its first row covered the title at 800 px)
-              "legend": {"orientation": "h", "yanchor": "top", "y": -0.38},
-              "margin": {"t": 70, "b": 10, "l": 10, "r": 10}}
-    return new_figure(data, layout)
+    probability = np.asarray(probability, dtype=np.float64)
+    rows, count = probability.shape
+    if rows != len(base_tokens) or count != len(columns):
+        raise ValueError(f"probability is {probability.shape} but there are {len(base_tokens)} base words and "
+                         f"{len(columns)} columns")
+    gap = source_probability - base_probability
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = (probability - base_probability) / gap if abs(gap) > 1e-12 else np.full_like(probability, np.nan)
+    customdata = [[[plotly_text(base_tokens[t]), plotly_text(columns[c]), None if np.isnan(share[t, c])
+                    else float(share[t, c])] for c in range(count)] for t in range(rows)]
+    heatmap = {"type": "heatmap", "z": probability.tolist(), "zmin": 0.0, "zmax": 1.0, "colorscale": DIVERGING,
+               "customdata": customdata, "colorbar": {"title": {"text": "P(pos)"}, "thickness": 12},
+               "hovertemplate": "patched after base word %{customdata[0]} (position %{y})<br>"
+                                f"{column_title}: %{{customdata[1]}}<br>P(positive) = %{{z:.4f}}<br>"
+                                "share of the source's verdict carried: %{customdata[2]:.2f}<extra></extra>"}
+    x_axis = word_axis(columns, title=column_title)
+    y_axis = {**word_axis(base_tokens, title="base word after which the state is replaced"), "autorange": "reversed"}
+    y_axis.pop("range")
+    text = title or (f"P(positive) of the base with its state patched (base alone {base_probability:.3f}, "
+                     f"source alone {source_probability:.3f})")
+    layout = {"title": {"text": text}, "xaxis": x_axis, "yaxis": y_axis,
+              "height": max(320, min(900, 120 + 22 * rows))}
+    return new_figure([heatmap], layout)
+
