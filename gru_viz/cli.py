@@ -185,7 +185,7 @@ def gradient_flow_command(args) -> str:
     from gru_viz.analysis import dataset_gradient_flow, embed_texts
 
     args.data = args.data or paths.default_data_file("val")
-    args.models = args.models or [paths.default_model_dir("sst2-gru"), paths.default_model_dir("sst2-rnn")]
+    args.models = args.models or [paths.default_model_dir(name) for name in (paths.DEFAULT_MODEL, paths.RNN_MODEL)]
     if len(set(map(str, args.models))) != len(args.models):
         raise ValueError("--models names the same folder twice")
     texts = [sentence for sentence, _ in _read_rows(args.data)]
@@ -341,7 +341,7 @@ def fixed_points_command(args) -> str:
     return "\n".join(lines)
 
 
-PROBE_MODELS = ("sst2-gru", "sst2-gru-noreset", "sst2-rnn")
+PROBE_MODELS = paths.SHIPPED_MODELS
 COMMANDS = {"trace": trace_command, "ablate": ablate_command, "gradient-flow": gradient_flow_command,
             "template": template_command, "probe": probe_command, "index": index_command,
             "fixed-points": fixed_points_command}
