@@ -1,4 +1,4 @@
-"""``views/research.py``: each section renders with Streamlit's AppTest, draws its chart only on request, and
+"""``views/parts/research.py``: each section renders with Streamlit's AppTest, draws its chart only on request, and
 shows the numbers of the library call it wires (checked here against the same call made directly)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def _patching_page():
     from gru_viz.examples import SEED_PAIR
     from gru_viz.model import load_model
     from gru_viz.paths import default_model_dir
-    from views import research
+    from views.parts import research
 
     research.patching_section(load_model(default_model_dir()), SEED_PAIR[0], SEED_PAIR[1], model_key="gru")
 
@@ -29,7 +29,7 @@ def _patching_page():
 def _dynamics_page():
     from gru_viz.model import load_model
     from gru_viz.paths import default_model_dir
-    from views import research
+    from views.parts import research
 
     gru, rnn = load_model(default_model_dir("sst2-gru")), load_model(default_model_dir("sst2-rnn"))
     research.connectivity_section({"sst2-gru": gru, "sst2-rnn": rnn}, "not bad at all",

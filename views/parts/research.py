@@ -1,6 +1,6 @@
-"""Page sections of the research tools (issue 12): activation patching, connectivity, fixed points and
-integrated gradients. The pages call these; each section draws one view with Streamlit and only wires
-widgets to ``gru_viz.analysis`` and ``gru_viz.figures``.
+"""Page sections of the research tools: activation patching, connectivity, fixed points and integrated gradients.
+The pages call these; each section draws one view with Streamlit and only wires widgets to ``gru_viz.analysis``
+and ``gru_viz.figures``.
 
 - ``patching_section(model, base_text, source_text, model_key=...)``: the compare page.
 - ``dynamics_sections(model, text, model_key=...)``: the dynamics page; it draws
@@ -17,10 +17,11 @@ import streamlit as st
 
 from gru_viz import analysis, figures, paths
 from gru_viz.examples import EXAMPLES, SEED_PAIR
-from views import shared
+from views.parts import caches
+from views.parts.charts import chart
 
 PATCHING_MAX_WORDS = 60  # T_b × T_s patched runs: 60 × 60 reads in about half a second
-CONNECTIVITY_MODELS = ("sst2-gru", "sst2-gru-noreset", "sst2-rnn")  # shown side by side where they ship
+CONNECTIVITY_MODELS = paths.SHIPPED_MODELS  # shown side by side where they ship
 FIXED_POINT_SENTENCES = 400  # validation sentences whose visited states start the search
 FIXED_POINT_STARTS = 192
 INPUTS = {"the mean word": "mean", "zero (the padding embedding)": "zero", "a word…": None}
@@ -48,7 +49,7 @@ def _patching(model_key, base: str, source: str, mode: str, _model):
 @st.cache_data(max_entries=32, show_spinner="Chaining the step Jacobians (float64)…")
 def _connectivity(model_key, text: str, _model):
     _, ids = _model.tokenize(text)
-    return analysis.connectivity(_model.gru, _model.embed(ids[:shared.PAGE_MAX_TOKENS]))  # embedded (T, E)
+    return analysis.connectivity(_model.gru, _model.embed(ids[:caches.PAGE_MAX_TOKENS]))  # embedded (T, E)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Searching for fixed points (a few seconds, once per model and "
@@ -102,7 +103,7 @@ def patching_section(model, base_text: str = SEED_PAIR[0], source_text: str = SE
         grid, base.tokens, columns, base_probability=float(base.probability[-1]),
         source_probability=float(source.probability[-1]),
         column_title="source word" if mode.startswith("all") else "units copied from the source's last state")
-    shared.chart(figure, "chart_patching")
+    chart(figure, "chart_patching")
     st.caption("Each cell is P(positive) of the *base* sentence when, after the row's word, its hidden state is "
                "replaced by the source's state after the column's word (or only the column's units, from the "
                "source's last state), and the rest of the base is read from there. The bottom row patches the "
@@ -125,11 +126,11 @@ def connectivity_section(models: dict, text: str, *, model_keys: dict | None = N
         for name, model in models.items():
             key = (model_keys or {}).get(name) or _key(model, None)
             matrices[name] = _connectivity(key, text, _model=model)
-            tokens[name] = model.trace(text, max_tokens=shared.PAGE_MAX_TOKENS).tokens
+            tokens[name] = model.trace(text, max_tokens=caches.PAGE_MAX_TOKENS).tokens
     except ValueError as error:
         st.info(str(error))
         return
-    shared.chart(figures.connectivity_figure(matrices, tokens), "chart_connectivity")
+    chart(figures.connectivity_figure(matrices, tokens), "chart_connectivity")
     st.caption("Row t, column s: ‖∂h_t/∂h_s‖, the Frobenius norm of how the state after word t changes with a "
                "small change of the state after word s, along this sentence's own path (the diagonal is √H, "
                "nothing above it). Bright far from the diagonal means a long memory. It measures sensitivity, not "
@@ -152,7 +153,7 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
         return
     try:
         found = _fixed_points(_key(model, model_key), which, _model=model)
-        sentence = model.trace(text, max_tokens=shared.PAGE_MAX_TOKENS)
+        sentence = model.trace(text, max_tokens=caches.PAGE_MAX_TOKENS)
     except ValueError as error:
         st.info(str(error))
         return
@@ -163,7 +164,7 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
         return
     basis = analysis.projection_basis(model.card, sentence.path)
     path = figures.trajectory_figure([figures.sentence_path(sentence, basis)], dims=2, explained=basis.explained)
-    shared.chart(figures.fixed_points_figure(
+    chart(figures.fixed_points_figure(
         path, found.points, found.directions, found.slowest, basis, readout_cosine=cosine,
         title=f"{len(found)} fixed points for the input {which!r}, in the sentence's PCA view"), "chart_fixed_points")
     table = {"logit at the point": found.points @ readout + model.readout_bias,
@@ -171,7 +172,7 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
              "τ of the slowest mode (steps)": found.timescales[:, 0],
              "modes with |λ| ≥ 0.99": found.slow_modes(0.99), "|cos(slow direction, readout)|": cosine}
     st.dataframe({name: np.asarray(values) for name, values in table.items()}, key="research_fixed_table")
-    shared.chart(figures.eigenvalue_figure(found.eigenvalues), "chart_fixed_eigenvalues")
+    chart(figures.eigenvalue_figure(found.eigenvalues), "chart_fixed_eigenvalues")
     axis = found.principal_axis()
     line = ("" if axis is None else f" The points' principal axis holds {axis[1]:.0%} of their spread and has "
             f"|cos| {float(analysis.readout_cosine(axis[0], readout)):.2f} with the readout.")
@@ -195,7 +196,7 @@ def attribution_section(model, text: str, *, model_key=None) -> None:
     except ValueError as error:
         st.info(str(error))
         return
-    shared.chart(figures.attribution_figure(
+    chart(figures.attribution_figure(
         result.tokens, result.attributions, result.logit_changes, delta=result.delta, logit=result.logit,
         baseline_logit=result.baseline_logit, start_logit=result.start_logit), "chart_attribution")
     st.caption(f"Blue: integrated gradients of the final logit on each word's embedding, from a baseline of "
@@ -218,11 +219,11 @@ def dynamics_sections(model, text: str, *, model_key=None) -> None:
 def _comparison_models(model, model_key):
     """({name: model}, {name: key}): the chosen model, then the shipped comparison models that exist."""
     models, keys = {model.name: model}, {model.name: _key(model, model_key)}
-    folders = shared.model_folders(shared.models_root())
+    folders = caches.model_folders(caches.models_root())
     for name in CONNECTIVITY_MODELS:
         if name in folders and name not in models:
             try:
-                key, other = shared.named_model(name)
+                key, other = caches.named_model(name)
             except (ValueError, OSError):
                 continue
             models[name], keys[name] = other, key
