@@ -3,11 +3,11 @@
 Two measurements, each the median over repeats, each repeat a sentence the page has not seen (so no
 cache helps), against the 150 ms goal:
 
-1. the work of *Read a sentence*'s first screen, what it draws by default: ``model.trace`` → each word's and
-   unit's change of the logit → the units that carry the verdict → the story's three Vega-Lite rows → their
-   JSON; with ``--sections``, also the Plotly figures of the sections a reader opens below it (each word's
-   change against the retention split, the unit heatmap, the path) and what ``st.plotly_chart`` does with
-   each (``to_dict`` and ``plotly.io.to_json``);
+1. the work of *Read a sentence*'s first screen, what it draws by default, through the page's own cached
+   functions (``views/parts/caches.py``): the trace → each word's and unit's change of the logit → the story's
+   three Vega-Lite rows → their JSON; with ``--sections``, also the Plotly figures of the sections a reader
+   opens below it (each word's change against the retention split, the unit heatmap, the path) and what
+   ``st.plotly_chart`` does with each (``to_dict`` and ``plotly.io.to_json``);
 2. the page: a whole rerun of app.py in Streamlit's AppTest after typing the sentence (the first screen's
    work plus Streamlit's own). AppTest adds its own bookkeeping, so this is an upper bound.
 
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import plotly.io as pio
 
-from gru_viz import analysis, figures
 from gru_viz.model import load_model
+from views.parts import caches
 
 __all__ = ["GOAL_MS", "first_screen", "main", "opened_sections", "sentences", "time_page", "time_work"]
 
@@ -48,44 +48,34 @@ def sentences(count: int, length: int = 20, seed: int = 0) -> list[str]:
     return made
 
 
-STORY_UNITS, SECTION_UNITS = 8, 12  # the Read page's rows under the story, and in the unit heatmap
+def first_screen(model_key: tuple, model, text: str) -> dict[str, dict]:
+    """What *Read a sentence* draws for a new sentence before anything is opened, through the page's own cached
+    functions: the story's Vega-Lite rows."""
+    sentence = caches.trace(model_key, text, model)
+    return caches.story(model_key, text, sentence)[1]
 
 
-def first_screen(model, text: str) -> dict[str, dict]:
-    """What *Read a sentence* draws for a new sentence before anything is opened: the story's Vega-Lite rows."""
-    sentence = model.trace(text)
-    changes = analysis.sentence_logit_changes(sentence)  # (T, H)
-    units = analysis.rank_units(changes, STORY_UNITS)
-    field = "update" if sentence.arch == "gru" else "hidden"
-    return figures.story_specs(sentence.tokens, sentence.probability, sentence.start_probability,
-                               sentence.logit_changes, getattr(sentence, field), units,
-                               analysis.unit_shares(changes)[units], field=field)
-
-
-def opened_sections(model, text: str) -> dict[str, object]:
-    """The Plotly figures of the sections below the story, as the page builds them when they are opened."""
-    sentence = model.trace(text)
-    changes = analysis.sentence_logit_changes(sentence)
-    units = analysis.shown_units(sentence, SECTION_UNITS, "verdict")
-    basis = analysis.projection_basis(model.card, sentence.path)
-    return {"words": figures.word_change_figure(sentence.tokens, sentence.logit_changes,
-                                                start_logit=sentence.start_logit,
-                                                retention=analysis.sentence_logit_split(sentence).words),
-            "units": figures.unit_heatmaps_figure({"hidden": sentence.hidden}, sentence.tokens, units,
-                                                  analysis.unit_shares(changes)[units]),
-            "trajectory": figures.trajectory_figure([figures.sentence_path(sentence, basis)], dims=2,
-                                                    explained=basis.explained)}
+def opened_sections(model_key: tuple, model, text: str) -> dict[str, object]:
+    """The Plotly figures of the sections below the story, as the page builds them when they are opened (the
+    unit heatmap at its defaults: memory h of the units that carry the verdict)."""
+    sentence = caches.trace(model_key, text, model)
+    changes = caches.unit_changes(model_key, text, sentence)
+    return {"words": caches.retention_figure(model_key, text, _sentence=sentence),
+            "units": caches.units_figure(model_key, text, "hidden", "top", "verdict", _sentence=sentence,
+                                         _changes=changes),
+            "trajectory": caches.trajectory_figure(model_key, text, 2, _sentence=sentence, _card=model.card)[0]}
 
 
 def time_work(model, texts: list[str], sections: bool = False) -> list[float]:
     """Milliseconds per text for the page's own work on a new sentence (see the module docstring)."""
+    model_key = ("page_bench", model.name)
     times = []
     for text in texts:
         started = time.perf_counter()
-        for spec in first_screen(model, text).values():  # what st.vega_lite_chart sends
+        for spec in first_screen(model_key, model, text).values():  # what st.vega_lite_chart sends
             json.dumps(spec)
         if sections:
-            for figure in opened_sections(model, text).values():  # what st.plotly_chart does with a figure
+            for figure in opened_sections(model_key, model, text).values():  # what st.plotly_chart does with one
                 pio.to_json(figure.to_dict(), validate=False)
         times.append((time.perf_counter() - started) * 1000)
     return times
