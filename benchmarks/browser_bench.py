@@ -29,7 +29,7 @@ from benchmarks.browser import APP, chromium, streamlit_server
 
 __all__ = ["GOALS", "SENTENCES", "first_chart_ms", "main", "redraw_ms"]
 
-GOALS = {"first chart": (3000.0, 6000.0), "redraw": (600.0, 1200.0)}  # (median goal, maximum) in ms, issue 11
+GOALS = {"first chart": (3000.0, 6000.0), "redraw": (600.0, 1200.0)}  # (median goal, maximum) in ms
 VIEWPORT = {"width": 1400, "height": 900}
 TIMEOUT_MS = 120_000  # a cold start imports torch on 2 shared cores
 QUIET_MS = 400  # no chart changes for this long after Streamlit is idle: the redraw is over

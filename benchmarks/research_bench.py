@@ -1,4 +1,4 @@
-"""Accuracy and speed of the research tools (issue 12): ``python -m benchmarks.research_bench [--threads N]``.
+"""Accuracy and speed of the research tools: ``python -m benchmarks.research_bench [--threads N]``.
 
 Prints, against computations written here (float64 step by step, or torch autograd):
 - patching error: max |patch_hidden − float64 run| over the seed pair's whole grid (bar ≤ 1e-5);

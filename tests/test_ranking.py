@@ -54,7 +54,7 @@ def test_bad_shapes_are_a_sentence():
 
 @pytest.mark.parametrize("first", ["Brilliant", "Dreadful"])
 def test_the_only_polar_word_gets_the_largest_share(model, first):
-    """Issue 11's honest reading: the sentence's one polar word, first and followed by 25 neutral words,
+    """The exact split reads a sentence honestly: its one polar word, first and followed by 25 neutral words,
     moves the logit more than any of them. (The retention decomposition credits "house" more than
     "Brilliant", because a later word re-writes what memory held.)"""
     sentence = model.trace(f"{first} : {NEUTRAL_TAIL}")

@@ -299,7 +299,8 @@ def compare_prediction_figure(series: list[tuple[str, list[str], np.ndarray, flo
 
 def probability_comparison_figure(tokens: list[str], free: np.ndarray, clamped: np.ndarray, *,
                                   names: tuple[str, str] = ("free", "clamped")) -> go.Figure:
-    """P(positive) after each word, free run (T,) against clamped run (T,), with the 0.5 verdict line.
+    """P(positive) after each word, free run (T,) against clamped run (T,), with the verdict line at
+    ``VERDICT_THRESHOLD``.
     Hover gives both values and the change."""
     free, clamped = np.asarray(free, dtype=np.float64), np.asarray(clamped, dtype=np.float64)
     if not len(free) == len(clamped) == len(tokens):

@@ -16,6 +16,7 @@ import numpy as np
 import streamlit as st
 
 from gru_viz import analysis, figures, paths
+from gru_viz.analysis.integrated_gradients import DELTA_TOLERANCE
 from gru_viz.examples import EXAMPLES, SEED_PAIR
 from views.parts import caches
 from views.parts.charts import chart
@@ -181,7 +182,7 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
                "direction grows, a saddle). A line attractor shows as points along a line, each with one |λ| ≈ 1 "
                "along it and a slow direction aligned with the readout (cos near 1)." + line + " These are the "
                "dynamics under one repeated input, not under real text; a point found in the projection may lie "
-               "far from the path in the 61 directions the plot does not show.")
+               f"far from the path in the {model.gru.hidden_size - 2} directions the plot does not show.")
 
 
 def attribution_section(model, text: str, *, model_key=None) -> None:
@@ -189,7 +190,7 @@ def attribution_section(model, text: str, *, model_key=None) -> None:
     st.subheader("Integrated gradients beside the exact logit change")
     if not st.toggle("Compute integrated gradients", key="research_ig_on",
                      help="Captum's IntegratedGradients on the word embeddings; more integration points are taken "
-                          "until the completeness delta is below 1e-3."):
+                          f"until the completeness delta is below {DELTA_TOLERANCE:g}."):
         return
     try:
         result = _attribution(_key(model, model_key), text, _model=model)
