@@ -54,7 +54,7 @@ final = float(sentence.probability[-1])
 verdict_slot.metric(f"Verdict, P(positive) = {final:.2f}", "positive" if is_positive(final) else "negative",
                     help="P(positive) after the last word: the classifier reads only the memory at the end.")
 
-# ---- how the verdict formed: three rows on one word axis, drawn by Vega-Lite (gru_viz/figures.py) ----
+# ---- how the verdict formed: three rows on one word axis, drawn by Vega-Lite (gru_viz/figures/story.py) ----
 with st.container(gap=None):
     for row, spec in story.items():
         st.vega_lite_chart(spec, width="stretch", key=f"story_{row}")
