@@ -1,5 +1,5 @@
 """``gru_viz.step``: the step against the module itself, and its closed-form Jacobian against ``torch.func.jacrev``
-of a float64 step written here from PyTorch's documented equations (gate order r, z, n)."""
+of a float64 step written out from PyTorch's documented equations (``library_helpers.float64_step``)."""
 
 from __future__ import annotations
 
@@ -10,70 +10,43 @@ from hypothesis import strategies as st
 from torch import nn
 
 from gru_viz.step import Activation, Step, check_single_layer
+from tests.library_helpers import float64_step, random_recurrent
 
 SETTINGS = settings(max_examples=30, deadline=None)
-
-
-def written_step(rnn, gate=torch.sigmoid, candidate=None):
-    """h_{t−1} → h_t of one x_t (I,), h (H,), float64, equation by equation."""
-    w_ih, w_hh = rnn.weight_ih_l0.detach().double(), rnn.weight_hh_l0.detach().double()
-    b_ih = rnn.bias_ih_l0.detach().double() if rnn.bias else torch.zeros(w_ih.shape[0], dtype=torch.float64)
-    b_hh = rnn.bias_hh_l0.detach().double() if rnn.bias else torch.zeros(w_hh.shape[0], dtype=torch.float64)
-    if isinstance(rnn, nn.RNN):
-        activation = candidate or (torch.tanh if rnn.nonlinearity == "tanh" else torch.relu)
-        return lambda x_t, h: activation(w_ih @ x_t + b_ih + w_hh @ h + b_hh)
-    candidate = candidate or torch.tanh
-    (w_ir, w_iz, w_in), (w_hr, w_hz, w_hn) = w_ih.chunk(3), w_hh.chunk(3)
-    (b_ir, b_iz, b_in), (b_hr, b_hz, b_hn) = b_ih.chunk(3), b_hh.chunk(3)
-
-    def step(x_t, h):
-        r = gate(w_ir @ x_t + b_ir + w_hr @ h + b_hr)
-        z = gate(w_iz @ x_t + b_iz + w_hz @ h + b_hz)
-        n = candidate(w_in @ x_t + b_in + r * (w_hn @ h + b_hn))
-        return (1 - z) * n + z * h
-    return step
-
-
-def make(kind, features, units, bias, seed):
-    torch.manual_seed(seed)
-    rnn = nn.GRU(features, units, bias=bias) if kind == "gru" else nn.RNN(features, units, nonlinearity=kind, bias=bias)
-    with torch.no_grad():
-        rnn.weight_hh_l0.mul_(2.0)  # gates away from 0.5, so every term of the Jacobian matters
-    return rnn
 
 
 @SETTINGS
 @given(kind=st.sampled_from(["gru", "tanh", "relu"]), batch=st.integers(1, 4), units=st.integers(1, 6),
        features=st.integers(1, 4), bias=st.booleans(), seed=st.integers(0, 2**31 - 1))
-def test_the_jacobian_is_jacrev_of_the_written_step(kind, batch, units, features, bias, seed):
-    rnn = make(kind, features, units, bias, seed)
+def test_the_jacobian_is_jacrev_of_the_float64_step(kind, batch, units, features, bias, seed):
+    rnn = random_recurrent(kind, features, units, bias, seed)
     x = torch.randn(batch, features, dtype=torch.float64)
     h = torch.rand(batch, units, dtype=torch.float64) * 2 - 1  # anywhere in the box a state can reach
     step = Step.of(rnn, dtype=torch.float64)
     got = step.jacobian(x, h)  # (B, H, H)
-    expected = torch.func.vmap(torch.func.jacrev(written_step(rnn), argnums=1))(x, h)
+    expected = torch.func.vmap(torch.func.jacrev(float64_step(rnn), argnums=1))(x, h)
     assert got.shape == (batch, units, units) and got.dtype == torch.float64
     torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-14)
-    torch.testing.assert_close(step(x, h), torch.func.vmap(written_step(rnn))(x, h), rtol=1e-13, atol=1e-15)
+    torch.testing.assert_close(step(x, h), torch.func.vmap(float64_step(rnn))(x, h), rtol=1e-13, atol=1e-15)
 
 
 @pytest.mark.parametrize("kind", ["gru", "tanh", "relu"])
 def test_the_step_is_the_module_step(kind):
-    rnn = make(kind, 5, 4, True, seed=7)
+    rnn = random_recurrent(kind, 5, 4, True, seed=7)
     x, h = torch.randn(3, 5), torch.rand(3, 4) * 2 - 1  # (B, I), (B, H)
     _, expected = rnn(x[None], h[None].contiguous())  # one step, batch_first=False: (1, B, I)
     torch.testing.assert_close(Step.of(rnn)(x, h), expected[0], rtol=0, atol=1e-6)
 
 
 def test_gates_of_an_rnn_are_the_gru_it_equals():
-    rnn = make("tanh", 3, 2, True, seed=1)
+    rnn = random_recurrent("tanh", 3, 2, True, seed=1)
     step = Step.of(rnn)
     gates = step.gates(step.input_part(torch.randn(4, 3)), torch.zeros(4, 2))
     assert (gates.reset == 1).all() and (gates.update == 0).all() and torch.equal(gates.candidate, gates.hidden)
 
 
 def test_forced_gates_replace_the_computed_ones_where_not_nan():
-    gru = make("gru", 3, 4, True, seed=2)
+    gru = random_recurrent("gru", 3, 4, True, seed=2)
     step = Step.of(gru, dtype=torch.float64)
     x, h = torch.randn(2, 3, dtype=torch.float64), torch.rand(2, 4, dtype=torch.float64)
     free = step.gates(step.input_part(x), h)
@@ -91,10 +64,10 @@ def test_another_activation_pair_keeps_the_jacobian_exact():
     softsign = torch.nn.functional.softsign  # a / (1 + |a|): slope (1 − |y|)²
     gate = Activation(lambda a: 0.5 * (1 + softsign(a)), lambda y: 0.5 * (1 - (2 * y - 1).abs()) ** 2)
     candidate = Activation(softsign, lambda y: (1 - y.abs()) ** 2)
-    gru = make("gru", 3, 5, True, seed=4)
+    gru = random_recurrent("gru", 3, 5, True, seed=4)
     x, h = torch.randn(3, 3, dtype=torch.float64), torch.rand(3, 5, dtype=torch.float64) * 2 - 1
     step = Step.of(gru, dtype=torch.float64, gate=gate, candidate=candidate)
-    written = written_step(gru, gate=gate.function, candidate=softsign)
+    written = float64_step(gru, gate=gate.function, candidate=softsign)
     torch.testing.assert_close(step.jacobian(x, h), torch.func.vmap(torch.func.jacrev(written, argnums=1))(x, h),
                                rtol=1e-12, atol=1e-14)
 
