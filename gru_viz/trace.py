@@ -200,7 +200,8 @@ def _previous_states(states, start, reverse):
 
 
 def _gates_from_states(params, layer_input, previous, out):
-    """Fill out (3, B, T, H) with r, z, n from two batched products, in place to stay near one forward."""
+    """Fill out (3, B, T, H) with r, z, n from two batched products. The equations of ``gru_viz.step``, written
+    here in place over all B·T steps at once so that tracing stays near the cost of one forward pass."""
     w_ih, w_hh = params[0], params[1]
     if len(params) == 4:
         from_input = torch.addmm(params[2], layer_input.flatten(0, 1), w_ih.T)  # (B*T, 3H)
