@@ -1,13 +1,14 @@
 """gru-viz: type a sentence, watch a trained GRU read it.  ``streamlit run app.py``
 
-A few focused pages (``views/``), each wiring widgets to ``gru_viz``. Each visit runs this file as a script
-(``__name__ == "__main__"``): it sets the page up, reads the link once into the shared state (``?text=``,
-``?model=``), runs the chosen page and writes the state back to the link, so any page can be shared. Model
-folders are listed from models/ beside this file, or from the folder named by GRU_VIZ_MODELS (the tests use it).
+A few focused pages (``views/pages/``), each wiring widgets to ``gru_viz`` with the parts in ``views/parts/``.
+Each visit runs this file as a script (``__name__ == "__main__"``): it sets the page up, reads the link once into
+the shared state (``?text=``, ``?model=``), runs the chosen page and writes the state back to the link, so any page
+can be shared. Model folders are listed from models/ beside this file, or from the folder named by GRU_VIZ_MODELS
+(the tests use it).
 
 ``streamlit run app.py`` also finds the ``st.App`` below and imports this file once to start the server: its
 lifespan loads torch, the default model and the first sentence before the server answers, so the first visitor
-does not wait for them (``views/startup.py``).
+does not wait for them (``views/parts/startup.py``).
 """
 
 from __future__ import annotations
@@ -15,21 +16,21 @@ from __future__ import annotations
 import streamlit as st
 
 if __name__ == "__main__":  # one visitor's run of the page
-    from views import shared
+    from views.parts import state
 
     st.set_page_config(page_title="gru-viz: watch a GRU read", layout="wide", initial_sidebar_state="collapsed")
-    shared.init_session()
+    state.init_session()
     page = st.navigation([
-        st.Page("views/read.py", title="Read a sentence", url_path="read", default=True),
-        st.Page("views/cell.py", title="Inside the cell", url_path="cell"),
-        st.Page("views/compare.py", title="Compare & intervene", url_path="compare"),
-        st.Page("views/dynamics.py", title="Memory dynamics", url_path="dynamics"),
-        st.Page("views/dataset.py", title="Across the data set", url_path="dataset"),
-        st.Page("views/your_model.py", title="Your model", url_path="your-model"),
+        st.Page("views/pages/read.py", title="Read a sentence", url_path="read", default=True),
+        st.Page("views/pages/cell.py", title="Inside the cell", url_path="cell"),
+        st.Page("views/pages/compare.py", title="Compare & intervene", url_path="compare"),
+        st.Page("views/pages/dynamics.py", title="Memory dynamics", url_path="dynamics"),
+        st.Page("views/pages/dataset.py", title="Across the data set", url_path="dataset"),
+        st.Page("views/pages/your_model.py", title="Your model", url_path="your-model"),
     ], position="top")
     page.run()
-    shared.write_link()
+    state.write_link()
 else:  # imported by `streamlit run app.py` to serve the pages
-    from views.startup import warm_up
+    from views.parts.startup import warm_up
 
     app = st.App("app.py", lifespan=warm_up)

@@ -1,6 +1,6 @@
 """How long the data-set analyses take: ``python -m benchmarks.bench_analysis [--model DIR] [--data TSV]``.
 
-Issue 6 asks for memory statistics over 872 sentences in at most 1 s. For three sets of validation
+The goal: memory statistics over 872 sentences in at most 1 s. For three sets of validation
 sentences (the first 872, the 872 longest, all), ``memory_statistics`` and a plain
 ``predict_proba`` (the cheapest full pass: tokenize, embed, fused GRU, head) run alternately in one
 process, so machine noise hits both alike; printed are the median seconds of each and their ratio.
@@ -24,7 +24,7 @@ from gru_viz.train import LONG_TOKENS, read_tsv
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT / "data" / "sst2" / "val.tsv"  # the shipped copy
-SIZE = 872  # the SST-2 dev set's size, the issue's yardstick
+SIZE = 872  # the SST-2 dev set's size, the goal's yardstick
 
 
 def _median_seconds(functions: dict, repeats: int) -> dict[str, float]:

@@ -6,7 +6,7 @@ Starts ``streamlit run app.py`` on a loopback port, opens it in headless Debian 
 1. **first chart, cold**: from opening the page on a server that has just started until a chart is drawn
    inside the first screen (a Plotly ``.js-plotly-plot .main-svg`` or a Vega-Lite ``svg.marks`` whose top lies
    above the fold). "Started" is when ``/_stcore/health`` first answers: the server has run its warm-up
-   (``views/startup.py``: torch, the default model and sentence) by then, and the time from launching
+   (``views/parts/startup.py``: torch, the default model and sentence) by then, and the time from launching
    ``streamlit run`` to that answer is printed as **server start**;
 2. **first chart, warm**: the same in a new browser tab on the running server (its caches are full);
 3. **redraw**: after typing a new sentence (Ctrl+Enter), until every chart on the page has finished
@@ -29,7 +29,7 @@ from benchmarks.browser import APP, chromium, streamlit_server
 
 __all__ = ["GOALS", "SENTENCES", "first_chart_ms", "main", "redraw_ms"]
 
-GOALS = {"first chart": (3000.0, 6000.0), "redraw": (600.0, 1200.0)}  # (median goal, maximum) in ms, issue 11
+GOALS = {"first chart": (3000.0, 6000.0), "redraw": (600.0, 1200.0)}  # (median goal, maximum) in ms
 VIEWPORT = {"width": 1400, "height": 900}
 TIMEOUT_MS = 120_000  # a cold start imports torch on 2 shared cores
 QUIET_MS = 400  # no chart changes for this long after Streamlit is idle: the redraw is over

@@ -321,8 +321,8 @@ def _run_in_own_thread(coroutine) -> None:
 
 def has_interventions(app: Path) -> bool:
     """Whether the page at ``app`` offers the forced-gate radio (on its *Compare & intervene* page)."""
-    compare = Path(app).parent / "views" / "compare.py"
-    return compare.is_file() and "intervention_mode" in compare.read_text(encoding="utf-8")
+    pages = [Path(app).parent / "views" / "pages" / "compare.py", Path(app).parent / "views" / "compare.py"]
+    return any(page.is_file() and "intervention_mode" in page.read_text(encoding="utf-8") for page in pages)
 
 
 def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None, app: Path | None = None,

@@ -1,4 +1,4 @@
-"""Accuracy and speed of the research tools (issue 12): ``python -m benchmarks.research_bench [--threads N]``.
+"""Accuracy and speed of the research tools: ``python -m benchmarks.research_bench [--threads N]``.
 
 Prints, against computations written here (float64 step by step, or torch autograd):
 - patching error: max |patch_hidden − float64 run| over the seed pair's whole grid (bar ≤ 1e-5);
@@ -49,7 +49,7 @@ def _best(function, repeat: int) -> tuple[float, object]:
 def _float64_states(model, ids, h=None):
     """h_t in float64, one step at a time, from PyTorch's documented GRU equations (or the tanh RNN's)."""
     p = {name: value.detach().double().numpy() for name, value in model.gru.named_parameters()}
-    embedding = model.net.embedding.weight.detach().double().numpy()
+    embedding = model.embed(np.arange(model.config.vocab_size)).double().numpy()  # (V, E)
     units = model.gru.hidden_size
     h = np.zeros(units) if h is None else h.copy()
     states = []
@@ -70,7 +70,7 @@ def patching_error(model) -> float:
     base, source = SEED_PAIR
     base_ids, source_ids = model.tokenize(base)[1], model.tokenize(source)[1]
     source_states = _float64_states(model, source_ids)  # all units patched: the base's own state is replaced
-    weight, bias = model.net.head.weight.detach().double().numpy()[0], float(model.net.head.bias)
+    weight, bias = model.readout_weight, model.readout_bias
     grid = analysis.patching_grid(model, base, source)
     worst = 0.0
     for t in range(len(base_ids)):
@@ -83,7 +83,7 @@ def patching_error(model) -> float:
 
 
 def connectivity_error(model, text: str) -> float:
-    x = model.net.embedding.weight.detach()[model.tokenize(text)[1]]  # (T, E)
+    x = model.embed(model.tokenize(text)[1])  # (T, E)
     got = analysis.connectivity(model.gru, x)
     twin = nn.GRU(model.gru.input_size, model.gru.hidden_size).double()
     twin.load_state_dict(model.gru.state_dict())

@@ -193,7 +193,7 @@ def gradient_flow_command(args) -> str:
     from gru_viz.analysis import dataset_gradient_flow, embed_texts
 
     args.data = args.data or paths.default_data_file("val")
-    args.models = args.models or [paths.default_model_dir("sst2-gru"), paths.default_model_dir("sst2-rnn")]
+    args.models = args.models or [paths.default_model_dir(name) for name in (paths.DEFAULT_MODEL, paths.RNN_MODEL)]
     if len(set(map(str, args.models))) != len(args.models):
         raise ValueError("--models names the same folder twice")
     texts = [sentence for sentence, _ in _read_rows(args.data)]
@@ -314,8 +314,8 @@ def fixed_points_command(args) -> str:
     args.data = args.data or paths.default_data_file("val")
     texts = [sentence for sentence, _ in _read_rows(args.data)[:args.sentences]]
     found = fixed_points(model.gru, constant_input(model, args.input), visited_states(model, texts, count=args.starts))
-    readout = model.net.head.weight.detach().double().numpy()[0]  # (H,)
-    logit = found.points @ readout + float(model.net.head.bias)  # (K,) where each point sits on the verdict
+    readout = model.readout_weight  # (H,)
+    logit = found.points @ readout + model.readout_bias  # (K,) where each point sits on the verdict
     cosine = readout_cosine(found.directions, readout)
     axis = found.principal_axis()  # are the points spread along one line, and is it the readout's?
     axis_cosine = None if axis is None else float(readout_cosine(axis[0], readout))
@@ -342,7 +342,7 @@ def fixed_points_command(args) -> str:
              f"of {found.candidates} polished candidates, dropped: {dropped['box']} on or past the box |h_i| ≥ 1, "
              f"{dropped['not_converged']} not converged, {dropped['duplicate']} duplicates",
              f"{'#':>3} {'kind':<10}{'logit':>8}{'P(pos)':>8}{'residual':>10}{'max |λ|':>10}{'τ (steps)':>11}"
-             f"{'|λ|≥0.99':>10}{'|λ|>1':>7}{'cos(slow, readout)':>20}"]
+             f"{f'|λ|≥{SLOW_THRESHOLD}':>10}{'|λ|>1':>7}{'cos(slow, readout)':>20}"]
     for k in range(len(found)):
         tau = f"{timescale[k]:.3g}" if np.isfinite(timescale[k]) else "inf"
         lines.append(f"{k:>3} {kinds[k]:<10}{logit[k]:>8.3f}{1 / (1 + np.exp(-logit[k])):>8.3f}"
@@ -356,7 +356,7 @@ def fixed_points_command(args) -> str:
     return "\n".join(lines)
 
 
-PROBE_MODELS = ("sst2-gru", "sst2-gru-noreset", "sst2-rnn")
+PROBE_MODELS = paths.SHIPPED_MODELS
 COMMANDS = {"trace": trace_command, "ablate": ablate_command, "gradient-flow": gradient_flow_command,
             "template": template_command, "probe": probe_command, "index": index_command,
             "fixed-points": fixed_points_command, "study": study_command}

@@ -144,7 +144,8 @@ class SentenceTrace:
 
     (T, H) views of the gates, in the trace's dtype: ``update``, ``reset``, ``candidate``, ``hidden`` and
     ``previous`` (h_{t−1}, the state each word read); ``h0`` (H,); ``path`` (T + 1, H) = h0 then each h_t.
-    ``logit_split`` is the final logit as an exact sum over words (``analysis.word_logit_contributions``).
+    The analyses of one sentence take it whole: ``analysis.sentence_logit_split(sentence)`` is the final logit
+    as an exact sum over words, ``analysis.sentence_logit_changes(sentence)`` its change by word and unit.
 
     >>> sentence = load_model("models/sst2-gru").trace("not bad at all")
     >>> sentence.tokens, sentence.update.shape, sentence.path.shape   # doctest: +ELLIPSIS
@@ -197,18 +198,12 @@ class SentenceTrace:
         """h0 then h_1 … h_T, (T + 1, H): the path the hidden state takes."""
         return np.vstack([self.h0[None], self.hidden])
 
-    @property
-    def logit_split(self):
-        """The final logit as ``carry + bias + words.sum()`` (an ``analysis.LogitSplit``, words (T,))."""
-        from gru_viz.analysis.decomposition import word_logit_contributions  # analysis builds on this module
-
-        return word_logit_contributions(self.update, self.candidate, self.h0, self.head_weight, self.head_bias)
-
 
 class SentimentModel:
     """A loaded, read-only classifier: ``.gru``, ``.predict_proba``, ``.trace``, and the primitives the
-    analyses share (``encode``, ``embed``, ``head_logits``). Safe to share across threads: nothing here
-    writes to the network after loading."""
+    analyses share (``encode``, ``embed``, ``head_logits``, the readout ``readout_weight``/``readout_bias``).
+    Ask the model, never its ``net``: only this module and training touch the network. Safe to share across
+    threads: nothing here writes to the network after loading."""
 
     def __init__(self, net: SentimentNet, vocab: Vocabulary, card: dict, path: Path | None = None):
         self.net = net.eval()
@@ -224,6 +219,21 @@ class SentimentModel:
     @property
     def arch(self) -> str:
         return self.config.arch
+
+    @property
+    def readout_weight(self) -> np.ndarray:
+        """(H,) float64, the head's weights w: the verdict's logit is w · h_T + b, so w says which units it reads."""
+        return self.net.head.weight.detach().double().numpy()[0].copy()
+
+    @property
+    def readout_bias(self) -> float:
+        """The head's bias b (float64), the logit of the zero state."""
+        return float(self.net.head.bias.detach().double()[0])
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """A copy of every tensor of the network by PyTorch's name (``embedding.weight``, ``rnn.weight_ih_l0``,
+        ``head.bias``, …): what a model folder stores."""
+        return {name: tensor.detach().clone() for name, tensor in self.net.state_dict().items()}
 
     @property
     def name(self) -> str:
@@ -270,13 +280,12 @@ class SentimentModel:
         gates = self._trace(self.embed(ids)[None], clamp_update, clamp_reset)  # embedded (1, T, E)
         logit = self.head_logits(gates.hidden[0, 0, 0])  # (T,)
         start_logit = float(self.head_logits(gates.h0[0, 0, 0]))
-        weight = self.net.head.weight.detach().double().numpy()[0]  # (H,)
         return SentenceTrace(tokens=tokenized.tokens, normalized=tokenized.normalized,
                              ids=np.asarray(ids, dtype=np.int64), known=np.asarray(ids) != Vocabulary.UNK,
                              gates=gates, probability=_sigmoid(logit), logit=logit, note=tokenized.note,
                              start_logit=start_logit, start_probability=float(_sigmoid(start_logit)),
                              logit_changes=np.diff(logit, prepend=start_logit), arch=self.arch,
-                             head_weight=weight, head_bias=float(self.net.head.bias.detach().double()[0]))
+                             head_weight=self.readout_weight, head_bias=self.readout_bias)
 
     def predict_proba(self, texts, *, clamp_update=None, clamp_reset=None, batch_size: int = 512) -> np.ndarray:
         """P(positive) for each text, (N,). Clamps broadcast to (1, 1, N, T_max, H) of the padded batch;

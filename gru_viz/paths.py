@@ -22,10 +22,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["DATA_ENV", "MODELS_ENV", "STUDY_ENV", "default_data_dir", "default_data_file", "default_model_dir",
-           "default_models_root", "default_study_file"]
+__all__ = ["DATA_ENV", "DEFAULT_MODEL", "MODELS_ENV", "NO_RESET_MODEL", "RNN_MODEL", "SHIPPED_MODELS", "STUDY_ENV",
+           "default_data_dir", "default_data_file", "default_model_dir", "default_models_root", "default_study_file"]
 
 DATA_ENV, MODELS_ENV = "GRU_VIZ_DATA", "GRU_VIZ_MODELS"
+DEFAULT_MODEL = "sst2-gru"  # the shipped GRU: what the page and every command read unless told otherwise
+NO_RESET_MODEL = "sst2-gru-noreset"  # the same recipe with the reset gate held at 1
+RNN_MODEL = "sst2-rnn"  # the vanilla tanh RNN baseline, trained the same way
+SHIPPED_MODELS = (DEFAULT_MODEL, NO_RESET_MODEL, RNN_MODEL)
 DATA_IN_CHECKOUT = Path("data") / "sst2"
 MODELS_IN_CHECKOUT = Path("models")
 STUDY_ENV, STUDY_IN_CHECKOUT = "GRU_VIZ_STUDY", Path("studies") / "seeds" / "study.json"
@@ -71,14 +75,14 @@ def default_models_root(start: Path | None = None) -> Path:
     named = os.environ.get(MODELS_ENV)
     if named:
         return Path(named)
-    found = _find_upwards(MODELS_IN_CHECKOUT / "sst2-gru", start)
+    found = _find_upwards(MODELS_IN_CHECKOUT / DEFAULT_MODEL, start)
     if found is None:
         raise ValueError(f"no {MODELS_IN_CHECKOUT.as_posix()}/ folder here or in a parent folder: run from the "
                          f"gru-viz checkout, pass --model DIR, or set {MODELS_ENV} to the folder of models")
     return found.parent
 
 
-def default_model_dir(name: str = "sst2-gru", start: Path | None = None) -> Path:
+def default_model_dir(name: str = DEFAULT_MODEL, start: Path | None = None) -> Path:
     """One model folder: ``$GRU_VIZ_MODELS/<name>``, else ``models/<name>`` in the current folder or the
     nearest parent that has it."""
     named = os.environ.get(MODELS_ENV)

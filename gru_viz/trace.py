@@ -32,7 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from gru_viz.variants import CANDIDATE_ACTIVATIONS, GATE_ACTIVATIONS, ActivationGRU, is_standard
+from gru_viz.step import Step
+from gru_viz.variants import ActivationGRU, is_standard
 
 __all__ = ["GRUTrace", "trace_gru", "trace_rnn"]
 
@@ -95,64 +96,35 @@ def trace_gru(gru: nn.GRU, x: torch.Tensor, h0: torch.Tensor | None = None, *,
     """
     if not isinstance(gru, (nn.GRU, ActivationGRU)):
         raise ValueError(f"trace_gru needs a torch.nn.GRU, got {type(gru).__name__}")
-    # a GRU with other activations: the fused kernel cannot run it, so its own forward gives the states
-    own = isinstance(gru, ActivationGRU) and not is_standard(gru.gate_activation, gru.candidate_activation)
-    if own and (clamp_update is not None or clamp_reset is not None):
-        raise ValueError("forced gates are available for sigmoid/tanh GRUs only")
-    x = torch.as_tensor(x)
-    if x.dim() not in (2, 3):
-        raise ValueError(f"x must be (T, I) unbatched or 3-D batched, got shape {tuple(x.shape)}")
+    # other activations than sigmoid and tanh: the fused kernel cannot run them, so every step goes through
+    # gru_viz.step with the cell's own activations
+    stepped = isinstance(gru, ActivationGRU) and not is_standard(gru.gate_activation, gru.candidate_activation)
+    unbatched = torch.as_tensor(x).dim() == 2
+    x = _batch_first(gru, x)  # (B, T, I)
     layers, directions, units = gru.num_layers, 2 if gru.bidirectional else 1, gru.hidden_size
-    unbatched = x.dim() == 2
-    weight = gru.weight_ih_l0
-    x = x.to(weight.dtype)
-    if unbatched:
-        x = x.unsqueeze(0)  # (1, T, I)
-    elif not gru.batch_first:
-        x = x.transpose(0, 1)  # (B, T, I)
-    batch, steps, features = x.shape
-    if features != gru.input_size:
-        raise ValueError(f"x has {features} features per step but the GRU expects {gru.input_size}")
-    if steps == 0:
-        raise ValueError("x has no steps to trace")
-
-    if h0 is None:
-        h0 = torch.zeros(layers * directions, batch, units, dtype=weight.dtype)
-    else:
-        h0 = torch.as_tensor(h0).detach().to(weight.dtype)  # an h0 that requires grad is fine for nn.GRU too
-        if unbatched:
-            h0 = h0.unsqueeze(1)  # (L*D, 1, H)
-        if tuple(h0.shape) != (layers * directions, batch, units):
-            raise ValueError(f"h0 must have shape {(layers * directions, batch, units)}, "
-                             f"got {tuple(h0.shape)}")
-    h0 = h0.reshape(layers, directions, batch, units)  # (L, D, B, H)
+    batch, steps, _ = x.shape
+    h0 = _initial_state(gru, h0, batch, unbatched)  # (L, D, B, H)
 
     shape = (layers, directions, batch, steps, units)
     clamps = (_as_clamp(clamp_reset, shape, "clamp_reset"), _as_clamp(clamp_update, shape, "clamp_update"))
 
-    gates = np.empty((3,) + shape, dtype=_numpy_dtype(weight.dtype))  # (r|z|n, L, D, B, T, H)
+    gates = np.empty((3,) + shape, dtype=_numpy_dtype(x.dtype))  # (r|z|n, L, D, B, T, H)
     hidden = np.empty(shape, dtype=gates.dtype)
     with torch.inference_mode():
         layer_input = x  # (B, T, I)
         for layer in range(layers):
             outputs = []
             for direction in range(directions):
-                params = _parameters(gru, layer, direction)
                 start = h0[layer, direction]  # (B, H)
-                if own:
-                    states = gru(layer_input, start[None])[0]  # (B, T, H)
-                    previous = _previous_states(states, start, reverse=False)
-                    _gates_from_states(params, layer_input, previous, gates[:, layer, direction],
-                                       GATE_ACTIVATIONS[gru.gate_activation],
-                                       CANDIDATE_ACTIVATIONS[gru.candidate_activation])
-                elif clamps[0] is None and clamps[1] is None:
+                if clamps[0] is None and clamps[1] is None and not stepped:
+                    params = _parameters(gru, layer, direction)
                     states = _fused_states(params, layer_input, start, reverse=direction == 1)
                     previous = _previous_states(states, start, reverse=direction == 1)
                     _gates_from_states(params, layer_input, previous, gates[:, layer, direction])
                 else:
                     layer_clamps = [None if c is None else np.ascontiguousarray(c[layer, direction], dtype=gates.dtype)
                                     for c in clamps]
-                    states = _clamped_states(params, layer_input, start, layer_clamps,
+                    states = _clamped_states(Step.of(gru, layer, direction), layer_input, start, layer_clamps,
                                              gates[:, layer, direction], reverse=direction == 1)
                 hidden[layer, direction] = states.numpy()
                 outputs.append(states)
@@ -171,6 +143,37 @@ def trace_gru(gru: nn.GRU, x: torch.Tensor, h0: torch.Tensor | None = None, *,
         h_n = h_n[:, 0]  # (L*D, H)
     return GRUTrace(update=gates[1], reset=gates[0], candidate=gates[2], hidden=hidden,
                     h0=h0.numpy().astype(gates.dtype), output=output.numpy(), h_n=h_n)
+
+
+def _batch_first(gru: nn.GRU, x) -> torch.Tensor:
+    """x in any layout ``nn.GRU`` accepts, as (B, T, I) in the module's dtype; a sentence when it is not one."""
+    x = torch.as_tensor(x)
+    if x.dim() not in (2, 3):
+        raise ValueError(f"x must be (T, I) unbatched or 3-D batched, got shape {tuple(x.shape)}")
+    x = x.to(gru.weight_ih_l0.dtype)
+    if x.dim() == 2:
+        x = x.unsqueeze(0)  # (1, T, I)
+    elif not gru.batch_first:
+        x = x.transpose(0, 1)  # (B, T, I)
+    if x.shape[2] != gru.input_size:
+        raise ValueError(f"x has {x.shape[2]} features per step but the GRU expects {gru.input_size}")
+    if x.shape[1] == 0:
+        raise ValueError("x has no steps to trace")
+    return x
+
+
+def _initial_state(gru: nn.GRU, h0, batch: int, unbatched: bool) -> torch.Tensor:
+    """h0 as (L, D, B, H) in the module's dtype: zeros when None, else checked against the module."""
+    layers, directions, units = gru.num_layers, 2 if gru.bidirectional else 1, gru.hidden_size
+    dtype = gru.weight_ih_l0.dtype
+    if h0 is None:
+        return torch.zeros(layers, directions, batch, units, dtype=dtype)
+    h0 = torch.as_tensor(h0).detach().to(dtype)  # an h0 that requires grad is fine for nn.GRU too
+    if unbatched:
+        h0 = h0.unsqueeze(1)  # (L*D, 1, H)
+    if tuple(h0.shape) != (layers * directions, batch, units):
+        raise ValueError(f"h0 must have shape {(layers * directions, batch, units)}, got {tuple(h0.shape)}")
+    return h0.reshape(layers, directions, batch, units)  # (L, D, B, H)
 
 
 def _numpy_dtype(dtype: torch.dtype) -> np.dtype:
@@ -200,9 +203,9 @@ def _previous_states(states, start, reverse):
     return torch.cat([start.unsqueeze(1), states[:, :-1]], dim=1)
 
 
-def _gates_from_states(params, layer_input, previous, out, gate=torch.sigmoid, candidate=torch.tanh):
-    """Fill out (3, B, T, H) with r, z, n from two batched products, in place to stay near one forward
-    (``gate``/``candidate``: other activations, out of place)."""
+def _gates_from_states(params, layer_input, previous, out):
+    """Fill out (3, B, T, H) with r, z, n from two batched products. The equations of ``gru_viz.step``, written
+    here in place over all B·T steps at once so that tracing stays near the cost of one forward pass."""
     w_ih, w_hh = params[0], params[1]
     if len(params) == 4:
         from_input = torch.addmm(params[2], layer_input.flatten(0, 1), w_ih.T)  # (B*T, 3H)
@@ -211,43 +214,29 @@ def _gates_from_states(params, layer_input, previous, out, gate=torch.sigmoid, c
         from_input = layer_input.flatten(0, 1) @ w_ih.T
         from_hidden = previous.flatten(0, 1) @ w_hh.T
     units = w_hh.shape[1]
-    if gate is torch.sigmoid and candidate is torch.tanh:
-        rz = from_input[:, :2 * units].add_(from_hidden[:, :2 * units]).sigmoid_()  # (B*T, 2H)
-        candidate = from_hidden[:, 2 * units:].mul_(rz[:, :units]).add_(from_input[:, 2 * units:]).tanh_()
-    else:
-        rz = gate(from_input[:, :2 * units] + from_hidden[:, :2 * units])  # (B*T, 2H)
-        candidate = candidate(from_input[:, 2 * units:] + rz[:, :units] * from_hidden[:, 2 * units:])
+    rz = from_input[:, :2 * units].add_(from_hidden[:, :2 * units]).sigmoid_()  # (B*T, 2H)
+    candidate = from_hidden[:, 2 * units:].mul_(rz[:, :units]).add_(from_input[:, 2 * units:]).tanh_()
     view = torch.from_numpy(out).view(3, -1, units)  # (3, B*T, H), writes into out
     view[0] = rz[:, :units]
     view[1] = rz[:, units:]
     view[2] = candidate
 
 
-def _clamped_states(params, layer_input, start, clamps, out, reverse):
-    """The recurrence step by step with forced gates; fills out (3, B, T, H), returns h (B, T, H)."""
-    w_ih, w_hh = params[0], params[1]
-    units = w_hh.shape[1]
-    from_input = layer_input @ w_ih.T  # (B, T, 3H)
-    if len(params) == 4:
-        from_input = from_input + params[2]
+def _clamped_states(step: Step, layer_input, start, clamps, out, reverse):
+    """The recurrence step by step, with forced gates where ``clamps`` has them; fills out (3, B, T, H), returns
+    h (B, T, H)."""
+    from_input = step.input_part(layer_input)  # (B, T, 3H), every word's push at once
     gates = torch.from_numpy(out)  # (3, B, T, H), writes into out
     clamp_reset, clamp_update = (None if c is None else torch.from_numpy(c) for c in clamps)
-    states = torch.empty(layer_input.shape[0], layer_input.shape[1], units, dtype=w_hh.dtype)
+    states = torch.empty(layer_input.shape[0], layer_input.shape[1], step.units, dtype=step.weight_hh.dtype)
     state = start
     order = range(layer_input.shape[1] - 1, -1, -1) if reverse else range(layer_input.shape[1])
     for t in order:
-        from_hidden = state @ w_hh.T  # (B, 3H)
-        if len(params) == 4:
-            from_hidden = from_hidden + params[3]
-        reset = torch.sigmoid(from_input[:, t, :units] + from_hidden[:, :units])
-        update = torch.sigmoid(from_input[:, t, units:2 * units] + from_hidden[:, units:2 * units])
-        if clamp_reset is not None:
-            reset = torch.where(torch.isnan(clamp_reset[:, t]), reset, clamp_reset[:, t])
-        if clamp_update is not None:
-            update = torch.where(torch.isnan(clamp_update[:, t]), update, clamp_update[:, t])
-        candidate = torch.tanh(from_input[:, t, 2 * units:] + reset * from_hidden[:, 2 * units:])
-        state = update * state + (1 - update) * candidate
-        gates[0, :, t], gates[1, :, t], gates[2, :, t] = reset, update, candidate
+        now = step.gates(from_input[:, t], state,
+                         forced_reset=None if clamp_reset is None else clamp_reset[:, t],
+                         forced_update=None if clamp_update is None else clamp_update[:, t])
+        state = now.hidden
+        gates[0, :, t], gates[1, :, t], gates[2, :, t] = now.reset, now.update, now.candidate
         states[:, t] = state
     return states
 

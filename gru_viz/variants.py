@@ -30,20 +30,9 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+from gru_viz.step import CANDIDATE_ACTIVATIONS, GATE_ACTIVATIONS, Step
+
 __all__ = ["CANDIDATE_ACTIVATIONS", "GATE_ACTIVATIONS", "ActivationGRU", "is_standard"]
-
-
-def _hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
-    """clamp(x/6 + 1/2, 0, 1), the hard sigmoid Keras once used for its gates."""
-    return functional.hardsigmoid(x)
-
-
-def _identity(x: torch.Tensor) -> torch.Tensor:
-    return x
-
-
-GATE_ACTIVATIONS = {"sigmoid": torch.sigmoid, "hardsigmoid": _hard_sigmoid}
-CANDIDATE_ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "linear": _identity}
 
 
 def is_standard(gate: str, candidate: str) -> bool:
@@ -95,17 +84,14 @@ class ActivationGRU(nn.Module):
         if not self.batch_first:
             x = x.transpose(0, 1)  # (B, T, I)
         batch, steps, units = x.shape[0], x.shape[1], self.hidden_size
-        gate = GATE_ACTIVATIONS[self.gate_activation]
-        candidate = CANDIDATE_ACTIVATIONS[self.candidate_activation]
+        # the one GRU step (gru_viz.step), on the live parameters so that training can differentiate it
+        step = Step("gru", self.weight_ih_l0, self.weight_hh_l0, self.bias_ih_l0, self.bias_hh_l0,
+                    GATE_ACTIVATIONS[self.gate_activation], CANDIDATE_ACTIVATIONS[self.candidate_activation])
         h = x.new_zeros(batch, units) if h0 is None else h0[0]  # (B, H)
         from_input = functional.linear(x, self.weight_ih_l0, self.bias_ih_l0)  # (B, T, 3H), all steps at once
         outputs = []
         for t in range(steps):
-            from_hidden = functional.linear(h, self.weight_hh_l0, self.bias_hh_l0)  # (B, 3H)
-            reset = gate(from_input[:, t, :units] + from_hidden[:, :units])
-            update = gate(from_input[:, t, units:2 * units] + from_hidden[:, units:2 * units])
-            new = candidate(from_input[:, t, 2 * units:] + reset * from_hidden[:, 2 * units:])
-            h = update * h + (1 - update) * new
+            h = step.gates(from_input[:, t], h).hidden  # (B, H)
             outputs.append(h)
         output = torch.stack(outputs, dim=1) if outputs else x.new_zeros(batch, 0, units)  # (B, T, H)
         if not self.batch_first:

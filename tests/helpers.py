@@ -19,8 +19,7 @@ from gru_viz.text import Vocabulary, tokenize
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 TIMEOUT = 120  # seconds per run: the machine is shared and the first run imports torch
-PAGES = {"read": "views/read.py", "cell": "views/cell.py", "compare": "views/compare.py",
-         "dynamics": "views/dynamics.py", "dataset": "views/dataset.py", "your_model": "views/your_model.py"}
+PAGES = {name: f"views/pages/{name}.py" for name in ("read", "cell", "compare", "dynamics", "dataset", "your_model")}
 SENTENCE = "the movie is so boring but I love the movie"
 
 

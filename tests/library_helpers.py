@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 import torch
+from torch import nn
 
 from gru_viz.analysis import fit_pca
 from gru_viz.model import ModelConfig, SentimentModel, SentimentNet, save_model
@@ -37,11 +38,11 @@ def random_texts(count=40, seed=1) -> list[str]:
 
 
 def model_state(model):
-    return {name: tensor.clone() for name, tensor in model.net.state_dict().items()}
+    return model.state_dict()  # copies
 
 
 def assert_unchanged(model, before):
-    after = model.net.state_dict()
+    after = model.state_dict()
     assert before.keys() == after.keys()
     for name, tensor in before.items():
         assert torch.equal(tensor, after[name]), name
@@ -92,3 +93,34 @@ def sentiment_model(arch="gru", seed=0):
     vocab = Vocabulary(["<pad>", "<unk>"] + POSITIVE + NEGATIVE + FILLER + [".", ",", "n't", "do"])
     net = SentimentNet(ModelConfig(arch=arch, vocab_size=len(vocab), embed_dim=5, hidden_size=4))
     return SentimentModel(net, vocab, {"name": f"tiny-{arch}"})
+
+
+def random_recurrent(kind: str, features: int, units: int, bias: bool, seed: int) -> nn.GRU | nn.RNN:
+    """A seeded 1-layer ``nn.GRU`` (kind "gru") or ``nn.RNN`` (kind "tanh" or "relu"), its recurrent weights doubled
+    so that gates sit away from 0.5 and norms neither vanish at once nor all match."""
+    torch.manual_seed(seed)
+    rnn = nn.GRU(features, units, bias=bias) if kind == "gru" else nn.RNN(features, units, nonlinearity=kind, bias=bias)
+    with torch.no_grad():
+        rnn.weight_hh_l0.mul_(2.0)
+    return rnn
+
+
+def float64_step(rnn, gate=torch.sigmoid, candidate=None):
+    """One step (x_t (I,), h (H,)) → h_t of a 1-layer ``rnn`` in float64, equation by equation from PyTorch's
+    documentation (gate order r, z, n); ``gate`` and ``candidate`` replace σ and tanh (or the RNN's f)."""
+    w_ih, w_hh = rnn.weight_ih_l0.detach().double(), rnn.weight_hh_l0.detach().double()
+    b_ih = rnn.bias_ih_l0.detach().double() if rnn.bias else torch.zeros(w_ih.shape[0], dtype=torch.float64)
+    b_hh = rnn.bias_hh_l0.detach().double() if rnn.bias else torch.zeros(w_hh.shape[0], dtype=torch.float64)
+    if isinstance(rnn, nn.RNN):
+        activation = candidate or (torch.tanh if rnn.nonlinearity == "tanh" else torch.relu)
+        return lambda x_t, h: activation(w_ih @ x_t + b_ih + w_hh @ h + b_hh)
+    candidate = candidate or torch.tanh
+    (w_ir, w_iz, w_in), (w_hr, w_hz, w_hn) = w_ih.chunk(3), w_hh.chunk(3)
+    (b_ir, b_iz, b_in), (b_hr, b_hz, b_hn) = b_ih.chunk(3), b_hh.chunk(3)
+
+    def step(x_t, h):
+        r = gate(w_ir @ x_t + b_ir + w_hr @ h + b_hr)
+        z = gate(w_iz @ x_t + b_iz + w_hz @ h + b_hz)
+        n = candidate(w_in @ x_t + b_in + r * (w_hn @ h + b_hn))
+        return (1 - z) * n + z * h
+    return step

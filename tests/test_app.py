@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
 from gru_viz.examples import EXAMPLES, SEED_PAIR
@@ -50,8 +49,7 @@ def app(models_dir, monkeypatch):
 def oracle(model, text: str) -> dict:
     """The numbers the page should show, computed here in float64 from the weights and the trace's states."""
     sentence = model.trace(text)
-    weight = model.net.head.weight.detach().double().numpy()[0]
-    bias = float(model.net.head.bias.detach().double()[0])
+    weight, bias = model.readout_weight, model.readout_bias
     hidden = sentence.hidden.astype(np.float64)  # (T, H)
     logits = np.concatenate([[bias], hidden @ weight + bias])  # h0 = 0 first
     shares = weight * hidden[-1]  # each unit's share of logit_T − logit_start (h0 = 0)
@@ -128,7 +126,7 @@ def test_which_words_decided_compares_the_exact_change_with_the_retention_decomp
     assert f"final {expected['logits'][-1]:+.2f}" in charts(app)["chart_words"]["layout"]["title"]["subtitle"]["text"]
     sentence = expected["sentence"]
     z, n = sentence.update.astype(np.float64), sentence.candidate.astype(np.float64)
-    weight = load_model(models_dir / "sst2-gru").net.head.weight.detach().double().numpy()[0]
+    weight = load_model(models_dir / "sst2-gru").readout_weight
     survival = np.array([np.prod(z[t + 1:], axis=0) for t in range(len(z))])  # (T, H): ∏_{s>t} z_s
     np.testing.assert_allclose(decode(retention["y"]), (survival * (1 - z) * n) @ weight, atol=1e-9)
     assert any("re-writes" in caption.value for caption in app.caption)
@@ -314,8 +312,7 @@ def test_shipped_model_first_load_holds_its_exact_values(monkeypatch):
     app = run(AppTest.from_file(APP, default_timeout=TIMEOUT))
     assert app.radio(key="model").value == "sst2-gru"
     model = load_model(ROOT / "models" / "sst2-gru")
-    with torch.inference_mode():
-        start = float(model.net.head.bias)
+    start = model.readout_bias
     changes = np.array([row["change"] for row in story(app)["changes"][1]])
     np.testing.assert_allclose(start + np.cumsum(changes), model.trace(SEED_PAIR[0]).logit, atol=1e-5)
 
@@ -326,7 +323,7 @@ def test_shipped_model_first_load_holds_its_exact_values(monkeypatch):
 def _step_oracle(model, sentence, position: int, unit: int) -> dict:
     """PyTorch's four equations for one unit, written out here in float64."""
     p = {name: value.detach().double().numpy() for name, value in model.gru.named_parameters()}
-    x = model.net.embedding.weight[int(sentence.ids[position])].detach().double().numpy()
+    x = model.embed([int(sentence.ids[position])])[0].double().numpy()
     h = np.zeros(model.gru.hidden_size) if position == 0 else sentence.hidden[position - 1].astype(np.float64)
     size = model.gru.hidden_size
     row = {gate: index * size + unit for index, gate in enumerate("rzn")}

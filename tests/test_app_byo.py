@@ -87,7 +87,7 @@ def test_trace_downloads_and_html_export_are_offered(app):
 
 def test_the_story_downloads_as_the_same_story_in_plotly(app):
     """The first chart is Vega-Lite; its HTML download is the Plotly story figure, built only when asked for."""
-    from views import read_charts, shared
+    from views.parts import caches, charts
 
     model = load_model(ROOT / "models" / "sst2-gru")
     sentence = model.trace(SENTENCE)
@@ -96,9 +96,9 @@ def test_the_story_downloads_as_the_same_story_in_plotly(app):
 
     def build():
         built.append(True)
-        return read_charts.story_figure(sentence, changes)
+        return caches.story_figure(sentence, changes)
 
-    page = shared._figure_html(build).decode()
+    page = charts._figure_html(build).decode()
     assert built == [True] and "How the verdict formed" in page
-    figure = read_charts.story_figure(sentence, changes)
+    figure = caches.story_figure(sentence, changes)
     np.testing.assert_allclose(decode(figure.to_plotly_json()["data"][0]["y"])[1:], sentence.probability, atol=1e-7)

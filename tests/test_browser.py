@@ -20,7 +20,7 @@ PAGES = {"": "read", "cell": "cell", "compare": "compare", "dynamics": "dynamics
 SENTENCE = "I love this movie so much but the ending is really boring"
 WORDS = ["love", "movie", "ending", "really", "boring"]  # distinctive enough to be found only as labels
 PLOTLY = ".stPlotlyChart .js-plotly-plot"
-VEGA = '[data-testid="stVegaLiteChart"]'  # the Read page's first chart (gru_viz/story_chart.py)
+VEGA = '[data-testid="stVegaLiteChart"]'  # the Read page's first chart (gru_viz/figures/story.py)
 CHART_TEXT = f"{PLOTLY} svg text, {VEGA} svg text"
 LOAD_TIMEOUT = 120_000  # ms: the first run loads the model on 2 shared cores
 QUIET_MS = 1_000  # no change to the page for this long: the run and the drawing are over

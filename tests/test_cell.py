@@ -89,7 +89,7 @@ def test_a_sentence_step_uses_the_model_embedding_and_its_trace():
     for position, unit in ((0, 0), (1, 5), (5, 63)):
         step = sentence_cell_step(model, sentence, position, unit)
         assert isinstance(step, CellStep) and step.token == sentence.tokens[position]
-        x = model.net.embedding.weight[sentence.ids[position]].detach().double().numpy()
+        x = model.embed([int(sentence.ids[position])])[0].double().numpy()
         previous = sentence.gates.previous[0, 0, 0, position].astype(np.float64)
         *_, hidden = oracle_step(model.gru, x, previous, unit)
         assert step.hidden == pytest.approx(hidden, rel=1e-12)

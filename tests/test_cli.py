@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from gru_viz import cli
 from gru_viz.analysis import (
@@ -175,7 +174,7 @@ def test_json_equals_gradient_flow_of_each_sentence_averaged_by_distance(flow_fi
             sequence = model.trace(sentence)
             if len(sequence.ids) < 3:
                 continue
-            norms = gradient_flow(model.gru, model.net.embedding(torch.tensor(sequence.ids)).detach())
+            norms = gradient_flow(model.gru, model.embed(sequence.ids))
             for t, norm in enumerate(norms):
                 by_distance.setdefault(len(norms) - 1 - t, []).append(norm)
         distances = sorted(by_distance)

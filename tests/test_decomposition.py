@@ -141,16 +141,15 @@ def test_word_shares_equal_direct_products_and_sum_to_the_logit(arrays):
 
 
 @pytest.mark.parametrize("text", ["I love this movie so much", "But the movie is really boring", "movie"])
-def test_view_shares_sum_to_the_models_final_logit(model, text):
-    view = model.trace(text)
+def test_a_sentences_shares_sum_to_the_models_final_logit(model, text):
     sentence = model.trace(text)
-    weight = model.net.head.weight.detach().double().numpy()[0]
     shares, _ = direct_shares(sentence.gates.update[0, 0, 0], sentence.gates.candidate[0, 0, 0],
-                              sentence.gates.h0[0, 0, 0], weight)
-    np.testing.assert_allclose(view.logit_split.words, shares, rtol=0, atol=1e-12)
+                              sentence.gates.h0[0, 0, 0], model.readout_weight)
+    split = analysis.sentence_logit_split(sentence)
+    np.testing.assert_allclose(split.words, shares, rtol=0, atol=1e-12)
     # the trace's logit runs the head in float32: agreement to float32 precision
-    np.testing.assert_allclose(view.logit_split.total, sentence.logit[-1], rtol=0, atol=1e-5)
-    assert view.logit_split.carry == 0.0  # h0 = 0
+    np.testing.assert_allclose(split.total, sentence.logit[-1], rtol=0, atol=1e-5)
+    assert split.carry == 0.0  # h0 = 0
 
 
 @SETTINGS

@@ -1,5 +1,6 @@
-"""``step_jacobians`` and ``gradient_flow`` against autograd on a float64 step written here, and the data-set
-gradient flow against ``gradient_flow`` of each sentence averaged by hand."""
+"""``step_jacobians`` and ``gradient_flow`` against autograd on a float64 step written out from PyTorch's equations
+(``library_helpers.float64_step``), and the data-set gradient flow against ``gradient_flow`` of each sentence
+averaged by hand."""
 
 from __future__ import annotations
 
@@ -19,33 +20,9 @@ from gru_viz.analysis import (
     step_jacobians,
 )
 from tests.library_helpers import ANALYSIS_UNITS as UNITS
-from tests.library_helpers import gated_model, random_texts
+from tests.library_helpers import float64_step, gated_model, random_recurrent, random_texts
 
 SETTINGS = settings(max_examples=40, deadline=None)
-
-
-def float64_step(rnn):
-    """One step h_{t-1} -> h_t of rnn in float64, from PyTorch's documented equations."""
-    w_ih, w_hh = rnn.weight_ih_l0.detach().double(), rnn.weight_hh_l0.detach().double()
-    b_ih = rnn.bias_ih_l0.detach().double() if rnn.bias else torch.zeros(w_ih.shape[0], dtype=torch.float64)
-    b_hh = rnn.bias_hh_l0.detach().double() if rnn.bias else torch.zeros(w_hh.shape[0], dtype=torch.float64)
-    if isinstance(rnn, nn.GRU):
-        w_ir, w_iz, w_in = w_ih.chunk(3)
-        w_hr, w_hz, w_hn = w_hh.chunk(3)
-        b_ir, b_iz, b_in = b_ih.chunk(3)
-        b_hr, b_hz, b_hn = b_hh.chunk(3)
-
-        def step(x_t, h):
-            r = torch.sigmoid(w_ir @ x_t + b_ir + w_hr @ h + b_hr)
-            z = torch.sigmoid(w_iz @ x_t + b_iz + w_hz @ h + b_hz)
-            n = torch.tanh(w_in @ x_t + b_in + r * (w_hn @ h + b_hn))
-            return (1 - z) * n + z * h
-    else:
-        activation = torch.tanh if rnn.nonlinearity == "tanh" else torch.relu
-
-        def step(x_t, h):
-            return activation(w_ih @ x_t + b_ih + w_hh @ h + b_hh)
-    return step
 
 
 def reference_gradient_flow(rnn, x):
@@ -68,22 +45,11 @@ def reference_gradient_flow(rnn, x):
                      for t in range(len(x))])
 
 
-def make_rnn(kind, features, units, bias, seed):
-    torch.manual_seed(seed)
-    if kind == "gru":
-        rnn = nn.GRU(features, units, bias=bias)
-    else:
-        rnn = nn.RNN(features, units, nonlinearity=kind, bias=bias)
-    with torch.no_grad():  # a larger recurrent scale so the norms neither vanish at once nor all match
-        rnn.weight_hh_l0.mul_(2.0)
-    return rnn
-
-
 @SETTINGS
 @given(kind=st.sampled_from(["gru", "tanh", "relu"]), steps=st.integers(1, 8), units=st.integers(1, 5),
        features=st.integers(1, 4), bias=st.booleans(), seed=st.integers(0, 2**31 - 1))
 def test_gradient_flow_matches_autograd(kind, steps, units, features, bias, seed):
-    rnn = make_rnn(kind, features, units, bias, seed)
+    rnn = random_recurrent(kind, features, units, bias, seed)
     before = {name: p.detach().clone() for name, p in rnn.state_dict().items()}
     x = torch.randn(steps, features)  # (T, I)
     flow = gradient_flow(rnn, x)
@@ -96,7 +62,7 @@ def test_gradient_flow_matches_autograd(kind, steps, units, features, bias, seed
 
 @pytest.mark.parametrize("kind", ["gru", "tanh", "relu"])
 def test_step_jacobians_match_autograd(kind):
-    rnn = make_rnn(kind, 3, 4, True, seed=11)
+    rnn = random_recurrent(kind, 3, 4, True, seed=11)
     x = torch.randn(6, 3)  # (T, I)
     jacobians = step_jacobians(rnn, x)  # (T, H, H)
     step = float64_step(rnn)

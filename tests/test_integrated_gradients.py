@@ -41,17 +41,17 @@ def test_completeness_against_the_model_forward(model, text):
 def test_exact_logit_changes_sum_to_the_final_logit(model):
     result = integrated_gradients(model, TEXTS[2])
     trace = model.trace(TEXTS[2])
-    assert result.start_logit == pytest.approx(float(model.net.head.bias), abs=1e-7)  # head(0) = its bias
+    assert result.start_logit == pytest.approx(model.readout_bias, abs=1e-7)  # head(0) = its bias
     np.testing.assert_allclose(np.cumsum(result.logit_changes) + result.start_logit, trace.logit, atol=1e-6)
 
 
 def test_per_word_attributions_match_a_midpoint_rule_integral(model):
     text = TEXTS[0]
     ids = torch.tensor(model.tokenize(text)[1])
-    x = model.net.embedding.weight.detach().double()[ids]  # (T, E); the baseline is all zeros
+    x = model.embed(ids).double()  # (T, E); the baseline is all zeros
     rnn = type(model.gru)(model.gru.input_size, model.gru.hidden_size, batch_first=True).double()
     rnn.load_state_dict(model.gru.state_dict())
-    weight = model.net.head.weight.detach().double()[0]
+    weight = torch.from_numpy(model.readout_weight)  # (H,)
     points = 2000
     alphas = (torch.arange(points, dtype=torch.float64) + 0.5) / points  # midpoints of [0, 1]
     path = (alphas[:, None, None] * x[None]).requires_grad_(True)  # (P, T, E)

@@ -80,8 +80,7 @@ def test_clamped_units_hold_the_value_and_the_others_stay_free(model, gate):
     # before the first clamped step the two runs agree (the clamped run steps in Python, the free one is fused)
     np.testing.assert_allclose(run.clamped.hidden[:2], run.free.hidden[:2], rtol=0, atol=1e-6)
     # every free entry is the gate computed from the state the clamped run actually read
-    with torch.no_grad():
-        embedded = model.net.embedding(torch.tensor(run.clamped.ids)).numpy()  # (T, E)
+    embedded = model.embed(run.clamped.ids).numpy()  # (T, E)
     previous = run.clamped.gates.previous[0, 0, 0]  # (T, H)
     for t in range(steps):
         reset, update = _gates_at(model, embedded[t], previous[t])

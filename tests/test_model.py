@@ -225,6 +225,20 @@ def test_encode_embed_and_head_logits_are_the_networks_own(model):
     assert model.head_logits(states).dtype == np.float64
 
 
+def test_the_readout_and_the_weights_are_asked_of_the_model_not_its_network(model):
+    weight = model.readout_weight  # (H,)
+    assert weight.dtype == np.float64 and weight.shape == (model.gru.hidden_size,)
+    assert np.array_equal(weight, model.net.head.weight.detach().double().numpy()[0])
+    assert model.readout_bias == float(model.net.head.bias.detach().double()[0])
+    weight[:] = 0  # a copy: the caller cannot change the model through it
+    assert model.readout_weight.any()
+    tensors = model.state_dict()
+    assert list(tensors) == list(model.net.state_dict())
+    assert all(torch.equal(tensors[name], value) for name, value in model.net.state_dict().items())
+    tensors["head.bias"] += 1  # copies too
+    assert torch.equal(model.net.head.bias, model.state_dict()["head.bias"])
+
+
 def test_the_verdict_threshold_is_one_place():
     from gru_viz.model import VERDICT_THRESHOLD, is_positive
 

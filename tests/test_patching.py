@@ -23,7 +23,7 @@ def oracle_states(model, text, h0=None, start=0):
     """h_t in float64 for t = start … T−1, reading the text's words from h0 (zeros), one step at a time."""
     p = {name: value.detach().double().numpy() for name, value in model.gru.named_parameters()}
     ids = model.tokenize(text)[1]
-    embedding = model.net.embedding.weight.detach().double().numpy()
+    embedding = model.embed(np.arange(model.config.vocab_size)).double().numpy()  # (V, E)
     h = np.zeros(model.gru.hidden_size) if h0 is None else np.asarray(h0, dtype=np.float64)
     units = len(h)
     states = []
@@ -49,8 +49,7 @@ def oracle_patch(model, base, source, base_position, source_position, units=None
     state[chosen] = source_states[source_position][chosen]
     rest = oracle_states(model, base, h0=state, start=base_position + 1)
     final = rest[-1] if len(rest) else state
-    weight = model.net.head.weight.detach().double().numpy()[0]
-    logit = weight @ final + float(model.net.head.bias)
+    logit = model.readout_weight @ final + model.readout_bias
     return 1 / (1 + np.exp(-logit))
 
 

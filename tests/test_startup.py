@@ -1,4 +1,4 @@
-"""The server's warm-up (``views/startup.py``): ``streamlit run app.py`` finds the ``st.App`` in app.py, and its
+"""The server's warm-up (``views/parts/startup.py``): ``streamlit run app.py`` finds the ``st.App`` in app.py, and its
 lifespan fills the very caches a visitor's first run reads, so that run traces nothing; a model folder that
 cannot be read is logged, never raised (the page then says what is wrong)."""
 
@@ -31,29 +31,29 @@ def test_streamlit_run_finds_the_app_and_its_warm_up():
 
 
 def test_the_warm_up_fills_the_caches_the_first_screen_reads(models_dir, monkeypatch):
-    from views import read_charts, shared, startup
+    from views.parts import caches, startup, state
 
-    shared._load.clear()
-    shared._trace.clear()
-    read_charts.story_specs.clear()
+    caches._load.clear()
+    caches._trace.clear()
+    caches.story_specs.clear()
     assert startup.warm_caches() > 0
     calls = []
     real_trace = SentimentModel.trace
     monkeypatch.setattr(SentimentModel, "trace", lambda *args, **kwargs: calls.append(1) or real_trace(*args, **kwargs))
-    model_key, model = shared.named_model(shared.DEFAULT_MODEL)
-    sentence = shared.trace(model_key, shared.DEFAULT_TEXT, model)
-    changes, specs = read_charts.story(model_key, shared.DEFAULT_TEXT, sentence)
+    model_key, model = caches.named_model(state.DEFAULT_MODEL)
+    sentence = caches.trace(model_key, state.DEFAULT_TEXT, model)
+    changes, specs = caches.story(model_key, state.DEFAULT_TEXT, sentence)
     assert calls == []  # served from the warm caches: nothing traced again
     assert list(specs) == ["probability", "changes", "units"]
-    expected = real_trace(model, shared.DEFAULT_TEXT, max_tokens=shared.PAGE_MAX_TOKENS)
+    expected = real_trace(model, state.DEFAULT_TEXT, max_tokens=caches.PAGE_MAX_TOKENS)
     shown = [row["p"] for row in specs["probability"]["data"]["values"][1:]]
     assert shown == expected.probability.astype(float).tolist()
 
 
 def test_a_broken_model_folder_is_logged_and_the_server_still_starts(models_dir, caplog):
-    from views import shared, startup
+    from views.parts import caches, startup
 
-    shared._load.clear()
+    caches._load.clear()
     card = models_dir / "sst2-gru" / "card.json"
     card.write_text(json.dumps({**json.loads(card.read_text()), "config": {"arch": "lstm"}}))
 

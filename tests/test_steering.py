@@ -11,7 +11,7 @@ TEXT = "great movie but the plot is boring and not lovely"
 
 
 def _weights(model):
-    state = {name: tensor.double().numpy() for name, tensor in model.net.state_dict().items()}
+    state = {name: tensor.double().numpy() for name, tensor in model.state_dict().items()}
     return state
 
 

@@ -118,21 +118,6 @@ def test_top_activation_context_and_refusals(model, texts):
             top_activations(model, texts, **bad)
 
 
-def test_unit_orders(view):
-    index = analysis.unit_order(view, "index")
-    assert list(index) == list(range(8))
-    by_z = analysis.unit_order(view, "mean z")
-    means = view.update.astype(np.float64).mean(axis=0)[by_z]
-    assert sorted(by_z) == list(range(8)) and np.all(np.diff(means) <= 0)
-    clustered = analysis.unit_order(view, "clustered")
-    assert sorted(clustered) == list(range(8))
-    assert np.array_equal(clustered, analysis.unit_order(view, "clustered"))  # deterministic
-    both = analysis.unit_order([view, view], "mean z")
-    assert np.array_equal(both, by_z)
-    with pytest.raises(ValueError, match="unit order"):
-        analysis.unit_order(view, "random")
-
-
 def test_cluster_order_puts_each_group_together():
     rng = np.random.default_rng(0)
     centres = np.array([[0.0] * 5, [10.0] * 5, [-10.0, 10, -10, 10, -10]])
@@ -153,3 +138,18 @@ def test_cluster_order_above_the_limit_is_a_permutation(monkeypatch):
 
 def test_head_units_are_the_largest_weights():
     assert analysis.head_units([0.1, -3.0, 0.2, 2.0, -0.5], count=3) == [1, 3, 4]
+
+
+def test_unit_orders(view):
+    index = analysis.unit_order(view, "index")
+    assert list(index) == list(range(8))
+    by_z = analysis.unit_order(view, "mean z")
+    means = view.update.astype(np.float64).mean(axis=0)[by_z]
+    assert sorted(by_z) == list(range(8)) and np.all(np.diff(means) <= 0)
+    clustered = analysis.unit_order(view, "clustered")
+    assert sorted(clustered) == list(range(8))
+    assert np.array_equal(clustered, analysis.unit_order(view, "clustered"))  # deterministic
+    both = analysis.unit_order([view, view], "mean z")
+    assert np.array_equal(both, by_z)
+    with pytest.raises(ValueError, match="unit order"):
+        analysis.unit_order(view, "random")

@@ -1,4 +1,4 @@
-"""``views.corpus.corpus_section``: with an index it draws the whole corpus's statistics, contexts and ablation
+"""``views.parts.corpus.corpus_section``: with an index it draws the whole corpus's statistics, contexts and ablation
 from the index files (compared here with the files themselves); with no index it returns False and draws
 nothing; an index of another model is refused with an error, and a typed folder that is no index says so."""
 
@@ -33,7 +33,7 @@ def _section(model_folder: str):
     import streamlit as st
 
     from gru_viz.model import load_model
-    from views.corpus import corpus_section
+    from views.parts.corpus import corpus_section
 
     model = load_model(model_folder)
     shown = corpus_section(model, model_key=(model_folder,))

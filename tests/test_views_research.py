@@ -1,4 +1,4 @@
-"""``views/research.py``: each section renders with Streamlit's AppTest, draws its chart only on request, and
+"""``views/parts/research.py``: each section renders with Streamlit's AppTest, draws its chart only on request, and
 shows the numbers of the library call it wires (checked here against the same call made directly)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from gru_viz.model import load_model
 from gru_viz.paths import default_data_file, default_model_dir
 from gru_viz.train import read_tsv
 from tests.helpers import decode
-from views import research
+from views.parts import research
 
 TIMEOUT = 300  # seconds: a cold start imports torch and Captum on 2 shared cores
 
@@ -23,7 +23,7 @@ def _patching_page():
     from gru_viz.examples import SEED_PAIR
     from gru_viz.model import load_model
     from gru_viz.paths import default_model_dir
-    from views import research
+    from views.parts import research
 
     research.patching_section(load_model(default_model_dir()), SEED_PAIR[0], SEED_PAIR[1], model_key="gru")
 
@@ -31,7 +31,7 @@ def _patching_page():
 def _dynamics_page():
     from gru_viz.model import load_model
     from gru_viz.paths import default_model_dir
-    from views import research
+    from views.parts import research
 
     gru, rnn = load_model(default_model_dir("sst2-gru")), load_model(default_model_dir("sst2-rnn"))
     research.connectivity_section({"sst2-gru": gru, "sst2-rnn": rnn}, "not bad at all",
@@ -73,7 +73,7 @@ def test_dynamics_sections_draw_only_on_request_then_their_numbers():
     assert not app.exception
     spec = _figure(app)
     gru = load_model(default_model_dir("sst2-gru"))
-    x = gru.net.embedding.weight.detach()[gru.tokenize("not bad at all")[1]]
+    x = gru.embed(gru.tokenize("not bad at all")[1])
     expected = analysis.connectivity(gru.gru, x)
     got = np.array([[np.nan if v is None else v for v in row] for row in spec["data"][0]["z"]], dtype=float)
     lower = np.tril(np.ones((4, 4), dtype=bool))
@@ -102,8 +102,8 @@ def test_fixed_points_section_draws_points_into_the_path():
     found = analysis.fixed_points(model.gru, analysis.constant_input(model, "mean"),
                                   analysis.visited_states(model, texts, count=research.FIXED_POINT_STARTS))
     assert list(table["kind"]) == list(found.kinds)
-    np.testing.assert_allclose(table["logit at the point"], found.points @ model.net.head.weight[0].detach().double()
-                               .numpy() + float(model.net.head.bias), atol=1e-9)
+    np.testing.assert_allclose(table["logit at the point"], found.points @ model.readout_weight + model.readout_bias,
+                               atol=1e-9)
     assert list(table["verdict"]) == ["positive" if value > 0 else "negative" for value in table["logit at the point"]]
     assert f"**{len(found)} fixed points**" in app.markdown[0].value
     eigenvalues = _figure(app, 1)["data"]

@@ -5,14 +5,19 @@ Every function here takes arrays, modules or a loaded ``SentimentModel`` and ret
 result object; the page and the CLI only display them. Nothing here writes to a model: interventions go
 through the clamps of ``trace_gru``, which never modify the module.
 
-One module per concept, every public name re-exported here:
+One module per concept, every public name re-exported here (import from ``gru_viz.analysis``):
 
-- ``decomposition``: h_T and the final logit as exact sums over words; how far each word moved P.
-- ``gradients``:     ‖∂h_T/∂h_t‖ for a sentence and by distance over a data set.
-- ``interventions``: clamps, a sentence free vs clamped, accuracy with gates forced (ablation).
-- ``units``:         gate saturation and timescales per unit, unit search, heatmap row orders.
-- ``projection``:    principal axes of hidden states and the 2-D/3-D path.
 - ``datasets``:      reading a list of texts (ids, tokens, embeddings) for the data-set analyses.
+- ``decomposition``: h_T and the final logit as exact sums over words; how far each word moved P.
+- ``ranking``:       each unit's exact share of the logit's change; the units a heatmap shows.
+- ``cell``:          one step of the cell for one unit, every term with the model's numbers.
+- ``interventions``: clamps, a sentence free vs clamped, accuracy with gates forced (ablation).
+- ``units``:         gate saturation and timescales per unit, unit search.
+- ``projection``:    principal axes of hidden states and the 2-D/3-D path.
+- ``gradients``:     ‖∂h_T/∂h_t‖ for a sentence and by distance over a data set.
+- ``connectivity``, ``patching``, ``fixed_points``, ``integrated_gradients``: the research tools.
+
+Within the package a module imports its siblings by their own names, never this ``__init__``.
 
 >>> from gru_viz.model import load_model
 >>> model = load_model("models/sst2-gru")
@@ -25,6 +30,8 @@ One module per concept, every public name re-exported here:
 
 from __future__ import annotations
 
+from gru_viz.analysis.cell import CellStep, GateTerms, cell_step, sentence_cell_step
+from gru_viz.analysis.connectivity import connectivity
 from gru_viz.analysis.datasets import Progress, embed_texts, encode_texts, real_steps, tokenize_texts
 from gru_viz.analysis.decomposition import (
     LogitSplit,
@@ -33,6 +40,15 @@ from gru_viz.analysis.decomposition import (
     probability_moves,
     word_logit_contributions,
 )
+from gru_viz.analysis.fixed_points import (
+    FixedPoints,
+    constant_input,
+    fixed_points,
+    readout_cosine,
+    step_map,
+    timescales,
+    visited_states,
+)
 from gru_viz.analysis.gradients import (
     GradientFlowByDistance,
     dataset_gradient_flow,
@@ -40,6 +56,7 @@ from gru_viz.analysis.gradients import (
     sentence_gradient_flow,
     step_jacobians,
 )
+from gru_viz.analysis.integrated_gradients import WordAttribution, integrated_gradients
 from gru_viz.analysis.interventions import (
     ABLATION_MEANINGS,
     ABLATIONS,
@@ -54,7 +71,18 @@ from gru_viz.analysis.interventions import (
     intervention_clamps,
     verdict_flips,
 )
+from gru_viz.analysis.patching import head_unit_groups, patch_hidden, patching_by_units, patching_grid
 from gru_viz.analysis.projection import PrincipalAxes, Projection, fit_pca, project, projection_basis
+from gru_viz.analysis.ranking import (
+    ROW_ORDERS,
+    logit_change_by_unit,
+    rank_units,
+    sentence_logit_changes,
+    sentence_logit_split,
+    shown_units,
+    unit_shares,
+)
+from gru_viz.analysis.steering import steer, unit_direction
 from gru_viz.analysis.units import (
     CLUSTER_LIMIT,
     FAST_TIMESCALE,
@@ -74,46 +102,33 @@ from gru_viz.analysis.units import (
     unit_order,
 )
 
-__all__ = ["ABLATIONS", "ABLATION_MEANINGS", "CLAMP_MODES", "CLUSTER_LIMIT", "FAST_TIMESCALE", "FIELDS",
-           "INTEGRATOR_FRACTION", "INTERVENTION_MODES", "RESETTER_FRACTION", "SATURATION", "UNIT_ORDERS",
-           "Activation", "GradientFlowByDistance", "Intervention", "LogitSplit", "MemoryStatistics", "PrincipalAxes",
-           "Progress", "Projection", "ablation", "ablation_accuracy",
-           "ablation_probabilities", "activation_rows", "clamp_array", "cluster_order", "dataset_gradient_flow",
-           "decompose_final_state", "embed_texts", "encode_texts", "fit_pca", "gradient_flow", "head_units",
-           "intervene", "intervention_clamps", "largest_moves", "memory_statistics", "one_per_sentence",
-           "probability_moves", "project", "projection_basis", "real_steps", "sentence_gradient_flow",
-           "step_jacobians", "tokenize_texts", "top_activations", "unit_order", "verdict_flips",
-           "word_logit_contributions"]
-
-
-# concept modules, re-exported so callers import from gru_viz.analysis
-from gru_viz.analysis.cell import CellStep, GateTerms, cell_step, sentence_cell_step
-from gru_viz.analysis.ranking import (
-    ROW_ORDERS,
-    logit_change_by_unit,
-    rank_units,
-    sentence_logit_changes,
-    shown_units,
-    unit_shares,
-)
-
-__all__ += ["ROW_ORDERS", "CellStep", "GateTerms", "cell_step", "logit_change_by_unit", "rank_units",
-            "sentence_cell_step", "sentence_logit_changes", "shown_units", "unit_shares"]
-
-# issue 12: research tools (patching, connectivity, fixed points, integrated gradients)
-from gru_viz.analysis.connectivity import connectivity  # noqa: E402
-from gru_viz.analysis.fixed_points import (  # noqa: E402
-    FixedPoints,
-    constant_input,
-    fixed_points,
-    readout_cosine,
-    step_map,
-    timescales,
-    visited_states,
-)
-from gru_viz.analysis.integrated_gradients import WordAttribution, integrated_gradients  # noqa: E402
-from gru_viz.analysis.patching import head_unit_groups, patch_hidden, patching_by_units, patching_grid  # noqa: E402
-
-__all__ += ["FixedPoints", "WordAttribution", "connectivity", "constant_input", "fixed_points", "head_unit_groups",
-            "integrated_gradients", "patch_hidden", "patching_by_units", "patching_grid", "readout_cosine",
-            "step_map", "timescales", "visited_states"]
+__all__ = [
+    # reading a list of texts
+    "Progress", "embed_texts", "encode_texts", "real_steps", "tokenize_texts",
+    # what each word wrote: the final state and logit as exact sums over words
+    "LogitSplit", "decompose_final_state", "largest_moves", "probability_moves", "word_logit_contributions",
+    # which units carry the verdict
+    "ROW_ORDERS", "logit_change_by_unit", "rank_units", "sentence_logit_changes", "sentence_logit_split",
+    "shown_units", "unit_shares",
+    # one step of the cell, term by term
+    "CellStep", "GateTerms", "cell_step", "sentence_cell_step",
+    # gates forced: clamps, interventions, ablation
+    "ABLATIONS", "ABLATION_MEANINGS", "CLAMP_MODES", "INTERVENTION_MODES", "Intervention", "ablation",
+    "ablation_accuracy", "ablation_probabilities", "clamp_array", "intervene", "intervention_clamps",
+    "verdict_flips",
+    # each unit over a data set: saturation, timescales, labels, unit search
+    "CLUSTER_LIMIT", "FAST_TIMESCALE", "FIELDS", "INTEGRATOR_FRACTION", "RESETTER_FRACTION", "SATURATION",
+    "Activation", "MemoryStatistics", "activation_rows", "cluster_order", "head_units", "memory_statistics",
+    "one_per_sentence", "top_activations", "UNIT_ORDERS", "unit_order",
+    # the path of the hidden state
+    "PrincipalAxes", "Projection", "fit_pca", "project", "projection_basis",
+    # how far back a gradient reaches
+    "GradientFlowByDistance", "dataset_gradient_flow", "gradient_flow", "sentence_gradient_flow", "step_jacobians",
+    # research tools: patching, connectivity, fixed points, integrated gradients
+    "head_unit_groups", "patch_hidden", "patching_by_units", "patching_grid",
+    "connectivity",
+    "FixedPoints", "constant_input", "fixed_points", "readout_cosine", "step_map", "timescales", "visited_states",
+    "WordAttribution", "integrated_gradients",
+    # steering: push the memory along a direction and read on
+    "steer", "unit_direction",
+]

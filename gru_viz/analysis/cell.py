@@ -31,6 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from gru_viz.step import Step, check_single_layer
+
 if TYPE_CHECKING:
     from gru_viz.model import SentenceTrace, SentimentModel
 
@@ -99,16 +101,11 @@ class CellStep:
         return (1.0 - self.update) * self.candidate
 
 
-def _sigmoid(value: float) -> float:
-    return float(1.0 / (1.0 + np.exp(-value)))
-
-
 def cell_step(rnn: nn.GRU | nn.RNN, x: np.ndarray, previous: np.ndarray, unit: int, *, position: int = 0,
               token: str = "") -> CellStep:
     """The cell's step for ``unit`` on input x (I,) from state ``previous`` (H,), for a 1-layer
     unidirectional ``nn.GRU`` or ``nn.RNN``. Raises ``ValueError`` for a unit out of range or bad shapes."""
-    if rnn.num_layers != 1 or rnn.bidirectional:
-        raise ValueError("the cell view reads a 1-layer unidirectional GRU or RNN")
+    check_single_layer(rnn, "the cell view is defined")
     units = rnn.hidden_size
     if not isinstance(unit, (int, np.integer)) or not 0 <= unit < units:
         raise ValueError(f"unit must be a whole number from 0 to {units - 1}, got {unit!r}")
@@ -117,29 +114,22 @@ def cell_step(rnn: nn.GRU | nn.RNN, x: np.ndarray, previous: np.ndarray, unit: i
     if x.shape != (rnn.input_size,) or previous.shape != (units,):
         raise ValueError(f"need x of {rnn.input_size} values and a previous state of {units}, "
                          f"got {x.shape} and {previous.shape}")
-    gates = 3 if isinstance(rnn, nn.GRU) else 1
-    rows = [gate * units + int(unit) for gate in range(gates)]  # r, z, n rows (or the RNN's one row)
-    weight_ih = rnn.weight_ih_l0.detach().double().numpy()[rows]  # (gates, I)
-    weight_hh = rnn.weight_hh_l0.detach().double().numpy()[rows]  # (gates, H)
-    zeros = np.zeros(gates)
-    bias_ih = rnn.bias_ih_l0.detach().double().numpy()[rows] if rnn.bias else zeros  # (gates,)
-    bias_hh = rnn.bias_hh_l0.detach().double().numpy()[rows] if rnn.bias else zeros
-    terms = [GateTerms(float(weight_ih[g] @ x), float(bias_ih[g]), float(weight_hh[g] @ previous), float(bias_hh[g]))
-             for g in range(gates)]
-    h_before = float(previous[unit])
-    if gates == 1:  # vanilla RNN: h = act(W_ih x + b_ih + W_hh h + b_hh), a GRU with z = 0, r = 1
-        activation = np.tanh if rnn.nonlinearity == "tanh" else (lambda value: max(value, 0.0))
-        hidden = float(activation(terms[0].from_input + terms[0].from_memory))
-        open_reset = GateTerms(0.0, 0.0, 0.0, 0.0)
-        return CellStep(position, int(unit), token, open_reset, open_reset, terms[0], reset=1.0, update=0.0,
-                        candidate=hidden, previous=h_before, hidden=hidden, arch="rnn")
+    step = Step.of(rnn, dtype=torch.float64)
+    x_t, h = torch.from_numpy(x), torch.from_numpy(previous)
+    gates = step.gates(step.input_part(x_t), h)  # every unit at once; this unit is read below
+    rows = [gate * units + int(unit) for gate in range(len(step.weight_hh) // units)]  # r, z, n (or the RNN's one)
+    terms = [GateTerms(float(step.weight_ih[row] @ x_t), float(step.bias_ih[row]), float(step.weight_hh[row] @ h),
+                       float(step.bias_hh[row])) for row in rows]
+    if step.kind == "rnn":  # h = f(W_ih x + b_ih + W_hh h + b_hh): a GRU with z = 0, r = 1
+        open_gate = GateTerms(0.0, 0.0, 0.0, 0.0)
+        hidden = float(gates.hidden[unit])
+        return CellStep(position, int(unit), token, open_gate, open_gate, terms[0], reset=1.0, update=0.0,
+                        candidate=hidden, previous=float(previous[unit]), hidden=hidden, arch="rnn")
     reset_terms, update_terms, candidate_terms = terms
-    reset = _sigmoid(reset_terms.from_input + reset_terms.from_memory)
-    update = _sigmoid(update_terms.from_input + update_terms.from_memory)
-    candidate = float(np.tanh(candidate_terms.from_input + reset * candidate_terms.from_memory))
-    hidden = update * h_before + (1.0 - update) * candidate
-    return CellStep(position, int(unit), token, reset_terms, update_terms, candidate_terms, reset=reset,
-                    update=update, candidate=candidate, previous=h_before, hidden=hidden)
+    return CellStep(position, int(unit), token, reset_terms, update_terms, candidate_terms,
+                    reset=float(gates.reset[unit]), update=float(gates.update[unit]),
+                    candidate=float(gates.candidate[unit]), previous=float(previous[unit]),
+                    hidden=float(gates.hidden[unit]))
 
 
 def sentence_cell_step(model: "SentimentModel", sentence: "SentenceTrace", position: int, unit: int) -> CellStep:
@@ -149,7 +139,6 @@ def sentence_cell_step(model: "SentimentModel", sentence: "SentenceTrace", posit
     steps = len(sentence.tokens)
     if not isinstance(position, (int, np.integer)) or not 0 <= position < steps:
         raise ValueError(f"position must be a whole number from 0 to {steps - 1}, got {position!r}")
-    with torch.inference_mode():
-        x = model.net.embedding.weight[int(sentence.ids[position])].double().numpy()  # (E,)
+    x = model.embed([int(sentence.ids[position])])[0].double().numpy()  # (E,)
     previous = sentence.gates.previous[0, 0, 0, position]  # (H,): h_{t−1}, h0 before the first word
     return cell_step(model.gru, x, previous, unit, position=int(position), token=sentence.tokens[position])

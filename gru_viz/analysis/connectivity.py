@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from gru_viz.analysis import step_jacobians
+from gru_viz.analysis.gradients import step_jacobians
 
 __all__ = ["connectivity"]
 
@@ -27,7 +27,7 @@ def connectivity(rnn: nn.GRU | nn.RNN, x: torch.Tensor) -> np.ndarray:
     """‖∂h_t/∂h_s‖_F for every s ≤ t, (T, T) float64 (0 for s > t), for a 1-layer unidirectional
     ``nn.GRU`` or ``nn.RNN`` on unbatched x (T, I), starting from h0 = 0.
 
-    The step Jacobians are exact (autograd, float64). The chains grow forward in time, all source steps
+    The step Jacobians are exact (closed form, float64). The chains grow forward in time, all source steps
     at once: side by side as C_t = [∂h_t/∂h_0 | … | ∂h_t/∂h_{t−1}] (H, t·H), C_t = A_t [C_{t−1} | I], one
     (H × H)·(H × t·H) product per step (T products, O(T²·H³) flops in all; the norms need every entry).
     """

@@ -32,6 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from gru_viz.step import Step, check_single_layer
+
 if TYPE_CHECKING:
     from gru_viz.model import SentimentModel
 
@@ -127,51 +129,11 @@ def step_map(rnn: nn.GRU | nn.RNN):
 
 
 def _maps(rnn: nn.GRU | nn.RNN):
-    """(F(x, h) → (B, H), ∂F/∂h (x, h) → (B, H, H)) in float64; the Jacobian in closed form, which is
-    ~20× faster than autograd's per-row Jacobian (the tests check it against autograd)."""
-    if not isinstance(rnn, (nn.GRU, nn.RNN)):
-        raise ValueError(f"need a torch.nn.GRU or torch.nn.RNN, got {type(rnn).__name__}")
-    if rnn.num_layers != 1 or rnn.bidirectional:
-        raise ValueError("fixed points are defined here for a 1-layer unidirectional network")
-    w_ih, w_hh = rnn.weight_ih_l0.detach().double(), rnn.weight_hh_l0.detach().double()
-    zeros = torch.zeros(w_ih.shape[0], dtype=torch.float64)
-    b_ih = rnn.bias_ih_l0.detach().double() if rnn.bias else zeros
-    b_hh = rnn.bias_hh_l0.detach().double() if rnn.bias else zeros
-    units = rnn.hidden_size
-
-    if isinstance(rnn, nn.GRU):
-        w_hr, w_hz, w_hn = w_hh[:units], w_hh[units:2 * units], w_hh[2 * units:]  # (H, H) each
-
-        def gates(x, h):
-            from_input, from_hidden = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh  # (B, 3H)
-            reset = torch.sigmoid(from_input[..., :units] + from_hidden[..., :units])
-            update = torch.sigmoid(from_input[..., units:2 * units] + from_hidden[..., units:2 * units])
-            candidate = torch.tanh(from_input[..., 2 * units:] + reset * from_hidden[..., 2 * units:])
-            return reset, update, candidate, from_hidden[..., 2 * units:]
-
-        def step(x, h):
-            _, update, candidate, _ = gates(x, h)
-            return update * h + (1 - update) * candidate
-
-        def jacobian(x, h):  # ∂h_new/∂h, (B, H, H): rows are outputs
-            reset, update, candidate, hidden_part = gates(x, h)
-            d_candidate = reset[:, :, None] * w_hn + (hidden_part * reset * (1 - reset))[:, :, None] * w_hr
-            result = torch.diag_embed(update)
-            result += ((h - candidate) * update * (1 - update))[:, :, None] * w_hz
-            result += ((1 - update) * (1 - candidate ** 2))[:, :, None] * d_candidate
-            return result
-    else:
-        tanh = rnn.nonlinearity == "tanh"
-
-        def step(x, h):
-            total = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
-            return torch.tanh(total) if tanh else torch.relu(total)
-
-        def jacobian(x, h):
-            new = step(x, h)  # (B, H)
-            slope = 1 - new ** 2 if tanh else (new > 0).double()
-            return slope[:, :, None] * w_hh
-    return step, jacobian
+    """(F(x, h) → (B, H), ∂F/∂h (x, h) → (B, H, H)) in float64, from the one step module: the Jacobian in closed
+    form, ~20× faster than autograd's per-row Jacobian (the tests check it against autograd)."""
+    check_single_layer(rnn, "fixed points are defined here")
+    step = Step.of(rnn, dtype=torch.float64)
+    return step, step.jacobian
 
 
 def fixed_points(rnn: nn.GRU | nn.RNN, x, initial_states=None, *, noise: float = 0.0, seed: int = 0,
@@ -356,7 +318,7 @@ def constant_input(model: "SentimentModel", which: str = "zero") -> np.ndarray:
     real words, no padding or <unk>), or any word of the vocabulary (its embedding), as float64."""
     if not isinstance(which, str) or not which.strip():
         raise ValueError("choose the constant input: 'zero', 'mean' or a word of the vocabulary")
-    weight = model.net.embedding.weight.detach().double().numpy()  # (V, E)
+    weight = model.state_dict()["embedding.weight"].double().numpy()  # (V, E)
     if which == "zero":
         return np.zeros(weight.shape[1])
     if which == "mean":

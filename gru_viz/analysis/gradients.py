@@ -1,8 +1,8 @@
 """How a gradient flows back through time: ‖∂h_T/∂h_t‖ for one sentence and averaged over a data set.
 
-``step_jacobians`` gives ∂h_t/∂h_{t−1} of every step by autograd; ``gradient_flow`` chains them from the end;
-``dataset_gradient_flow`` does the same for many sentences in batches, with the GRU's step Jacobian in closed
-form, and averages by distance from the last word. A vanilla RNN's norms fall by orders of magnitude within
+``step_jacobians`` gives ∂h_t/∂h_{t−1} of every step (the closed form of ``gru_viz.step``); ``gradient_flow``
+chains them from the end; ``dataset_gradient_flow`` does the same for many sentences in batches and averages
+by distance from the last word. A vanilla RNN's norms fall by orders of magnitude within
 ten words; a GRU's update gate keeps them near 1.
 """
 
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from gru_viz.analysis.datasets import Progress
-from gru_viz.variants import CANDIDATE_ACTIVATIONS, GATE_ACTIVATIONS, ActivationGRU
+from gru_viz.step import Step, check_single_layer
 
 if TYPE_CHECKING:
     from gru_viz.model import SentimentModel
@@ -25,47 +25,26 @@ if TYPE_CHECKING:
 __all__ = ["GradientFlowByDistance", "dataset_gradient_flow", "gradient_flow", "sentence_gradient_flow",
            "step_jacobians"]
 
+_PURPOSE = "gradient flow is defined here"
+
 
 def step_jacobians(rnn: nn.GRU | nn.RNN, x: torch.Tensor) -> np.ndarray:
     """∂h_t/∂h_{t-1} for every step of a 1-layer unidirectional GRU or RNN on unbatched x (T, I).
 
-    Returns (T, H, H) float64: entry t is the Jacobian of step t at the state it actually read.
-    Computed by autograd on one step function, vectorised over steps (exact, no finite differences).
+    Returns (T, H, H) float64: entry t is the Jacobian of step t at the state it actually read, in closed
+    form (``gru_viz.step``), all steps at once. Float64, so products of many small Jacobians stay accurate.
     """
-    _check_single_layer(rnn)
+    check_single_layer(rnn, _PURPOSE)
     x = torch.as_tensor(x)
     if x.dim() != 2 or x.shape[1] != rnn.input_size:
         raise ValueError(f"x must be unbatched (T, {rnn.input_size}), got {tuple(x.shape)}")
     if len(x) == 0:
         raise ValueError("x has no steps: gradient flow needs at least one")
-    # float64 so products of many small Jacobians stay accurate
-    w_ih, w_hh = rnn.weight_ih_l0.detach().double(), rnn.weight_hh_l0.detach().double()
-    b_ih = rnn.bias_ih_l0.detach().double() if rnn.bias else torch.zeros(w_ih.shape[0], dtype=torch.float64)
-    b_hh = rnn.bias_hh_l0.detach().double() if rnn.bias else torch.zeros(w_hh.shape[0], dtype=torch.float64)
     x = x.detach().double()
     with torch.no_grad():
         states, _ = _double_copy(rnn)(x)  # (T, H)
     previous = torch.cat([torch.zeros(1, rnn.hidden_size, dtype=torch.float64), states[:-1]])  # (T, H)
-
-    if isinstance(rnn, (nn.GRU, ActivationGRU)):
-        units = rnn.hidden_size
-        gate = GATE_ACTIVATIONS[getattr(rnn, "gate_activation", "sigmoid")]
-        squash = CANDIDATE_ACTIVATIONS[getattr(rnn, "candidate_activation", "tanh")]
-
-        def step(x_t, h):
-            gi, gh = w_ih @ x_t + b_ih, w_hh @ h + b_hh  # (3H,)
-            reset = gate(gi[:units] + gh[:units])
-            update = gate(gi[units:2 * units] + gh[units:2 * units])
-            candidate = squash(gi[2 * units:] + reset * gh[2 * units:])
-            return update * h + (1 - update) * candidate
-    else:
-        activation = torch.tanh if rnn.nonlinearity == "tanh" else torch.relu
-
-        def step(x_t, h):
-            return activation(w_ih @ x_t + b_ih + w_hh @ h + b_hh)
-
-    jacobians = torch.func.vmap(torch.func.jacrev(step, argnums=1))(x, previous)  # (T, H, H)
-    return jacobians.numpy()
+    return Step.of(rnn, dtype=torch.float64).jacobian(x, previous).numpy()  # (T, H, H)
 
 
 def gradient_flow(rnn: nn.GRU | nn.RNN, x: torch.Tensor) -> np.ndarray:
@@ -91,16 +70,9 @@ def gradient_flow(rnn: nn.GRU | nn.RNN, x: torch.Tensor) -> np.ndarray:
     return norms
 
 
-def _check_single_layer(rnn) -> None:
-    if not isinstance(rnn, (nn.GRU, nn.RNN, ActivationGRU)):
-        raise ValueError(f"need a torch.nn.GRU or torch.nn.RNN, got {type(rnn).__name__}")
-    if rnn.num_layers != 1 or rnn.bidirectional:
-        raise ValueError("gradient flow is defined here for a 1-layer unidirectional network")
-
-
 def _double_copy(rnn):
     """A float64 twin of rnn for the forward pass; the original is never touched."""
-    if isinstance(rnn, ActivationGRU):
+    if not isinstance(rnn, (nn.GRU, nn.RNN)):  # a GRU cell with other activations: copied whole
         return copy.deepcopy(rnn).double().eval()
     twin = type(rnn)(rnn.input_size, rnn.hidden_size, bias=rnn.bias,
                      **({"nonlinearity": rnn.nonlinearity} if isinstance(rnn, nn.RNN) else {}))
@@ -145,9 +117,7 @@ def dataset_gradient_flow(rnn: nn.GRU | nn.RNN, sequences, *, batch_size: int = 
     >>> flow.count.tolist(), bool(np.isclose(flow.mean[0], np.sqrt(3)))     # distance 0: √H for every sentence
     ([2, 2, 1, 1, 1], True)
     """
-    _check_single_layer(rnn)
-    if isinstance(rnn, ActivationGRU):  # the closed form below is sigmoid and tanh's
-        raise ValueError("dataset_gradient_flow needs an nn.GRU or nn.RNN; use gradient_flow per sentence")
+    check_single_layer(rnn, _PURPOSE)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     sequences = [torch.as_tensor(s).detach().double() for s in sequences]
@@ -163,7 +133,7 @@ def dataset_gradient_flow(rnn: nn.GRU | nn.RNN, sequences, *, batch_size: int = 
     norm_sum, log_sum = np.zeros(longest), np.zeros(longest)
     count = np.zeros(longest, dtype=np.int64)
     twin = _double_copy(rnn)
-    weights = {name: p.detach() for name, p in twin.named_parameters()}
+    step = Step.of(rnn, dtype=torch.float64)
     order = np.argsort(-lengths, kind="stable")  # longest first: the sentences still active are a prefix
     done = 0
     for start in range(0, len(order), batch_size):
@@ -181,9 +151,8 @@ def dataset_gradient_flow(rnn: nn.GRU | nn.RNN, sequences, *, batch_size: int = 
         for distance in range(1, int(batch_lengths[0])):
             active = int((batch_lengths > distance).sum())  # a prefix, as lengths fall
             rows = torch.arange(active)
-            step = batch_lengths[:active] - distance  # (A,) the step t+1 whose Jacobian extends the chain
-            jacobian = _step_jacobian_batch(rnn, weights, x[rows, step], previous[rows, step],
-                                            states[rows, step])  # (A, H, H)
+            at = batch_lengths[:active] - distance  # (A,) the step t+1 whose Jacobian extends the chain
+            jacobian = step.jacobian(x[rows, at], previous[rows, at])  # (A, H, H)
             chain = chain[:active] @ jacobian  # (A, H, H): ∂h_{T-1}/∂h_{T-1-distance}
             norms = torch.linalg.matrix_norm(chain).numpy()  # (A,) Frobenius
             count[distance] += active
@@ -195,34 +164,3 @@ def dataset_gradient_flow(rnn: nn.GRU | nn.RNN, sequences, *, batch_size: int = 
             progress(done, len(sequences))
     return GradientFlowByDistance(distance=np.arange(longest), mean=norm_sum / count,
                                   geometric_mean=np.exp(log_sum / count), count=count)
-
-
-def _step_jacobian_batch(rnn, weights, x_t, previous, state) -> torch.Tensor:
-    """∂h_t/∂h_{t-1} of A independent steps in closed form, (A, H, H) float64.
-
-    GRU (PyTorch's gate order r|z|n in the rows of weight_hh): with h = z h' + (1 − z) n,
-        ∂h/∂h' = diag(z) + diag((h' − n) z(1 − z)) W_hz + diag((1 − z)(1 − n²)) (diag(r) W_hn
-                 + diag((W_hn h' + b_hn) r(1 − r)) W_hr).
-    RNN: ∂h/∂h' = diag(f'(·)) W_hh, with f' = 1 − h² for tanh and [h > 0] for relu.
-    """
-    w_hh = weights["weight_hh_l0"]
-    if isinstance(rnn, nn.RNN):
-        slope = 1 - state ** 2 if rnn.nonlinearity == "tanh" else (state > 0).double()  # (A, H)
-        return slope[:, :, None] * w_hh  # (A, H, H)
-    units = rnn.hidden_size
-    from_input = x_t @ weights["weight_ih_l0"].T  # (A, 3H)
-    from_hidden = previous @ w_hh.T  # (A, 3H)
-    if rnn.bias:
-        from_input = from_input + weights["bias_ih_l0"]
-        from_hidden = from_hidden + weights["bias_hh_l0"]
-    reset = torch.sigmoid(from_input[:, :units] + from_hidden[:, :units])  # (A, H)
-    update = torch.sigmoid(from_input[:, units:2 * units] + from_hidden[:, units:2 * units])
-    hidden_part = from_hidden[:, 2 * units:]  # (A, H): W_hn h' + b_hn
-    candidate = torch.tanh(from_input[:, 2 * units:] + reset * hidden_part)
-    w_hr, w_hz, w_hn = w_hh[:units], w_hh[units:2 * units], w_hh[2 * units:]  # (H, H) each
-    d_candidate = (reset[:, :, None] * w_hn
-                   + (hidden_part * reset * (1 - reset))[:, :, None] * w_hr)  # (A, H, H): ∂(r ⊙ (W_hn h' + b))/∂h'
-    jacobian = torch.diag_embed(update)
-    jacobian += ((previous - candidate) * update * (1 - update))[:, :, None] * w_hz
-    jacobian += ((1 - update) * (1 - candidate ** 2))[:, :, None] * d_candidate
-    return jacobian

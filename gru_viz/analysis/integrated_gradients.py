@@ -75,15 +75,14 @@ def integrated_gradients(model: "SentimentModel", text: str, *, steps: int | Non
     if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool) or not 2 <= steps <= 10_000):
         raise ValueError(f"steps must be a whole number from 2 to 10000, got {steps!r}")
     sentence = model.trace(text)
-    with torch.inference_mode():
-        embedded = model.net.embedding(torch.from_numpy(sentence.ids)).double().unsqueeze(0)  # (1, T, E)
-        pad = model.net.embedding.weight[model.vocab.PAD].double()  # (E,), zeros for a trained model
+    embedded = model.embed(sentence.ids).double().unsqueeze(0)  # (1, T, E)
+    pad = model.embed([model.vocab.PAD])[0].double()  # (E,), zeros for a trained model
     rnn = copy.deepcopy(model.gru).double()
-    head = copy.deepcopy(model.net.head).double()
+    weight, bias = torch.from_numpy(model.readout_weight), model.readout_bias  # (H,) float64, float
 
     def logit(inputs):  # (B, T, E) → (B,)
         states, _ = rnn(inputs)  # (B, T, H), batch_first like the model
-        return head(states[:, -1]).squeeze(-1)
+        return states[:, -1] @ weight + bias
 
     inputs = embedded.clone()
     baseline = pad.expand_as(inputs).clone()  # (1, T, E)
@@ -96,7 +95,7 @@ def integrated_gradients(model: "SentimentModel", text: str, *, steps: int | Non
             break
     with torch.no_grad():
         value, baseline_value = float(logit(inputs)[0]), float(logit(baseline)[0])
-        start = float(head(torch.zeros(rnn.hidden_size, dtype=torch.float64)))
+        start = bias  # the head on h0 = 0
     logits = sentence.logit.astype(np.float64)  # (T,) the model's own logit after each word
     changes = np.diff(np.concatenate([[start], logits]))  # (T,)
     return WordAttribution(tokens=list(sentence.tokens), attributions=attributions[0].sum(-1).detach().numpy(),

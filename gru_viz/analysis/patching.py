@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from gru_viz.step import Step
+
 if TYPE_CHECKING:
     from gru_viz.model import SentimentModel
 
@@ -92,7 +94,7 @@ def head_unit_groups(model: "SentimentModel", strongest: int = 8) -> dict[str, n
     "all units"; the ``strongest`` units of largest |w|; the units with w > 0 (they push towards positive
     when high); the units with w < 0.
     """
-    weight = model.net.head.weight.detach().double().numpy()[0]  # (H,)
+    weight = model.readout_weight  # (H,)
     top = np.sort(np.argsort(-np.abs(weight), kind="stable")[:strongest])
     groups = {"all units": np.arange(len(weight)), f"the {len(top)} the head weighs most": top,
               "head weight > 0": np.flatnonzero(weight > 0), "head weight < 0": np.flatnonzero(weight < 0)}
@@ -104,9 +106,7 @@ def _read(model, text: str, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(text, str):
         raise ValueError(f"the {name} must be a text, got {type(text).__name__}")
     sentence = model.trace(text)  # blank text is refused here with its own sentence
-    with torch.inference_mode():
-        embedded = model.net.embedding(torch.from_numpy(sentence.ids))  # (T, E)
-    return torch.from_numpy(sentence.hidden.copy()), embedded
+    return torch.from_numpy(sentence.hidden.copy()), model.embed(sentence.ids)  # (T, H), (T, E)
 
 
 def _position(position, steps: int, argument: str, name: str) -> int:
@@ -146,34 +146,17 @@ def _finish(model, embedded: torch.Tensor, starts: torch.Tensor, positions: np.n
     so the rows march through the base's absolute steps together: at step k the rows patched before k
     are updated, and they all read the same word, whose input projection is computed once for all rows.
     """
-    rnn = model.gru
-    units = rnn.hidden_size
+    step = Step.of(model.gru)  # the model's own dtype, as its trace
     order = np.argsort(positions, kind="stable")  # rows patched earliest first: the active rows are a prefix
     ready = np.searchsorted(positions[order], np.arange(len(embedded)))  # (T,) rows with position < k
     states = starts[torch.from_numpy(order)].clone()  # (B, H) in that order
-    w_hh = rnn.weight_hh_l0
     with torch.inference_mode():
-        from_input = embedded @ rnn.weight_ih_l0.T  # (T, 3H) for a GRU, (T, H) for an RNN
-        if rnn.bias:
-            from_input = from_input + rnn.bias_ih_l0
-        for step in range(1, len(embedded)):
-            active = int(ready[step])
-            if active == 0:
-                continue
-            previous = states[:active]  # (A, H)
-            from_hidden = previous @ w_hh.T  # (A, 3H) or (A, H)
-            if rnn.bias:
-                from_hidden = from_hidden + rnn.bias_hh_l0
-            x = from_input[step]
-            if isinstance(rnn, torch.nn.GRU):  # PyTorch's equations and gate order r|z|n
-                reset = torch.sigmoid(x[:units] + from_hidden[:, :units])
-                update = torch.sigmoid(x[units:2 * units] + from_hidden[:, units:2 * units])
-                candidate = torch.tanh(x[2 * units:] + reset * from_hidden[:, 2 * units:])
-                states[:active] = update * previous + (1 - update) * candidate
-            else:
-                activation = torch.tanh if rnn.nonlinearity == "tanh" else torch.relu
-                states[:active] = activation(x + from_hidden)
-        logits = model.net.head(states).squeeze(-1)  # (B,) in the sorted order
+        from_input = step.input_part(embedded)  # (T, 3H) for a GRU, (T, H) for an RNN
+        for k in range(1, len(embedded)):
+            active = int(ready[k])
+            if active:
+                states[:active] = step.gates(from_input[k], states[:active]).hidden  # (A, H)
+    logits = torch.from_numpy(model.head_logits(states))  # (B,) float64, in the sorted order
     probability = np.empty(len(positions))
-    probability[order] = torch.sigmoid(logits.double()).numpy()
+    probability[order] = torch.sigmoid(logits).numpy()
     return probability

@@ -25,7 +25,7 @@ class PrincipalAxes:
     """Principal axes of hidden states: ``mean`` (H,), ``components`` (k, H) (unit rows, each axis's
     largest loading positive), ``explained`` (k,) the fraction of variance along each axis.
 
-    Reads like the dict ``fit_pca`` used to return: ``axes["mean"]``, ``axes.items()``, ``axes.as_dict()``
+    Also reads as a dict: ``axes["mean"]``, ``axes.items()``, ``axes.as_dict()``
     (what a model card stores under "projection")."""
 
     mean: np.ndarray

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from gru_viz.analysis.decomposition import LogitSplit, word_logit_contributions
 from gru_viz.analysis.units import cluster_order
 
-__all__ = ["ROW_ORDERS", "logit_change_by_unit", "rank_units", "sentence_logit_changes", "shown_units",
-           "unit_shares"]
+__all__ = ["ROW_ORDERS", "logit_change_by_unit", "rank_units", "sentence_logit_changes", "sentence_logit_split",
+           "shown_units", "unit_shares"]
 
 ROW_ORDERS = ("verdict", "index", "clustered")
 
@@ -67,6 +68,13 @@ def rank_units(changes, count: int | None = None) -> np.ndarray:
 def sentence_logit_changes(sentence) -> np.ndarray:
     """``logit_change_by_unit`` of a ``SentenceTrace``: (T, H), its rows sum to ``sentence.logit_changes``."""
     return logit_change_by_unit(sentence.hidden, sentence.previous, sentence.head_weight)
+
+
+def sentence_logit_split(sentence) -> LogitSplit:
+    """The final logit of a ``SentenceTrace`` as ``carry + bias + words.sum()`` (``word_logit_contributions``
+    of its gates): words (T,) is what each word wrote into h_T, as the head reads it (the retention view)."""
+    return word_logit_contributions(sentence.update, sentence.candidate, sentence.h0, sentence.head_weight,
+                                    sentence.head_bias)
 
 
 def shown_units(sentences, count: int | None = None, order: str = "verdict") -> np.ndarray:

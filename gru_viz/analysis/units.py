@@ -1,5 +1,5 @@
 """Per-unit views: how each unit uses its gates over a data set (saturation, timescale, a label), where a
-unit fires most (LSTMVis-style unit search), and the orders the heatmap rows can take.
+unit fires most (LSTMVis-style unit search), and a clustering order for heatmap rows.
 """
 
 from __future__ import annotations
@@ -15,17 +15,16 @@ from gru_viz.model import SentenceTrace, padded_batches
 if TYPE_CHECKING:
     from gru_viz.model import SentimentModel
 
-__all__ = ["CLUSTER_LIMIT", "FIELDS", "SATURATION", "UNIT_ORDERS", "Activation", "MemoryStatistics",
-           "activation_rows", "cluster_order", "head_units", "memory_statistics", "one_per_sentence",
-           "top_activations", "unit_order"]
+__all__ = ["CLUSTER_LIMIT", "FAST_TIMESCALE", "FIELDS", "INTEGRATOR_FRACTION", "RESETTER_FRACTION", "SATURATION",
+           "UNIT_ORDERS", "Activation", "MemoryStatistics", "activation_rows", "cluster_order", "head_units",
+           "memory_statistics", "one_per_sentence", "top_activations", "unit_order"]
 
-UNIT_ORDERS = ("index", "mean z", "clustered")
+UNIT_ORDERS = ("index", "mean z", "clustered")  # unit_order's methods (the page orders rows with ranking.shown_units)
+
 CLUSTER_LIMIT = 512  # above this many units the O(H³) merge loop is too slow; a 1-D projection orders them
-
-
 SATURATION = (0.1, 0.9)  # a gate below 0.1 is "closed", above 0.9 "open" (Karpathy, Johnson & Fei-Fei 2015)
-# Label rules. Thresholds were set by looking at the shipped SST-2 GRU, where the old 0.5 / 0.5 / 1 step
-# named only integrators: a reset gate closes on particular words, so closing on 30% of them is frequent.
+# Label rules, set by looking at the shipped SST-2 GRU: a reset gate closes on particular words, so closing on
+# 30% of them is frequent, and thresholds of one half named every unit an integrator.
 INTEGRATOR_FRACTION = 0.6  # z > 0.9 on at least 60% of steps: the unit keeps its memory on most words
 RESETTER_FRACTION = 0.3  # r < 0.1 on at least 30% of steps: its candidate often ignores h_{t-1}
 FAST_TIMESCALE = 1.5  # τ < 1.5 steps (mean z < 0.51): the memory is mostly rewritten at every word
@@ -190,12 +189,11 @@ def activation_rows(hits, window: int = 6) -> list[dict]:
 
 
 def unit_order(views: SentenceTrace | list[SentenceTrace], method: str) -> np.ndarray:
-    """A permutation of the H units for the heatmap rows, (H,), from one ``SentenceTrace`` or a list of them
-    (the compare view orders both sentences' units together so the rows line up).
+    """A permutation of the H units for heatmap rows, (H,), from one ``SentenceTrace`` or a list of them (the
+    units of several sentences ordered together, so their rows line up).
 
-    "index": 0 … H−1. "mean z": the units that keep their memory most (highest mean update gate
-    over the words) first. "clustered": units with similar z, r and h across the words next to each other
-    (``cluster_order``).
+    "index": 0 … H−1. "mean z": the units that keep their memory most (highest mean update gate over the words)
+    first. "clustered": units with similar z, r and h across the words next to each other (``cluster_order``).
     """
     views = [views] if isinstance(views, SentenceTrace) else list(views)
     units = views[0].hidden.shape[1]

@@ -136,7 +136,7 @@ def model_sha256(model: SentimentModel) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps(asdict(model.config), sort_keys=True).encode())
     digest.update(json.dumps(model.vocab.tokens, ensure_ascii=False).encode())
-    for name, tensor in sorted(model.net.state_dict().items()):
+    for name, tensor in sorted(model.state_dict().items()):
         array = tensor.detach().float().contiguous().numpy()
         digest.update(f"{name}{array.shape}".encode())
         digest.update(array.tobytes())

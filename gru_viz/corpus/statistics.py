@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from gru_viz.analysis import ABLATIONS, SATURATION
-from gru_viz.model import padded_batches
+from gru_viz.model import is_positive, padded_batches
 
 __all__ = ["FIELDS", "Options", "flow_priority", "merge_partials", "partial_from_bytes", "partial_to_bytes",
            "shard_statistics"]
@@ -124,9 +124,7 @@ def shard_statistics(model, texts: list[str], labels, offset: int, options: Opti
             for c, clamps in enumerate(ABLATIONS.values()):
                 states = (trace if not clamps else model.trace_ids(padded, **clamps)).hidden[0, 0]  # (B, T, H)
                 last = torch.from_numpy(states[np.arange(len(chosen)), lengths - 1])  # (B, H)
-                with torch.inference_mode():
-                    logits = model.net.head(last).squeeze(-1)  # (B,)
-                verdict = torch.sigmoid(logits.double()).numpy() > 0.5
+                verdict = is_positive(torch.sigmoid(torch.from_numpy(model.head_logits(last))).numpy())  # (B,)
                 correct[c] += int((verdict == batch_labels).sum())
 
     for direction in DIRECTIONS:

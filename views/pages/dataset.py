@@ -4,97 +4,21 @@ request."""
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
-from pathlib import Path
-
 import streamlit as st
 
-from gru_viz import analysis, figures_analysis, paths
-from gru_viz.text import parse_labelled_tsv
-from views import corpus, shared
+from gru_viz import analysis, figures, paths
+from views.parts import caches, corpus, state
+from views.parts.charts import FIELD_LABELS, chart, figure_download, memory_charts
+from views.parts.labelled_data import UPLOAD_MAX_MB, labelled_data
 
-DATASET_ROWS = 872  # the views read the first rows only: the size of GLUE's SST-2 dev set, ~1 s a view
-FLOW_SENTENCES = 400  # the data-set gradient flow (two models, O(T·H³) per sentence) reads fewer still
-FLOW_MIN_COUNT = 10  # distances from the end reached by fewer sentences are left out: a noisy tail
-UPLOAD_MAX_MB = 1  # ~10,000 sentences: far more than the page reads
-TOP_K = 10  # contexts shown by the unit search, one per sentence
-TOP_POOL = 50 * TOP_K  # the strongest words searched for them: a saturated unit fills many words of one sentence
+FLOW_SENTENCES = 400  # the data-set gradient flow (two models, O(T·H³) per sentence) reads fewer sentences still
 FLIP_EXAMPLES = 5  # sentences shown whose verdict the reset gate decides
-GRU_NAME, RNN_NAME = "sst2-gru", "sst2-rnn"  # the pair the gradient-flow view compares
+GRU_NAME, RNN_NAME = paths.DEFAULT_MODEL, paths.RNN_MODEL  # the pair the gradient-flow view compares
 
-
-@dataclass(frozen=True)
-class DataSet:
-    """Labelled sentences for the views: ``key`` identifies the content for the caches."""
-
-    texts: tuple
-    labels: tuple
-    key: tuple
-    source: str  # "the validation file val.tsv", "the uploaded file …"
-    description: str  # shown under every view computed from it
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def read_labelled(data: bytes, name: str) -> tuple[list[str], list[int]]:
-    return parse_labelled_tsv(data, name)
-
-
-@st.cache_data(max_entries=8, show_spinner="Averaging the gradient flow over the data set…")
-def dataset_flow(model_key: tuple, data_key: tuple, _model, _texts: tuple):
-    return analysis.dataset_gradient_flow(_model.gru, analysis.embed_texts(_model, list(_texts)))
-
-
-@st.cache_data(max_entries=8, show_spinner="Reading the data set four times, with and without the gates…")
-def ablation(model_key: tuple, data_key: tuple, _model, _texts: tuple) -> dict:
-    return analysis.ablation_probabilities(_model, list(_texts))
-
-
-@st.cache_data(max_entries=8, show_spinner="Counting how every unit uses its gates…")
-def memory_statistics(model_key: tuple, data_key: tuple, _model, _texts: tuple):
-    return analysis.memory_statistics(_model, list(_texts))
-
-
-@st.cache_data(max_entries=64, show_spinner="Searching the data set…")
-def top_activations(model_key: tuple, data_key: tuple, unit: int, field: str, largest: bool, _model, _texts: tuple):
-    hits = analysis.top_activations(_model, list(_texts), unit, k=TOP_POOL, field=field, largest=largest)
-    return analysis.one_per_sentence(hits, TOP_K)
-
-
-def shown_name(name: str, limit: int = 60) -> str:
-    """An uploaded file's name as the page may write it in markdown: letters, digits, '.' and '-' only."""
-    return "".join(c if c.isalnum() or c in ".-" else "-" for c in name)[:limit] or "file"
-
-
-def labelled_data(uploaded) -> tuple[DataSet | None, str | None]:
-    """The uploaded TSV if there is one, else the shipped validation file; (None, why) when neither is usable."""
-    if uploaded is not None:
-        name = shown_name(uploaded.name)
-        if uploaded.size > UPLOAD_MAX_MB * 2**20:
-            return None, f"{name} is larger than {UPLOAD_MAX_MB} MB; upload a shorter file."
-        data = uploaded.getvalue()
-        source, key = f"the uploaded file {name}", ("upload", hashlib.sha256(data).hexdigest())
-    else:
-        try:
-            path = paths.default_data_file("val", start=shared.ROOT)
-            data = Path(path).read_bytes()
-        except (ValueError, OSError) as error:
-            return None, f"The validation data cannot be read ({error}); upload a TSV above instead."
-        name, source, key = path.name, f"the validation file {path.name}", ("file", str(path), len(data))
-    try:
-        texts, labels = read_labelled(data, name)
-    except ValueError as error:
-        return None, f"{source} cannot be used: {error}"
-    rows = min(len(texts), DATASET_ROWS)
-    description = (f"{rows:,} sentences: " + (f"all of {source}" if rows == len(texts) else
-                   f"the first {rows:,} of the {len(texts):,} in {source}, so that the view stays quick"))
-    return DataSet(tuple(texts[:rows]), tuple(labels[:rows]), key + (rows,), source, description), None
-
-
-model_key, model = shared.current_model()
+model_key, model = state.current_model()
 data_column, model_column = st.columns([3, 1])
 with model_column:
-    shared.model_picker()
+    state.model_picker()
 # no type= filter: Streamlit would raise on another extension; the parser says what is wrong in words
 upload = data_column.file_uploader(f"Data: the shipped SST-2 validation file, or a TSV of your own (sentence, a tab, "
                                    f"then 0 or 1; at most {UPLOAD_MAX_MB} MB)", key="dataset_upload",
@@ -106,7 +30,7 @@ if dataset is None:
 st.caption(f"Every view below reads {dataset.description}.")
 is_gru = model.arch == "gru"
 
-# ---- the corpus index (issue 14), when one is built ----
+# ---- the corpus index, when one is built ----
 if not corpus.corpus_section(model, model_key=model_key):
     st.caption("No corpus index is built for this model, so the views below compute live on the sentences above.")
 
@@ -115,8 +39,8 @@ st.subheader("How each unit uses its gates")
 if not is_gru:
     st.caption("The vanilla RNN has no gates (z ≡ 0, r ≡ 1): every unit rewrites its memory at every word.")
 elif st.toggle("Compute the memory statistics", key="memory_on", help="One batched reading of the data: ~1 s."):
-    stats = memory_statistics(model_key, dataset.key, _model=model, _texts=dataset.texts)
-    counts = shared.memory_charts(stats, "")
+    stats = caches.memory_statistics(model_key, dataset.key, _model=model, _texts=dataset.texts)
+    counts = memory_charts(stats, "")
     st.caption(f"Over {stats.steps:,} words, as in Karpathy, Johnson & Fei-Fei (2015): how often z and r are shut "
                f"(< 0.1) or open (> 0.9), and the memory timescale τ = −1/ln(mean z). integrator "
                f"({counts['integrator']} units): z > 0.9 on at least {analysis.INTEGRATOR_FRACTION:.0%} of words; "
@@ -132,17 +56,16 @@ if st.toggle("Search the data set for a unit's strongest contexts", key="search_
     fields = analysis.FIELDS if is_gru else ("hidden",)
     if st.session_state.get("search_field") not in (None, *fields):
         del st.session_state["search_field"]
-    ranked = shared.ranked_units(model_key, model, st.session_state.get("text", ""))
+    ranked = caches.ranked_units(model_key, model, st.session_state.get("text", ""))
     options = [int(u) for u in ranked] if ranked is not None else list(range(units))
     unit_column, field_column, direction_column = st.columns(3)
     unit = unit_column.selectbox("Unit (ranked by its share of your sentence's verdict)", options, key="search_unit")
     field = field_column.selectbox("Value", fields, index=fields.index("hidden"), key="search_field",
-                                   format_func={"hidden": "memory h", "candidate": "candidate n",
-                                                "update": "update gate z", "reset": "reset gate r"}.get)
+                                   format_func=FIELD_LABELS.get)
     direction = direction_column.radio("Find", ("highest", "lowest"), key="search_direction", horizontal=True)
-    hits = top_activations(model_key, dataset.key, unit, field, direction == "highest", _model=model,
+    hits = caches.top_activations(model_key, dataset.key, unit, field, direction == "highest", _model=model,
                            _texts=dataset.texts)
-    shared.chart(figures_analysis.top_activations_figure(hits, window=5, field=field), "chart_top_activations")
+    chart(figures.top_activations_figure(hits, window=5, field=field), "chart_top_activations")
     st.caption(f"The {len(hits)} sentences where unit {unit}'s {field} is {direction}, each at its strongest word "
                f"(boxed), shaded by the unit's value, as LSTMVis does.")
 
@@ -151,11 +74,11 @@ st.subheader("What each gate is worth")
 if not is_gru:
     st.caption("The vanilla RNN has no gates to force; choose a GRU to see what its gates are worth.")
 elif st.toggle("Compute accuracy with the gates forced", key="ablation_on", help="Four readings of the data: a few s."):
-    probabilities = ablation(model_key, dataset.key, _model=model, _texts=dataset.texts)
+    probabilities = caches.ablation(model_key, dataset.key, _model=model, _texts=dataset.texts)
     accuracy = analysis.ablation_accuracy(probabilities, dataset.labels)
     left, right = st.columns([1, 1])
     with left:
-        shared.chart(figures_analysis.ablation_figure(accuracy, size=len(dataset.texts)), "chart_ablation")
+        chart(figures.ablation_figure(accuracy, size=len(dataset.texts)), "chart_ablation")
     with right:
         st.dataframe([{"condition": name, "accuracy": value, "change": value - accuracy["free"],
                        "meaning": analysis.ABLATION_MEANINGS[name]} for name, value in accuracy.items()],
@@ -178,23 +101,23 @@ elif st.toggle("Compute accuracy with the gates forced", key="ablation_on", help
 
 # ---- gradient flow ----
 st.subheader("How far back the gradient reaches: GRU vs vanilla RNN")
-folders = shared.model_folders(shared.models_root())
+folders = caches.model_folders(caches.models_root())
 if GRU_NAME not in folders or RNN_NAME not in folders:
     st.caption(f"This view compares the shipped models {GRU_NAME} and {RNN_NAME}; the models folder lacks "
                f"{' and '.join(name for name in (GRU_NAME, RNN_NAME) if name not in folders)}.")
 elif st.toggle("Compute the gradient flow", key="flow_on", help="Exact Jacobians in float64: a few seconds."):
-    pair = {name: shared.named_model(name) for name in (GRU_NAME, RNN_NAME)}
+    pair = {name: caches.named_model(name) for name in (GRU_NAME, RNN_NAME)}
     texts = dataset.texts[:FLOW_SENTENCES]
     names = (f"GRU ({GRU_NAME})", f"vanilla RNN ({RNN_NAME})")
-    flows = {label: dataset_flow(key, dataset.key + ("flow", len(texts)), _model=pair_model, _texts=texts)
+    flows = {label: caches.dataset_flow(key, dataset.key + ("flow", len(texts)), _model=pair_model, _texts=texts)
              for label, (key, pair_model) in zip(names, pair.values())}
-    shared.chart(figures_analysis.dataset_gradient_flow_figure(flows, min_count=FLOW_MIN_COUNT), "chart_flow")
+    chart(figures.dataset_gradient_flow_figure(flows, min_count=caches.FLOW_MIN_COUNT), "chart_flow")
     gru_flow, rnn_flow = flows.values()
     caption = (f"‖∂h_T/∂h_t‖ averaged over the first {len(texts):,} sentences of {dataset.source}, by distance "
-               f"from the last word; distances fewer than {FLOW_MIN_COUNT} sentences reach are left out.")
+               f"from the last word; distances fewer than {caches.FLOW_MIN_COUNT} sentences reach are left out.")
     distance = 10
-    if len(gru_flow.count) > distance and gru_flow.count[distance] >= FLOW_MIN_COUNT:
+    if len(gru_flow.count) > distance and gru_flow.count[distance] >= caches.FLOW_MIN_COUNT:
         caption += (f" Ten words before the end the typical gradient is {gru_flow.geometric_mean[distance]:.3g} for "
                     f"the GRU and {rnn_flow.geometric_mean[distance]:.3g} for the RNN.")
     st.caption(caption)
-shared.figure_download()
+figure_download()

@@ -1,18 +1,11 @@
-"""Plotly figures of the analyses in ``gru_viz.analysis``: gate interventions, gradient flow, the
-ablation table and per-unit memory statistics. Builders take arrays (or the analysis result objects,
-which are named arrays) and return ``go.Figure``; nothing here computes a number the page shows.
+"""Figures over a data set: how each unit uses its gates (saturation, timescales), where a unit fires most, what
+each gate is worth (the ablation), how far back a gradient reaches on average, and the memory probe's curves.
+Builders take arrays or the analyses' result objects (named arrays) and return ``go.Figure``; nothing here
+computes a number the page shows.
 
-Conventions are those of ``gru_viz.figures``: word axes are positions 0 … T−1 labelled with the words as
-typed (escaped, since Plotly reads ``<b>`` and ``&…;`` in labels as markup), hover gives exact values
-(9 significant digits), figures are built without Plotly's slow validation (the tests validate them).
-
->>> from gru_viz.analysis import sentence_gradient_flow
->>> from gru_viz.model import load_model
->>> gru, rnn = load_model("models/sst2-gru"), load_model("models/sst2-rnn")
->>> text = "the plot is thin but the acting is great"
->>> figure = gradient_flow_figure(text.split(), sentence_gradient_flow(gru, text), sentence_gradient_flow(rnn, text))
->>> [trace.name for trace in figure.data], len(figure.data[0].y)
-(['GRU', 'vanilla RNN'], 9)
+>>> figure = ablation_figure({"free": 0.9, "reset=1": 0.85})
+>>> list(figure.data[0].x), figure.data[0].text
+(['free', 'reset=1'], ('0.9000', '0.8500 (-0.0500)'))
 """
 
 from __future__ import annotations
@@ -20,44 +13,19 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from gru_viz.model import VERDICT_THRESHOLD
-from gru_viz.style import (
+from gru_viz.figures.style import (
     DIVERGING,
     EXACT,
     GATE_SCALE,
     LABEL_COLORS,
     SERIES_COLORS,
     new_figure,
-    word_axis,
+    plotly_text,
 )
-from gru_viz.style import plotly_text as _text
+from gru_viz.probe import card_curves
 
-__all__ = ["LABEL_COLORS", "ablation_figure", "dataset_gradient_flow_figure", "difference_heatmap",
-           "gradient_flow_figure", "probability_comparison_figure", "saturation_figure", "timescale_figure",
+__all__ = ["ablation_figure", "dataset_gradient_flow_figure", "probe_figure", "saturation_figure", "timescale_figure",
            "top_activations_figure"]
-
-
-
-def gradient_flow_figure(tokens: list[str], gru: np.ndarray, rnn: np.ndarray | None = None, *,
-                         names: tuple[str, str] = ("GRU", "vanilla RNN")) -> go.Figure:
-    """‖∂h_T/∂h_t‖ at each word position, log y: ``gru`` (T,) and optionally ``rnn`` (T,) on the same
-    tokens (``analysis.gradient_flow`` of each model). The last word is √H for both by definition;
-    how fast a curve falls to the left is how fast that network forgets what it could learn from."""
-    data = []
-    for index, norms in enumerate([gru] if rnn is None else [gru, rnn]):
-        norms = np.asarray(norms, dtype=np.float64)
-        if len(norms) != len(tokens):
-            raise ValueError(f"{len(norms)} norms for {len(tokens)} tokens")
-        data.append({"type": "scatter", "mode": "lines+markers", "name": names[index],
-                     "x": np.arange(len(tokens)), "y": norms, "text": [_text(t) for t in tokens],
-                     "customdata": len(tokens) - 1 - np.arange(len(tokens)),
-                     "line": {"color": SERIES_COLORS[index]},
-                     "hovertemplate": f"{_text(names[index])}: %{{text}} (position %{{x}}, %{{customdata}} "
-                                      f"from the end)<br>‖∂h_T/∂h_t‖ = %{{y{EXACT}}}<extra></extra>"})
-    layout = {"title": {"text": "How much of a gradient at the last word reaches each word (log scale)"},
-              "xaxis": word_axis(tokens), "legend": {"orientation": "h", "y": -0.25},
-              "yaxis": {"type": "log", "title": {"text": "‖∂h_T/∂h_t‖ (Frobenius)"}, "exponentformat": "power"}}
-    return new_figure(data, layout)
 
 
 def dataset_gradient_flow_figure(flows: dict, *, statistic: str = "geometric_mean", min_count: int = 1) -> go.Figure:
@@ -74,10 +42,10 @@ def dataset_gradient_flow_figure(flows: dict, *, statistic: str = "geometric_mea
         kept = np.asarray(flow.count) >= min_count
         extra = np.stack([np.asarray(flow.mean)[kept], np.asarray(flow.geometric_mean)[kept],
                           np.asarray(flow.count)[kept]], axis=-1)  # (D', 3)
-        data.append({"type": "scatter", "mode": "lines+markers", "name": _text(name),
+        data.append({"type": "scatter", "mode": "lines+markers", "name": plotly_text(name),
                      "x": np.asarray(flow.distance)[kept], "y": np.asarray(getattr(flow, statistic))[kept],
                      "customdata": extra, "line": {"color": SERIES_COLORS[index % len(SERIES_COLORS)]},
-                     "hovertemplate": (f"{_text(name)}: %{{x}} words before the end<br>"
+                     "hovertemplate": (f"{plotly_text(name)}: %{{x}} words before the end<br>"
                                        f"mean ‖∂h_T/∂h_t‖ = %{{customdata[0]{EXACT}}}<br>"
                                        f"geometric mean = %{{customdata[1]{EXACT}}}<br>"
                                        "over %{customdata[2]} sentences<extra></extra>")})
@@ -87,6 +55,7 @@ def dataset_gradient_flow_figure(flows: dict, *, statistic: str = "geometric_mea
               "yaxis": {"type": "log", "title": {"text": f"{title} ‖∂h_T/∂h_t‖"}, "exponentformat": "power"},
               "legend": {"orientation": "h", "y": -0.2}}
     return new_figure(data, layout)
+
 
 
 def saturation_figure(stats) -> go.Figure:
@@ -119,6 +88,7 @@ def saturation_figure(stats) -> go.Figure:
     return new_figure(data, layout)
 
 
+
 def timescale_figure(timescale: np.ndarray, labels: list[str] | None = None, *, sort: bool = True) -> go.Figure:
     """Memory timescale τ = −1/ln(mean z) of each unit (H,), in steps, as bars on a log axis, coloured by
     label (``LABEL_COLORS``). τ = inf (z ≡ 1) is drawn at twice the longest finite τ and hovers as ∞.
@@ -142,52 +112,6 @@ def timescale_figure(timescale: np.ndarray, labels: list[str] | None = None, *, 
     return new_figure(data, layout)
 
 
-def probability_comparison_figure(tokens: list[str], free: np.ndarray, clamped: np.ndarray, *,
-                                  names: tuple[str, str] = ("free", "clamped")) -> go.Figure:
-    """P(positive) after each word, free run (T,) against clamped run (T,), with the 0.5 verdict line.
-    Hover gives both values and the change."""
-    free, clamped = np.asarray(free, dtype=np.float64), np.asarray(clamped, dtype=np.float64)
-    if not len(free) == len(clamped) == len(tokens):
-        raise ValueError(f"need one probability per token: {len(tokens)} tokens, {len(free)} and {len(clamped)}")
-    words = [_text(t) for t in tokens]
-    data = []
-    for index, (name, values, other) in enumerate(((names[0], free, clamped), (names[1], clamped, free))):
-        data.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": np.arange(len(tokens)),
-                     "y": values, "text": words, "customdata": values - other if index else other - values,
-                     "line": {"color": SERIES_COLORS[index], "dash": "solid" if index == 0 else "dash"},
-                     "hovertemplate": (f"{_text(name)}: after %{{text}} (position %{{x}})<br>P(positive) = "
-                                       f"%{{y{EXACT}}}<br>clamped − free = %{{customdata:+.6f}}<extra></extra>")})
-    layout = {"title": {"text": "P(positive) after each word: free against clamped"}, "xaxis": word_axis(tokens),
-              "yaxis": {"range": [0, 1], "title": {"text": "P(positive)"}},
-              "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1,  # the verdict line
-                          "y0": VERDICT_THRESHOLD, "y1": VERDICT_THRESHOLD,
-                          "line": {"color": "#999999", "dash": "dot", "width": 1}}],
-              "legend": {"orientation": "h", "y": -0.25}}
-    return new_figure(data, layout)
-
-
-def difference_heatmap(tokens: list[str], free: np.ndarray, clamped: np.ndarray, *, field: str = "hidden",
-                       units: np.ndarray | None = None) -> go.Figure:
-    """Units × words heatmap of clamped − free for one trace field (free, clamped (T, H), e.g.
-    ``run.free.gates.hidden[0, 0, 0]``): where the intervention moved the gates or the hidden path.
-    units: the rows to show, in order (default all). Hover gives free, clamped and the difference."""
-    free, clamped = np.asarray(free, dtype=np.float64), np.asarray(clamped, dtype=np.float64)
-    if free.shape != clamped.shape or free.ndim != 2 or free.shape[0] != len(tokens):
-        raise ValueError(f"need free and clamped (T, H) for {len(tokens)} tokens, got {free.shape}, {clamped.shape}")
-    units = np.arange(free.shape[1]) if units is None else np.asarray(units)
-    difference = (clamped - free)[:, units].T  # (U, T)
-    reach = float(np.abs(difference).max()) or 1.0
-    extra = np.stack([free[:, units].T, clamped[:, units].T], axis=-1)  # (U, T, 2)
-    words = [[_text(t) for t in tokens]] * len(units)
-    data = [{"type": "heatmap", "z": difference, "x": np.arange(len(tokens)), "y": [f"unit {u}" for u in units],
-             "text": words, "customdata": extra, "zmid": 0.0, "zmin": -reach, "zmax": reach,
-             "colorscale": DIVERGING, "colorbar": {"title": {"text": "clamped − free"}, "thickness": 12},
-             "hovertemplate": (f"%{{y}}, %{{text}} (position %{{x}})<br>free {field} = %{{customdata[0]{EXACT}}}"
-                               f"<br>clamped = %{{customdata[1]{EXACT}}}<br>difference = %{{z:+.6g}}<extra></extra>")}]
-    layout = {"title": {"text": f"{field}: clamped − free"}, "xaxis": word_axis(tokens),
-              "yaxis": {"autorange": "reversed", "type": "category"}}
-    return new_figure(data, layout)
-
 
 def ablation_figure(accuracy: dict[str, float], *, size: int | None = None) -> go.Figure:
     """Accuracy under each forced-gate condition (``analysis.ablation``: "free", "reset=1", "update=0",
@@ -208,6 +132,7 @@ def ablation_figure(accuracy: dict[str, float], *, size: int | None = None) -> g
     return new_figure(data, layout)
 
 
+
 def top_activations_figure(hits, *, window: int = 5, field: str = "hidden") -> go.Figure:
     """The contexts where a unit fires most (LSTMVis-style pattern view): one row per hit of
     ``analysis.top_activations`` (fields sentence, position, value, tokens, values (T,)), the words from
@@ -224,7 +149,7 @@ def top_activations_figure(hits, *, window: int = 5, field: str = "hidden") -> g
             position = hit.position - window + column
             if 0 <= position < len(hit.tokens):
                 z[row, column] = hit.values[position]
-                text[row, column] = _text(hit.tokens[position])
+                text[row, column] = plotly_text(hit.tokens[position])
                 where[row, column] = (hit.sentence, position)
     gate = field in ("update", "reset")
     data = [{"type": "heatmap", "z": z, "text": text.tolist(), "customdata": where, "texttemplate": "%{text}",
@@ -243,4 +168,45 @@ def top_activations_figure(hits, *, window: int = 5, field: str = "hidden") -> g
               "shapes": [{"type": "rect", "xref": "x", "yref": "paper", "x0": window - 0.5, "x1": window + 0.5,
                           "y0": 0, "y1": 1, "line": {"color": "#000000", "width": 2}}],
               "height": 120 + 32 * len(hits)}
+    return new_figure(data, layout)
+
+
+
+_PROBE_SERIES = {"verdict_first": "verdict first, then k plot sentences",
+                 "verdict_last": "k plot sentences, then the verdict",
+                 "contrast": "verdict, k plot sentences, then “but” and the opposite"}
+
+
+
+def probe_figure(card, name: str = "") -> go.Figure | None:
+    """The memory probe's accuracy against k, the plot sentences between the verdict and the end, as a model
+    card records it (``python -m gru_viz probe --record``; read by ``probe.card_curves``). None when the card
+    has no probe curves, or holds something else under "probe" (cards come from files: never raised).
+
+    >>> probe_figure({"probe": {"retention": {"verdict_first": {"0": 1.0, "4": 0.8}}, "contrast": {}}}).data[0].y
+    (1.0, 0.8)
+    >>> probe_figure({"probe": {"retention": "garbage"}}) is None
+    True
+    """
+    try:
+        curves = card_curves(card) if isinstance(card, dict) else None
+    except (AttributeError, TypeError, ValueError):
+        return None
+    data = []
+    for index, (test, label) in enumerate(_PROBE_SERIES.items()):
+        points = sorted((curves or {}).get(test, {}).items())
+        if not points:
+            continue
+        data.append({"type": "scatter", "mode": "lines+markers", "name": label, "x": [k for k, _ in points],
+                     "y": [accuracy for _, accuracy in points], "line": {"color": SERIES_COLORS[index]},
+                     "hovertemplate": "k = %{x}<br>accuracy %{y:.3f}<extra>" + plotly_text(label) + "</extra>"})
+    if not data:
+        return None
+    layout = {"title": {"text": "Memory probe" + (f" of {plotly_text(name)}" if name else ""),
+                        "subtitle": {"text": "accuracy with k plot sentences in between"}},
+              "xaxis": {"title": {"text": "k plot sentences"}},
+              "yaxis": {"range": [0, 1.05], "title": {"text": "accuracy"}}, "height": 300,
+              # the legend's top below the axis title (at y −0.3 its first row covered the title at 800 px)
+              "legend": {"orientation": "h", "yanchor": "top", "y": -0.38},
+              "margin": {"t": 70, "b": 10, "l": 10, "r": 10}}
     return new_figure(data, layout)

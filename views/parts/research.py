@@ -1,6 +1,6 @@
-"""Page sections of the research tools (issue 12): activation patching, connectivity, fixed points and
-integrated gradients. The pages call these; each section draws one view with Streamlit and only wires
-widgets to ``gru_viz.analysis`` and ``gru_viz.figures_research``.
+"""Page sections of the research tools: activation patching, connectivity, fixed points and integrated gradients.
+The pages call these; each section draws one view with Streamlit and only wires widgets to ``gru_viz.analysis``
+and ``gru_viz.figures``.
 
 - ``patching_section(model, base_text, source_text, model_key=...)``: the compare page.
 - ``dynamics_sections(model, text, model_key=...)``: the dynamics page; it draws
@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
-import torch
 
-from gru_viz import analysis, figures, figures_research, paths
+from gru_viz import analysis, figures, paths
 from gru_viz.analysis.fixed_points import RESIDUAL_TOLERANCE, SLOW_THRESHOLD
+from gru_viz.analysis.integrated_gradients import DELTA_TOLERANCE
 from gru_viz.examples import EXAMPLES, SEED_PAIR
 from gru_viz.model import is_positive
-from views import shared
+from views.parts import caches
+from views.parts.charts import chart
 
 PATCHING_MAX_WORDS = 60  # T_b × T_s patched runs: 60 × 60 reads in about half a second
-CONNECTIVITY_MODELS = ("sst2-gru", "sst2-gru-noreset", "sst2-rnn")  # shown side by side where they ship
+CONNECTIVITY_MODELS = paths.SHIPPED_MODELS  # shown side by side where they ship
 FIXED_POINT_SENTENCES = 400  # validation sentences whose visited states start the search
 FIXED_POINT_STARTS = 192
 INPUTS = {"the mean word": "mean", "zero (the padding embedding)": "zero", "a word…": None}
@@ -51,9 +52,7 @@ def _patching(model_key, base: str, source: str, mode: str, _model):
 @st.cache_data(max_entries=32, show_spinner="Chaining the step Jacobians (float64)…")
 def _connectivity(model_key, text: str, _model):
     _, ids = _model.tokenize(text)
-    with torch.inference_mode():
-        x = _model.net.embedding(torch.tensor(ids[:shared.PAGE_MAX_TOKENS]))  # (T, E)
-    return analysis.connectivity(_model.gru, x)
+    return analysis.connectivity(_model.gru, _model.embed(ids[:caches.PAGE_MAX_TOKENS]))  # embedded (T, E)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Searching for fixed points (a few seconds, once per model and "
@@ -103,11 +102,11 @@ def patching_section(model, base_text: str = SEED_PAIR[0], source_text: str = SE
         return
     grid, columns = _patching(_key(model, model_key), base_text, source_text,
                               "words" if mode.startswith("all") else "units", _model=model)
-    figure = figures_research.patching_figure(
+    figure = figures.patching_figure(
         grid, base.tokens, columns, base_probability=float(base.probability[-1]),
         source_probability=float(source.probability[-1]),
         column_title="source word" if mode.startswith("all") else "units copied from the source's last state")
-    shared.chart(figure, "chart_patching")
+    chart(figure, "chart_patching")
     st.caption("Each cell is P(positive) of the *base* sentence when, after the row's word, its hidden state is "
                "replaced by the source's state after the column's word (or only the column's units, from the "
                "source's last state), and the rest of the base is read from there. The bottom row patches the "
@@ -130,11 +129,11 @@ def connectivity_section(models: dict, text: str, *, model_keys: dict | None = N
         for name, model in models.items():
             key = (model_keys or {}).get(name) or _key(model, None)
             matrices[name] = _connectivity(key, text, _model=model)
-            tokens[name] = model.trace(text, max_tokens=shared.PAGE_MAX_TOKENS).tokens
+            tokens[name] = model.trace(text, max_tokens=caches.PAGE_MAX_TOKENS).tokens
     except ValueError as error:
         st.info(str(error))
         return
-    shared.chart(figures_research.connectivity_figure(matrices, tokens), "chart_connectivity")
+    chart(figures.connectivity_figure(matrices, tokens), "chart_connectivity")
     st.caption("Row t, column s: ‖∂h_t/∂h_s‖, the Frobenius norm of how the state after word t changes with a "
                "small change of the state after word s, along this sentence's own path (the diagonal is √H, "
                "nothing above it). Bright far from the diagonal means a long memory. It measures sensitivity, not "
@@ -158,11 +157,11 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
         return
     try:
         found = _fixed_points(_key(model, model_key), which, _model=model)
-        sentence = model.trace(text, max_tokens=shared.PAGE_MAX_TOKENS)
+        sentence = model.trace(text, max_tokens=caches.PAGE_MAX_TOKENS)
     except ValueError as error:
         st.info(str(error))
         return
-    readout = model.net.head.weight.detach().double().numpy()[0]  # (H,)
+    readout = model.readout_weight  # (H,)
     cosine = analysis.readout_cosine(found.directions, readout)
     dropped = (f"Of {found.candidates} candidates, {found.dropped['box']} ran onto or past the box |h_i| = 1, "
                f"{found.dropped['not_converged']} did not converge and {found.dropped['duplicate']} were "
@@ -170,7 +169,7 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
     if not len(found):
         st.info(f"No fixed point with ‖F(h) − h‖ ≤ {RESIDUAL_TOLERANCE:g} inside the box for this input. {dropped}")
         return
-    logit = found.points @ readout + float(model.net.head.bias)  # (K,) where each point sits on the verdict
+    logit = found.points @ readout + model.readout_bias  # (K,) where each point sits on the verdict
     kinds = found.kinds
     verdicts = np.where(is_positive(1 / (1 + np.exp(-logit))), "positive", "negative")  # (K,)
     attractors = "; ".join(f"logit {value:+.2f}, {verdict}" for value, verdict
@@ -179,7 +178,7 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
                 + (f" (attractors at {attractors})." if attractors else "."))
     basis = analysis.projection_basis(model.card, sentence.path)
     path = figures.trajectory_figure([figures.sentence_path(sentence, basis)], dims=2, explained=basis.explained)
-    shared.chart(figures_research.fixed_points_figure(
+    chart(figures.fixed_points_figure(
         path, found.points, found.directions, found.slowest, basis, readout_cosine=cosine,
         title=f"{len(found)} fixed points for the input {which!r}, in the sentence's PCA view"), "chart_fixed_points")
     table = {"kind": kinds, "logit at the point": logit,
@@ -190,7 +189,7 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
              "|cos(slow direction, readout)|": cosine}
     st.dataframe({name: np.asarray(values) for name, values in table.items()}, key="research_fixed_table")
     labels = [f"#{k} {kind}, logit {value:+.2f}" for k, (kind, value) in enumerate(zip(kinds, logit))]
-    shared.chart(figures_research.eigenvalue_figure(found.eigenvalues, labels, kinds=kinds), "chart_fixed_eigenvalues")
+    chart(figures.eigenvalue_figure(found.eigenvalues, labels, kinds=kinds), "chart_fixed_eigenvalues")
     st.caption("A fixed point h* = F(h*) is a state the network keeps while it reads the constant input. Each one "
                f"here is checked by that definition: ‖F(h) − h‖ ≤ {RESIDUAL_TOLERANCE:g} in float64, every unit "
                "strictly inside (−1, 1). " + dropped + " The eigenvalues λ of ∂F/∂h at a point say how each "
@@ -216,14 +215,14 @@ def attribution_section(model, text: str, *, model_key=None) -> None:
     st.subheader("Integrated gradients beside the exact logit change")
     if not st.toggle("Compute integrated gradients", key="research_ig_on",
                      help="Captum's IntegratedGradients on the word embeddings; more integration points are taken "
-                          "until the completeness delta is below 1e-3."):
+                          f"until the completeness delta is below {DELTA_TOLERANCE:g}."):
         return
     try:
         result = _attribution(_key(model, model_key), text, _model=model)
     except ValueError as error:
         st.info(str(error))
         return
-    shared.chart(figures_research.attribution_figure(
+    chart(figures.attribution_figure(
         result.tokens, result.attributions, result.logit_changes, delta=result.delta, logit=result.logit,
         baseline_logit=result.baseline_logit, start_logit=result.start_logit), "chart_attribution")
     st.caption(f"Blue: integrated gradients of the final logit on each word's embedding, from a baseline of "
@@ -246,11 +245,11 @@ def dynamics_sections(model, text: str, *, model_key=None) -> None:
 def _comparison_models(model, model_key):
     """({name: model}, {name: key}): the chosen model, then the shipped comparison models that exist."""
     models, keys = {model.name: model}, {model.name: _key(model, model_key)}
-    folders = shared.model_folders(shared.models_root())
+    folders = caches.model_folders(caches.models_root())
     for name in CONNECTIVITY_MODELS:
         if name in folders and name not in models:
             try:
-                key, other = shared.named_model(name)
+                key, other = caches.named_model(name)
             except (ValueError, OSError):
                 continue
             models[name], keys[name] = other, key

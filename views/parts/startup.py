@@ -27,13 +27,13 @@ def warm_caches() -> float:
     import pandas  # noqa: F401
     import pyarrow  # noqa: F401
 
-    from views import read_charts, shared  # imports torch and Plotly: most of the time
+    from views.parts import caches, state  # imports torch and Plotly: most of the time
 
-    folders = shared.model_folders(shared.models_root())
-    if shared.DEFAULT_MODEL in folders:
-        model_key, model = shared.named_model(shared.DEFAULT_MODEL)
-        sentence = shared.trace(model_key, shared.DEFAULT_TEXT, model)
-        read_charts.story(model_key, shared.DEFAULT_TEXT, sentence)
+    folders = caches.model_folders(caches.models_root())
+    if state.DEFAULT_MODEL in folders:
+        model_key, model = caches.named_model(state.DEFAULT_MODEL)
+        sentence = caches.trace(model_key, state.DEFAULT_TEXT, model)
+        caches.story(model_key, state.DEFAULT_TEXT, sentence)
     return time.perf_counter() - started
 
 

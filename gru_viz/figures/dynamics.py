@@ -1,8 +1,7 @@
-"""Figures of the research tools (issue 12): the patching heatmap, T×T connectivity, fixed points in the
-trajectory plot with their eigenvalues, and integrated gradients beside the exact logit change.
-
-Builders take arrays (and the sentence's trajectory figure to draw into) and return ``go.Figure`` in the
-house style of ``gru_viz.style``.
+"""Figures of the memory's dynamics: how far back a sentence's gradient reaches, T×T connectivity, fixed points drawn
+into the sentence's path with their eigenvalues, and integrated gradients beside the exact logit change.
+Builders take arrays (and, for the fixed points, the sentence's trajectory figure to draw into) and return
+``go.Figure`` in the house style of ``figures.style``.
 
 >>> import numpy as np
 >>> figure = connectivity_figure({"GRU": np.array([[2.0, 0.0], [0.5, 2.0]])}, ["not", "bad"])
@@ -16,47 +15,36 @@ import numpy as np
 import plotly.graph_objects as go
 
 from gru_viz.analysis.projection import Projection, project
-from gru_viz.style import DIVERGING, EXACT, SERIES_COLORS, new_figure, plotly_text, word_axis
+from gru_viz.figures.style import EXACT, SERIES_COLORS, new_figure, plotly_text, word_axis
 
 __all__ = ["attribution_figure", "connectivity_figure", "eigenvalue_figure", "fixed_points_figure",
-           "patching_figure"]
+           "gradient_flow_figure"]
 
 CONNECTIVITY_SCALE = [[0.0, "#fff5eb"], [0.35, "#fdae6b"], [0.7, "#d94801"], [1.0, "#3f0d02"]]  # log10 norm
 LOG_FLOOR = 1e-30  # norms below this are drawn as this (a vanilla RNN's fall below 1e-100 on long text)
 
 
-def patching_figure(probability: np.ndarray, base_tokens: list[str], columns: list[str], *,
-                    base_probability: float, source_probability: float, column_title: str = "source word",
-                    title: str | None = None) -> go.Figure:
-    """Heatmap of P(positive) of the base after each patch: rows = base word after which the state was
-    replaced (T_b), columns = source word whose state was copied in, or unit group (C).
+def gradient_flow_figure(tokens: list[str], gru: np.ndarray, rnn: np.ndarray | None = None, *,
+                         names: tuple[str, str] = ("GRU", "vanilla RNN")) -> go.Figure:
+    """‖∂h_T/∂h_t‖ at each word position, log y: ``gru`` (T,) and optionally ``rnn`` (T,) on the same
+    tokens (``analysis.gradient_flow`` of each model). The last word is √H for both by definition;
+    how fast a curve falls to the left is how fast that network forgets what it could learn from."""
+    data = []
+    for index, norms in enumerate([gru] if rnn is None else [gru, rnn]):
+        norms = np.asarray(norms, dtype=np.float64)
+        if len(norms) != len(tokens):
+            raise ValueError(f"{len(norms)} norms for {len(tokens)} tokens")
+        data.append({"type": "scatter", "mode": "lines+markers", "name": names[index],
+                     "x": np.arange(len(tokens)), "y": norms, "text": [plotly_text(t) for t in tokens],
+                     "customdata": len(tokens) - 1 - np.arange(len(tokens)),
+                     "line": {"color": SERIES_COLORS[index]},
+                     "hovertemplate": f"{plotly_text(names[index])}: %{{text}} (position %{{x}}, %{{customdata}} "
+                                      f"from the end)<br>‖∂h_T/∂h_t‖ = %{{y{EXACT}}}<extra></extra>"})
+    layout = {"title": {"text": "How much of a gradient at the last word reaches each word (log scale)"},
+              "xaxis": word_axis(tokens), "legend": {"orientation": "h", "y": -0.25},
+              "yaxis": {"type": "log", "title": {"text": "‖∂h_T/∂h_t‖ (Frobenius)"}, "exponentformat": "power"}}
+    return new_figure(data, layout)
 
-    Colour: P on [0, 1], red negative, blue positive. Hover adds the share of the way from the base's
-    verdict to the source's that the patch carried: (P − P_base) / (P_source − P_base).
-    """
-    probability = np.asarray(probability, dtype=np.float64)
-    rows, count = probability.shape
-    if rows != len(base_tokens) or count != len(columns):
-        raise ValueError(f"probability is {probability.shape} but there are {len(base_tokens)} base words and "
-                         f"{len(columns)} columns")
-    gap = source_probability - base_probability
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = (probability - base_probability) / gap if abs(gap) > 1e-12 else np.full_like(probability, np.nan)
-    customdata = [[[plotly_text(base_tokens[t]), plotly_text(columns[c]), None if np.isnan(share[t, c])
-                    else float(share[t, c])] for c in range(count)] for t in range(rows)]
-    heatmap = {"type": "heatmap", "z": probability.tolist(), "zmin": 0.0, "zmax": 1.0, "colorscale": DIVERGING,
-               "customdata": customdata, "colorbar": {"title": {"text": "P(pos)"}, "thickness": 12},
-               "hovertemplate": "patched after base word %{customdata[0]} (position %{y})<br>"
-                                f"{column_title}: %{{customdata[1]}}<br>P(positive) = %{{z:.4f}}<br>"
-                                "share of the source's verdict carried: %{customdata[2]:.2f}<extra></extra>"}
-    x_axis = word_axis(columns, title=column_title)
-    y_axis = {**word_axis(base_tokens, title="base word after which the state is replaced"), "autorange": "reversed"}
-    y_axis.pop("range")
-    text = title or (f"P(positive) of the base with its state patched (base alone {base_probability:.3f}, "
-                     f"source alone {source_probability:.3f})")
-    layout = {"title": {"text": text}, "xaxis": x_axis, "yaxis": y_axis,
-              "height": max(320, min(900, 120 + 22 * rows))}
-    return new_figure([heatmap], layout)
 
 
 def connectivity_figure(matrices: dict[str, np.ndarray], tokens: list[str] | dict[str, list[str]]) -> go.Figure:
@@ -102,6 +90,7 @@ def connectivity_figure(matrices: dict[str, np.ndarray], tokens: list[str] | dic
             {"text": f"<b>{plotly_text(name)}</b>", "x": start + width / 2, "y": 1.0, "xref": "paper",
              "yref": "paper", "yanchor": "bottom", "showarrow": False})
     return new_figure(data, layout)
+
 
 
 def fixed_points_figure(trajectory: go.Figure, points: np.ndarray, directions: np.ndarray, slowest: np.ndarray,
@@ -172,6 +161,7 @@ def eigenvalue_figure(eigenvalues: np.ndarray, labels: list[str] | None = None, 
               "xaxis": {"title": {"text": "Re λ"}, "zeroline": True},
               "yaxis": {"title": {"text": "Im λ"}, "scaleanchor": "x", "zeroline": True}}
     return new_figure(data, layout)
+
 
 
 def attribution_figure(tokens: list[str], attributions: np.ndarray, logit_changes: np.ndarray, *, delta: float,

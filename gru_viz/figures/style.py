@@ -1,11 +1,12 @@
-"""The one look of every gru-viz figure: a Plotly template, named colour scales and the shared axes.
+"""The one look of every gru-viz figure: a Plotly template, named colour scales, the shared axes, the titles and
+ranges of the trace's fields, and the rule for which words a chart rings.
 
-Every figure builder (``figures``, ``figures_analysis``, ``figures_research``) starts its figure with
-``new_figure`` and takes its colours from here, so a data-set chart and a sentence chart look alike.
+Every Plotly builder in ``gru_viz.figures`` starts its figure with ``new_figure`` and takes its colours from here,
+so a data-set chart and a sentence chart look alike; the Vega-Lite story (``figures.story``) reads the same
+colours, ranges and rings, so its first chart and its Plotly twin agree.
 
 - ``GATE_SCALE``:   values in [0, 1] (the update and reset gates): Viridis, dark = closed, yellow = open.
 - ``DIVERGING``:    signed values centred on 0, and P(positive) centred on 0.5: red negative, blue positive.
-- ``LIGHT_DIVERGING``: the same, paler, for cells with black words written on them.
 - ``SEQUENTIAL``:   non-negative magnitudes (norms, counts, attributions' size): white to dark blue.
 - ``SERIES_COLORS``: lines of several series; the first is the GRU / the free run, the second the RNN /
   the clamped run.
@@ -15,6 +16,8 @@ Every figure builder (``figures``, ``figures_analysis``, ``figures_research``) s
 'Arial, sans-serif'
 >>> plotly_text("<b>bold</b> & co")
 '&lt;b&gt;bold&lt;/b&gt; &amp; co'
+>>> FIELD_SYMBOLS["update"], FIELD_RANGES["hidden"]
+('z', (-1.0, 1.0))
 """
 
 from __future__ import annotations
@@ -22,21 +25,33 @@ from __future__ import annotations
 import html
 import math
 
+import numpy as np
 import plotly.graph_objects as go
 
-__all__ = ["DIVERGING", "EXACT", "GATE_SCALE", "LABEL_COLORS", "LIGHT_DIVERGING", "MAX_WORD_TICKS", "SEQUENTIAL",
-           "SERIES_COLORS", "TEMPLATE", "new_figure", "plotly_text", "word_axis"]
+from gru_viz.analysis.decomposition import largest_moves, probability_moves
+
+__all__ = ["DIVERGING", "EXACT", "FIELD_RANGES", "FIELD_SYMBOLS", "FIELD_TITLES", "GATE_SCALE", "LABEL_COLORS",
+           "MAX_WORD_TICKS", "MIN_MARKED_MOVE", "NEGATIVE_COLOR", "POSITIVE_COLOR", "SEQUENTIAL", "SERIES_COLORS",
+           "TEMPLATE", "UNIT_ROW_PX", "marked_moves", "new_figure", "plotly_text", "unit_labels", "word_axis"]
 
 EXACT = ":.9~g"  # hover format: 9 significant digits round-trip a float32 exactly; ~ drops trailing zeros
 MAX_WORD_TICKS = 60  # beyond this many words, label every k-th tick (hover still names every word)
 
 # red for negative, blue for positive, everywhere: P(positive), h, n and contributions
 DIVERGING = [[0.0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#f7f7f7"], [0.75, "#67a9cf"], [1.0, "#2166ac"]]
-LIGHT_DIVERGING = [[0.0, "#e08a7e"], [0.5, "#f7f7f7"], [1.0, "#7fb2d9"]]  # black words stay readable
+POSITIVE_COLOR, NEGATIVE_COLOR = DIVERGING[-1][1], DIVERGING[0][1]  # a bar that pushes the verdict up, or down
 GATE_SCALE = "Viridis"
 SEQUENTIAL = [[0.0, "#f7fbff"], [0.5, "#6baed6"], [1.0, "#08306b"]]  # ColorBrewer Blues, 3 stops
 SERIES_COLORS = ["#2166ac", "#b2182b", "#1b9e77", "#7570b3"]  # first: GRU / free; second: RNN / clamped
 LABEL_COLORS = {"integrator": "#2166ac", "resetter": "#b2182b", "fast": "#ef8a62", "mixed": "#7f7f7f"}
+
+# the four fields of a trace: their names on the page, their symbols and the range every chart draws them on
+FIELD_TITLES = {"update": "update gate z", "reset": "reset gate r", "candidate": "candidate n",
+                "hidden": "hidden state h"}
+FIELD_SYMBOLS = {field: title.split()[-1] for field, title in FIELD_TITLES.items()}
+FIELD_RANGES = {"update": (0.0, 1.0), "reset": (0.0, 1.0), "candidate": (-1.0, 1.0), "hidden": (-1.0, 1.0)}
+UNIT_ROW_PX = 17  # pixels per unit row in a heatmap: 12 units read at a glance, 64 still fit a screen
+MIN_MARKED_MOVE = 0.005  # a ringed word moved P by at least this much, so its label never reads +0.00
 
 _AXIS = {"gridcolor": "#ebf0f8", "linecolor": "#ebf0f8", "zerolinecolor": "#ebf0f8", "automargin": True}
 # small on purpose: it travels with every figure to the browser (Plotly's own plotly_white is ~10 kB)
@@ -78,3 +93,29 @@ def word_axis(tokens: list[str], positions: int | None = None, title: str = "wor
     return {"tickmode": "array", "tickvals": values, "ticktext": labels, "range": [first, count - 0.5],
             "title": {"text": title if step == 1 else f"{title} (every {step}th labelled; hover for all)"},
             "showgrid": False, "zeroline": False}
+
+
+def marked_moves(probability, start_probability: float, count: int | None = None) -> np.ndarray:
+    """The words a chart rings: positions (in reading order) of the ``count`` words that moved P(positive) most
+    (default 3, or 5 past 20 words), leaving out any that moved it by less than ``MIN_MARKED_MOVE`` (a label
+    would read +0.00).
+
+    >>> marked_moves([0.5, 0.9, 0.9, 0.2], 0.5).tolist()
+    [1, 3]
+    """
+    moves = probability_moves(probability, start_probability)  # (T,)
+    if count is None:
+        count = 3 if len(moves) <= 20 else 5
+    chosen = largest_moves(moves, count)
+    return chosen[np.abs(moves[chosen]) >= MIN_MARKED_MOVE]
+
+
+def unit_labels(units, shares=None) -> list[str]:
+    """Row labels of chosen units: "unit 7", or "unit 7 (+0.91)" with each unit's share of the logit change.
+
+    >>> unit_labels([7, 2], [0.912, -0.5])
+    ['unit 7 (+0.91)', 'unit 2 (-0.50)']
+    """
+    if shares is None:
+        return [f"unit {int(unit)}" for unit in units]
+    return [f"unit {int(unit)} ({float(share):+.2f})" for unit, share in zip(units, shares)]

@@ -1,4 +1,4 @@
-"""The Read page's first chart (``gru_viz.story_chart``): three Vega-Lite rows on one word axis, each valid
+"""The Read page's first chart (``gru_viz.figures.story``): three Vega-Lite rows on one word axis, each valid
 against the Vega-Lite schema (Altair's), holding the trace's numbers exactly and the words as data only."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import altair as alt
 import numpy as np
 import pytest
 
-from gru_viz.figures_story import marked_moves
-from gru_viz.story_chart import START, story_specs, word_key
+from gru_viz.figures.story import START, story_specs, word_key
+from gru_viz.figures.style import marked_moves
 
 TOKENS = ["not", "bad", ",", "not", "<b>bad</b>"]
 PROBABILITY = np.array([0.31, 0.83, 0.829, 0.52, 0.97], dtype=np.float32)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gru_viz import upload
-from views import shared
+from views.parts import caches, state
 
 st.subheader("Bring your own GRU")
 st.markdown("Upload the three files of a model folder — `model.safetensors`, `vocab.json` and `card.json` — for any "
@@ -21,9 +21,9 @@ if files:
     outcome = st.session_state.get("model_upload_outcome")
     if outcome is None or outcome[0] != upload_id:  # each set of files is read and checked once
         named = tuple((file.name, file.getvalue()) for file in files)
-        digest = shared.upload_digest(named)
+        digest = caches.upload_digest(named)
         try:
-            outcome = (upload_id, digest, shared.uploaded_model(digest, _files=named), None)
+            outcome = (upload_id, digest, caches.uploaded_model(digest, _files=named), None)
         except ValueError as error:
             outcome = (upload_id, None, None, str(error))
         st.session_state["model_upload_outcome"] = outcome
@@ -34,11 +34,11 @@ if files:
         st.session_state["uploaded"] = None
     else:
         st.session_state["uploaded"] = (digest, model)
-        st.success(f"Loaded. Choose “{shared.UPLOADED}” under Model on any page.")
+        st.success(f"Loaded. Choose “{state.UPLOADED}” under Model on any page.")
         st.text(f"{model.name}: {model.arch}, {model.config.hidden_size} units, {model.config.vocab_size:,} words")
         if st.button("Read my sentence with it", key="use_uploaded"):
-            st.session_state["model"] = shared.UPLOADED
-            st.switch_page("views/read.py")
+            st.session_state["model"] = state.UPLOADED
+            st.switch_page("views/pages/read.py")
 else:
     st.session_state["uploaded"] = None
 

@@ -1,9 +1,10 @@
-"""The first chart of *Read a sentence* as a Vega-Lite spec (a plain dict): how the verdict formed, word by word.
+"""The first chart of *Read a sentence* as Vega-Lite specs (plain dicts): how the verdict formed, word by word.
 
 Every other figure is a Plotly ``go.Figure``. This one is not because it is the page's first picture: Streamlit
 draws a Vega-Lite chart without Plotly's 4.7 MB bundle, which takes Chromium 1.6–1.7 s to evaluate on a 2-core
 machine (``benchmarks/browser_bench.py``; a one-chart page draws first at 2.1–2.4 s with Vega-Lite against 3.3–3.9 s
-with Plotly). ``figures_story.story_figure`` draws the same story with Plotly for the HTML download.
+with Plotly). ``figures.sentence.story_figure`` draws the same story with Plotly for the HTML download; both take
+their colours, ranges and ringed words from ``figures.style``.
 
 Three rows share one word axis:
 
@@ -25,14 +26,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from gru_viz.figures_story import _FIELD_RANGE, FIELD_TITLES, marked_moves
-from gru_viz.style import DIVERGING
+from gru_viz.figures.style import (
+    DIVERGING,
+    FIELD_RANGES,
+    FIELD_SYMBOLS,
+    FIELD_TITLES,
+    NEGATIVE_COLOR,
+    POSITIVE_COLOR,
+    UNIT_ROW_PX,
+    marked_moves,
+    unit_labels,
+)
+from gru_viz.model import VERDICT_THRESHOLD
 
 __all__ = ["START", "story_specs", "word_key"]
 
 START = "(start)"
-_POSITIVE, _NEGATIVE = DIVERGING[-1][1], DIVERGING[0][1]
-_ROW_PX = 17  # pixels per unit row, as in the Plotly heatmaps
 # every row's y axis takes the same room, so the three rows' columns line up
 _Y_AXIS = {"minExtent": 110, "maxExtent": 110}
 _KEY_DIGITS = 4  # word keys "0007 word": the page reads at most a few hundred words
@@ -56,19 +65,18 @@ def story_specs(tokens: list[str], probability, start_probability: float, change
     ``start_probability``;
     each word's exact logit change ``changes`` (T,); ``field`` ("update" or "hidden") of ``units`` (K,) from
     ``values`` (T, H), one row per unit labelled with its share of the logit change ``shares`` (K,), optional.
-    ``marked``: the positions ringed (default ``figures_story.marked_moves``)."""
+    ``marked``: the positions ringed (default ``figures.style.marked_moves``)."""
     probability = np.asarray(probability, dtype=np.float64)
     changes = np.asarray(changes, dtype=np.float64)
     steps = len(tokens)
     line = np.concatenate([[start_probability], probability])  # (T + 1,)
     moves = np.diff(line)  # (T,)
-    marked = marked_moves(probability, start_probability, 3 if steps <= 20 else 5) if marked is None else marked
+    marked = marked_moves(probability, start_probability) if marked is None else marked
     marked = {int(t) for t in np.asarray(marked, dtype=np.int64)}
     units = np.asarray(units, dtype=np.int64)
     shown = np.asarray(values, dtype=np.float64)[:, units]  # (T, K)
     keys = [word_key(-1, START)] + [word_key(t, word) for t, word in enumerate(tokens)]
-    labels = [f"unit {int(u)}" + ("" if shares is None else f" ({float(s):+.2f})")
-              for u, s in zip(units, shares if shares is not None else [None] * len(units))]
+    labels = unit_labels(units, shares)
     words = [{"key": keys[0], "word": START, "p": float(line[0]), "moved": 0.0, "change": None, "ring": False,
               "label": ""}]
     for t, word in enumerate(tokens):
@@ -76,15 +84,15 @@ def story_specs(tokens: list[str], probability, start_probability: float, change
                       "change": float(changes[t]), "ring": t in marked, "label": f"{word} {moves[t]:+.2f}"})
     cells = [{"key": keys[t + 1], "word": word, "unit": labels[k], "value": float(shown[t, k])}
              for t, word in enumerate(tokens) for k in range(len(units))]
-    low, high = _FIELD_RANGE[field]
-    symbol = FIELD_TITLES[field].split()[-1]
+    low, high = FIELD_RANGES[field]
+    symbol = FIELD_SYMBOLS[field]
     # the words label the lowest row only; the rows above share its columns (same keys, same y-axis room)
     x_hidden = {"field": "key", "type": "ordinal", "scale": {"domain": keys}, "axis": None}
     x_words = {**x_hidden, "axis": {"title": None, "labelExpr": f"substring(datum.label, {_KEY_DIGITS + 1})",
                                     "labelOverlap": True, "labelAngle": -40 if steps > 12 else 0,
                                     "labelLimit": 90, "ticks": False, "domain": False}}
     y_probability = {"field": "p", "type": "quantitative", "scale": {"domain": [0, 1]},
-                     "axis": {"title": "P(positive)", "values": [0, 0.5, 1], "grid": False, **_Y_AXIS}}
+                     "axis": {"title": "P(positive)", "values": [0, VERDICT_THRESHOLD, 1], "grid": False, **_Y_AXIS}}
     ringed = {"x": x_hidden, "y": {"field": "p", "type": "quantitative"}}
     probability_row = {
         "title": {"text": "How the verdict formed", "anchor": "start",
@@ -94,7 +102,8 @@ def story_specs(tokens: list[str], probability, start_probability: float, change
                                f"the verdict"]},
         "data": {"values": words}, "height": 140,
         "layer": [
-            {"mark": {"type": "rule", "strokeDash": [3, 3], "color": "#888888"}, "encoding": {"y": {"datum": 0.5}}},
+            {"mark": {"type": "rule", "strokeDash": [3, 3], "color": "#888888"},
+             "encoding": {"y": {"datum": VERDICT_THRESHOLD}}},
             {"mark": {"type": "line", "color": "#888888", "strokeWidth": 2},
              "encoding": {"x": x_hidden, "y": y_probability}},
             {"mark": {"type": "circle", "size": 70, "opacity": 1, "stroke": "#333333", "strokeWidth": 0.5},
@@ -109,10 +118,10 @@ def story_specs(tokens: list[str], probability, start_probability: float, change
              "mark": {"type": "point", "shape": "circle", "size": 380, "filled": False, "color": "#000000",
                       "strokeWidth": 2},
              "encoding": ringed},
-            {"transform": [{"filter": "datum.ring && datum.p < 0.5"}],  # labels away from the edge they are near
+            {"transform": [{"filter": f"datum.ring && datum.p < {VERDICT_THRESHOLD}"}],  # away from the edge near it
              "mark": {"type": "text", "dy": -19, "fontSize": 12, "fontWeight": "bold"},
              "encoding": {**ringed, "text": {"field": "label"}}},
-            {"transform": [{"filter": "datum.ring && datum.p >= 0.5"}],
+            {"transform": [{"filter": f"datum.ring && datum.p >= {VERDICT_THRESHOLD}"}],
              "mark": {"type": "text", "dy": 19, "fontSize": 12, "fontWeight": "bold"},
              "encoding": {**ringed, "text": {"field": "label"}}},
         ]}
@@ -121,12 +130,13 @@ def story_specs(tokens: list[str], probability, start_probability: float, change
         "encoding": {"x": x_hidden,
                      "y": {"field": "change", "type": "quantitative",
                            "axis": {"title": "Δ logit", "tickCount": 3, "grid": False, **_Y_AXIS}},
-                     "color": {"condition": {"test": "datum.change >= 0", "value": _POSITIVE}, "value": _NEGATIVE},
+                     "color": {"condition": {"test": "datum.change >= 0", "value": POSITIVE_COLOR},
+                               "value": NEGATIVE_COLOR},
                      "tooltip": [{"field": "word", "type": "nominal", "title": "word"},
                                  {"field": "change", "type": "quantitative", "title": "logit changed by",
                                   "format": "+.6f"}]}}
     unit_row = {
-        "data": {"values": cells}, "height": _ROW_PX * max(len(units), 1), "mark": {"type": "rect"},
+        "data": {"values": cells}, "height": UNIT_ROW_PX * max(len(units), 1), "mark": {"type": "rect"},
         "encoding": {"x": x_words,
                      "y": {"field": "unit", "type": "nominal", "scale": {"domain": labels},
                            "axis": {"title": None, "labelLimit": _Y_AXIS["minExtent"] - 8, "labelOverlap": False,

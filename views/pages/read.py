@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gru_viz import export, figures_story
+from gru_viz import export, figures
 from gru_viz.examples import EXAMPLES, SEED_PAIR
 from gru_viz.model import is_positive
-from views import read_charts, shared
+from views.parts import caches, state
+from views.parts.charts import FIELD_LABELS, chart, figure_download, forget_figures, remember_figure
 
-SCOPES = {"top": f"the {read_charts.TOP_UNITS} units that carry the verdict", "all": "all units"}
+SCOPES = {"top": f"the {caches.TOP_UNITS} units that carry the verdict", "all": "all units"}
 ORDERS = {"verdict": "by share of the verdict", "index": "by index", "clustered": "clustered (alike together)"}
-FIELDS = {"hidden": "memory h", "reset": "reset gate r", "candidate": "candidate n", "update": "update gate z"}
 LONG_RANGE = [example for example in EXAMPLES if example.text not in SEED_PAIR]  # the memory probe's tests
 
 
@@ -31,39 +31,39 @@ def section(label: str, key: str):
 
 
 # ---- the sentence, the model and the verdict ----
-model_key, model = shared.current_model()
+model_key, model = state.current_model()
 typing, side = st.columns([3, 1])
 with typing:
     st.text_area("Type a sentence and watch a GRU read it, word by word", key="text", height=68,
-                 help=f"Any text; the page reads the first {shared.PAGE_MAX_TOKENS} words. Ctrl+Enter applies it.")
+                 help=f"Any text; the page reads the first {caches.PAGE_MAX_TOKENS} words. Ctrl+Enter applies it.")
     with st.container(horizontal=True):  # wraps at narrow widths instead of cutting the labels
         for index, example in enumerate(EXAMPLES):
             if example not in LONG_RANGE:
                 st.button(example.label, key=f"example_{index}", help=example.why, on_click=use_example,
                           args=(example.text,), width="content")
 with side:
-    shared.model_picker()
+    state.model_picker()
     verdict_slot = st.empty()
 
 text = st.session_state["text"]
-sentence = shared.read_sentence(model_key, model, text)
+sentence = state.read_sentence(model_key, model, text)
 if sentence is None:
     st.stop()
-changes, story = read_charts.story(model_key, text, sentence)
+changes, story = caches.story(model_key, text, sentence)
 final = float(sentence.probability[-1])
 verdict_slot.metric(f"Verdict, P(positive) = {final:.2f}", "positive" if is_positive(final) else "negative",
                     help="P(positive) after the last word: the classifier reads only the memory at the end.")
 
-# ---- how the verdict formed: three rows on one word axis, drawn by Vega-Lite (gru_viz/story_chart.py) ----
+# ---- how the verdict formed: three rows on one word axis, drawn by Vega-Lite (gru_viz/figures/story.py) ----
 with st.container(gap=None):
     for row, spec in story.items():
         st.vega_lite_chart(spec, width="stretch", key=f"story_{row}")
-shared.remember_figure("chart_story", lambda: read_charts.story_figure(sentence, changes))
-field = read_charts.story_field(sentence)
+remember_figure("chart_story", lambda: caches.story_figure(sentence, changes))
+field = caches.story_field(sentence)
 st.caption(f"Top: P(positive) had the sentence ended after each word; the ringed words moved it most. Middle: each "
            f"word's exact change of the logit, logit_t − logit_{{t−1}} = w · (h_t − h_{{t−1}}); the bars add up to the "
            f"final logit minus the start, and a word's bar includes what it made the memory forget as well as what it "
-           f"wrote. Bottom: the {figures_story.FIELD_TITLES[field]} of the {read_charts.STORY_UNITS} units with the "
+           f"wrote. Bottom: the {figures.FIELD_TITLES[field]} of the {caches.STORY_UNITS} units with the "
            f"largest share of the verdict (in brackets: each unit's exact share of the logit's change)."
            + (" z near 1 keeps a unit's memory through the word; near 0 the word overwrites it."
               if field == "update" else ""))
@@ -72,7 +72,7 @@ st.caption(f"Top: P(positive) had the sentence ended after each word; the ringed
 box, open_ = section("Which words decided: the exact change against the retention decomposition", "open_words")
 with box:
     if open_ and model.arch == "gru":
-        shared.chart(read_charts.retention_figure(model_key, text, _sentence=sentence), "chart_words")
+        chart(caches.retention_figure(model_key, text, _sentence=sentence), "chart_words")
         st.caption("Coloured: each word's exact change of the logit (the story chart's middle row). Grey: the "
                    "retention decomposition h_T = Σ_t (∏_{s>t} z_s)(1 − z_t) n_t, read by the head. It measures what "
                    "survives to the end of each word's *write*. Because n_t is computed from h_{t−1}, a later word "
@@ -87,14 +87,14 @@ box, open_ = section("The units that carry it: reset, update, candidate and memo
 with box:
     if open_:
         field_column, scope_column, order_column = st.columns([5, 4, 6])
-        fields = list(FIELDS) if model.arch == "gru" else ["hidden"]  # the vanilla RNN has no gates; its n is h
+        fields = list(FIELD_LABELS) if model.arch == "gru" else ["hidden"]  # the vanilla RNN has no gates; its n is h
         if st.session_state.get("unit_field") not in fields:  # a gate chosen for a GRU, then an RNN picked
             st.session_state["unit_field"] = "hidden"
-        shown = field_column.radio("Show", fields, format_func=FIELDS.get, key="unit_field", horizontal=True)
+        shown = field_column.radio("Show", fields, format_func=FIELD_LABELS.get, key="unit_field", horizontal=True)
         scope = scope_column.radio("Units", list(SCOPES), format_func=SCOPES.get, key="unit_scope", horizontal=True)
         order = order_column.radio("Rows", list(ORDERS), format_func=ORDERS.get, key="unit_order", horizontal=True)
-        shared.chart(read_charts.units_figure(model_key, text, shown, scope, order, _sentence=sentence,
-                                              _changes=changes), "chart_units")
+        chart(caches.units_figure(model_key, text, shown, scope, order, _sentence=sentence, _changes=changes),
+              "chart_units")
         st.caption("Units ranked by the size of their exact share of the logit's change, w_u · (h_{T,u} − h_{0,u}) "
                    "(in brackets). Gates on 0 … 1; the candidate n (what the word would write) and the memory h on "
                    "−1 … 1. One field at a time: each chart is redrawn for every new sentence.")
@@ -104,9 +104,9 @@ box, open_ = section("The path of the memory, word by word", "open_path")
 with box:
     if open_:
         solid = st.toggle("3-D", key="trajectory_3d", help="Draws a WebGL scene: slower to draw than 2-D.")
-        trajectory, source = read_charts.trajectory_figure(model_key, text, 3 if solid else 2, _sentence=sentence,
-                                                           _card=model.card)
-        shared.chart(trajectory, "chart_trajectory")
+        trajectory, source = caches.trajectory_figure(model_key, text, 3 if solid else 2, _sentence=sentence,
+                                                      _card=model.card)
+        chart(trajectory, "chart_trajectory")
         st.caption(f"Each point is the memory after a word, seen along the directions in which memory varies most "
                    f"(PCA fitted on {source}). Colour is P(positive) at that point; ◇ marks the start, □ the end.")
 
@@ -124,12 +124,12 @@ with box:
             st.caption("Each example is built as the memory probe builds its tests, so the probe's accuracy at the "
                        "same number of plot sentences says how typical the model's reading of it is.")
         with curve:
-            probe = figures_story.probe_figure(model.card, model.name)
+            probe = figures.probe_figure(model.card, model.name)
             if probe is None:
                 st.caption("This model's card holds no memory-probe curves (`python -m gru_viz probe --record` "
                            "measures and records them).")
             else:
-                shared.chart(probe, "chart_probe")
+                chart(probe, "chart_probe")
 
 # ---- downloads ----
 box, open_ = section("Download the trace or a chart", "open_downloads")
@@ -140,6 +140,6 @@ with box:
             column.download_button(f"Download the trace as {extension.upper()}", item.data,
                                    file_name=item.file_name, mime=item.mime, key=f"download_{extension}",
                                    on_click="ignore", width="stretch", help=item.label)
-        shared.figure_download()
+        figure_download()
     else:
-        shared.forget_figures()
+        forget_figures()

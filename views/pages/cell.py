@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gru_viz import analysis, figures_story
-from views import shared
-
-TABLE_UNITS = 12  # units listed at the chosen word: those with the largest share of the verdict
+from gru_viz import analysis, figures
+from views.parts import caches, state
+from views.parts.charts import chart
 
 GRU_EQUATIONS = r"""
 \begin{aligned}
@@ -21,22 +20,8 @@ RNN_EQUATION = (r"h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})"
                 r" \qquad \text{(a GRU with } z_t = 0,\ r_t = 1)")
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
-def unit_figure(model_key: tuple, text: str, unit: int, position: int, _sentence):
-    names = ("update", "reset", "candidate", "hidden") if _sentence.arch == "gru" else ("hidden",)
-    return figures_story.unit_over_words_figure(_sentence.tokens, {name: getattr(_sentence, name) for name in names},
-                                                unit, position)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def step_rows(model_key: tuple, text: str, position: int, units: tuple, _model, _sentence) -> list[dict]:
-    steps = [analysis.sentence_cell_step(_model, _sentence, position, unit) for unit in units]
-    return [{"unit": step.unit, "r": step.reset, "z": step.update, "n": step.candidate, "h_{t−1}": step.previous,
-             "kept z·h_{t−1}": step.kept, "written (1−z)·n": step.written, "h_t": step.hidden} for step in steps]
-
-
-model_key, model, text, sentence = shared.sentence_header()
-changes = shared.unit_changes(model_key, text, sentence)
+model_key, model, text, sentence = state.sentence_header()
+changes = caches.unit_changes(model_key, text, sentence)
 shares = analysis.unit_shares(changes)
 steps, units = len(sentence.tokens), model.gru.hidden_size
 
@@ -61,7 +46,7 @@ unit = unit_column.selectbox("Unit (ranked by its share of the verdict)", ranked
 step = analysis.sentence_cell_step(model, sentence, position, unit)
 st.markdown(f"**Unit {unit} at word {position}, “{step.token}”**, with the model's own numbers (each brace is the "
             f"value of the term above it):")
-st.latex(figures_story.cell_latex(step))
+st.latex(figures.cell_latex(step))
 if model.arch == "gru":
     st.caption(f"The word alone pushes z by {step.update_terms.from_input:+.3f} and the memory by "
                f"{step.update_terms.from_memory:+.3f}; with z = {step.update:.3f} the unit keeps that share of its old "
@@ -69,12 +54,12 @@ if model.arch == "gru":
                f"{step.candidate:+.3f} ({step.written:+.3f}).")
 
 # ---- the unit through the sentence ----
-shared.chart(unit_figure(model_key, text, unit, position, _sentence=sentence), "chart_cell_unit")
+chart(caches.unit_figure(model_key, text, unit, position, _sentence=sentence), "chart_cell_unit")
 st.caption("The chosen unit's gates, candidate and memory after every word; the shaded column is the chosen word.")
 
 # ---- every unit that matters, at this word ----
-st.subheader(f"The {min(TABLE_UNITS, units)} units that carry the verdict, at “{step.token}”")
-rows = step_rows(model_key, text, position, tuple(ranked[:TABLE_UNITS]), _model=model, _sentence=sentence)
+st.subheader(f"The {min(caches.TOP_UNITS, units)} units that carry the verdict, at “{step.token}”")
+rows = caches.step_rows(model_key, text, position, tuple(ranked[:caches.TOP_UNITS]), _model=model, _sentence=sentence)
 st.dataframe(rows, hide_index=True, key="table_cell_units",
              column_config={name: st.column_config.NumberColumn(format="%+.4f") for name in rows[0] if name != "unit"})
 st.caption("h_t = kept + written: what the unit keeps of its memory plus what the word writes. Computed in float64 "

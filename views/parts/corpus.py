@@ -15,21 +15,18 @@ from pathlib import Path
 
 import streamlit as st
 
-from gru_viz import analysis, figures_analysis
+from gru_viz import analysis, figures
 from gru_viz.corpus import model_sha256, open_index
-from views import shared
+from views.parts import caches
+from views.parts.charts import FIELD_LABELS, chart, memory_charts
 
-ROOT = Path(__file__).resolve().parent.parent
 INDEX_ENV = "GRU_VIZ_INDEX"
-SHOWN_CONTEXTS = 10  # one per sentence, each at its strongest word, as the live unit search shows them
-FLOW_MIN_COUNT = 10  # distances fewer sample sentences reach are left out, as in the live view
-FIELD_NAMES = {"hidden": "memory h", "candidate": "candidate n", "update": "update gate z", "reset": "reset gate r"}
 
 
 def default_folder(model_name: str) -> Path:
     """``$GRU_VIZ_INDEX`` if set, else ``artifacts/index-<model name>`` beside the page."""
     named = os.environ.get(INDEX_ENV, "").strip()
-    return Path(named) if named else ROOT / "artifacts" / f"index-{model_name}"
+    return Path(named) if named else caches.ROOT / "artifacts" / f"index-{model_name}"
 
 
 @st.cache_resource(max_entries=4, show_spinner="Opening the corpus index…")
@@ -86,7 +83,7 @@ def _draw(index, model) -> None:
 
     stats = _statistics(index)
     if model.arch == "gru":
-        counts = shared.memory_charts(stats, "corpus_")
+        counts = memory_charts(stats, "corpus_")
         st.caption(f"Over all {manifest.tokens:,} words: integrator ({counts['integrator']} units), resetter "
                    f"({counts['resetter']}), fast ({counts['fast']}), mixed ({counts['mixed']}), by the rules of the "
                    f"view below.")
@@ -101,12 +98,12 @@ def _draw(index, model) -> None:
     unit = unit_column.selectbox("Unit", list(range(len(stats.labels))), key="corpus_unit",
                                  format_func=lambda u: f"unit {u} ({stats.labels[u]})")
     field = field_column.selectbox("Value", fields, index=fields.index("hidden"), key="corpus_field",
-                                   format_func=FIELD_NAMES.get)
+                                   format_func=FIELD_LABELS.get)
     direction = direction_column.radio("Find", ("highest", "lowest"), key="corpus_direction", horizontal=True)
-    hits = index.contexts(unit, field, largest=direction == "highest", k=SHOWN_CONTEXTS, one_per_sentence=True)
+    hits = index.contexts(unit, field, largest=direction == "highest", k=caches.TOP_CONTEXTS, one_per_sentence=True)
     if hits:
-        shared.chart(figures_analysis.top_activations_figure(hits, window=manifest.options["window"], field=field),
-                     "chart_corpus_contexts")
+        chart(figures.top_activations_figure(hits, window=manifest.options["window"], field=field),
+              "chart_corpus_contexts")
         st.dataframe([{"rank": rank, "value": hit.value, "before": " ".join(hit.context(6)[0]),
                        "word": hit.context(6)[1], "after": " ".join(hit.context(6)[2]),
                        "where": "{1}, line {2}".format(*index.sentence(hit.sentence))}
@@ -119,8 +116,8 @@ def _draw(index, model) -> None:
     if index.ablation is not None:
         left, right = st.columns(2)
         with left:
-            shared.chart(figures_analysis.ablation_figure(index.ablation, size=manifest.sentences),
-                         "chart_corpus_ablation")
+            chart(figures.ablation_figure(index.ablation, size=manifest.sentences),
+                  "chart_corpus_ablation")
         with right:
             free = index.ablation["free"]
             st.dataframe([{"condition": name, "accuracy": value, "change": value - free,
@@ -130,8 +127,8 @@ def _draw(index, model) -> None:
                                         "change": st.column_config.NumberColumn(format="%+.4f")})
             st.caption(f"Accuracy over all {manifest.sentences:,} sentences with the gates forced.")
     if index.flow is not None:
-        shared.chart(figures_analysis.dataset_gradient_flow_figure({model.name: index.flow}, min_count=FLOW_MIN_COUNT),
-                     "chart_corpus_flow")
+        chart(figures.dataset_gradient_flow_figure({model.name: index.flow}, min_count=caches.FLOW_MIN_COUNT),
+              "chart_corpus_flow")
         sample = manifest.gradient_flow
         st.caption(f"‖∂h_T/∂h_t‖ over a seeded sample of {len(sample['sentences']):,} of the corpus's "
                    f"{sample['eligible']:,} sentences of at least {sample['min_tokens']} words "

@@ -1,0 +1,85 @@
+"""Figures by subject: arrays (or the analyses' named results) in, a Plotly ``go.Figure`` out — or, for the Read
+page's first chart, Vega-Lite specs. Nothing here computes a number the page shows.
+
+- ``style``:    the template, colour scales, the fields' titles and ranges, the rule for which words are ringed.
+- ``sentence``: a sentence read: the story, each word's change of the logit, unit heatmaps, the memory's path,
+  and two readings side by side (two sentences, free against forced gates, activation patching).
+- ``cell``:     one unit through the sentence, and the cell's equations with the model's numbers.
+- ``story``:    the Read page's first chart as Vega-Lite (drawn without Plotly's bundle).
+- ``dataset``:  over a data set: gate saturation, timescales, unit search, the ablation, gradient flow by
+  distance, the memory probe's curves.
+- ``dynamics``: a sentence's gradient flow, connectivity, fixed points and their eigenvalues, integrated gradients.
+- ``study``:    the seed study's claims as Vega-Lite: one dot per training seed, the mean and its 95% interval.
+
+Builders skip Plotly's validation for speed; the tests validate every one. Every public name is re-exported here.
+
+>>> import numpy as np
+>>> figure = word_change_figure(["not", "bad"], np.array([-0.5, 1.5]), start_logit=0.1)
+>>> figure.data[0].y.tolist()
+[-0.5, 1.5]
+"""
+
+from __future__ import annotations
+
+from gru_viz.figures.cell import cell_latex, unit_over_words_figure
+from gru_viz.figures.dataset import (
+    ablation_figure,
+    dataset_gradient_flow_figure,
+    probe_figure,
+    saturation_figure,
+    timescale_figure,
+    top_activations_figure,
+)
+from gru_viz.figures.dynamics import (
+    attribution_figure,
+    connectivity_figure,
+    eigenvalue_figure,
+    fixed_points_figure,
+    gradient_flow_figure,
+)
+from gru_viz.figures.sentence import (
+    TrajectoryPath,
+    compare_prediction_figure,
+    difference_heatmap,
+    patching_figure,
+    probability_comparison_figure,
+    sentence_path,
+    story_figure,
+    trajectory_figure,
+    unit_heatmaps_figure,
+    word_change_figure,
+)
+from gru_viz.figures.story import START, story_specs, word_key
+from gru_viz.figures.study import claim_rows, claim_spec
+from gru_viz.figures.style import (
+    FIELD_RANGES,
+    FIELD_SYMBOLS,
+    FIELD_TITLES,
+    MIN_MARKED_MOVE,
+    marked_moves,
+    new_figure,
+    plotly_text,
+    unit_labels,
+    word_axis,
+)
+
+__all__ = [
+    # the house style
+    "FIELD_RANGES", "FIELD_SYMBOLS", "FIELD_TITLES", "MIN_MARKED_MOVE", "marked_moves", "new_figure", "plotly_text",
+    "unit_labels", "word_axis",
+    # a sentence read, and two readings side by side
+    "TrajectoryPath", "sentence_path", "story_figure", "trajectory_figure", "unit_heatmaps_figure",
+    "word_change_figure", "compare_prediction_figure", "difference_heatmap", "patching_figure",
+    "probability_comparison_figure",
+    # the cell
+    "cell_latex", "unit_over_words_figure",
+    # the Read page's first chart, in Vega-Lite
+    "START", "story_specs", "word_key",
+    # the seed study's claims, in Vega-Lite
+    "claim_rows", "claim_spec",
+    # over a data set
+    "ablation_figure", "dataset_gradient_flow_figure", "probe_figure", "saturation_figure", "timescale_figure",
+    "top_activations_figure",
+    # the memory's dynamics
+    "attribution_figure", "connectivity_figure", "eigenvalue_figure", "fixed_points_figure", "gradient_flow_figure",
+]

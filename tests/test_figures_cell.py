@@ -1,0 +1,44 @@
+"""``figures.cell`` on a tiny model's real step: the unit's lines hold the trace's values and pass Plotly's validation,
+and the equations carry the step's own numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gru_viz import analysis
+from gru_viz.figures.cell import cell_latex, unit_over_words_figure
+from tests.library_helpers import tiny_model, validated
+
+FIELDS = ("update", "reset", "candidate", "hidden")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return tiny_model()
+
+
+def test_one_unit_through_the_sentence(view):
+    figure = validated(unit_over_words_figure(view.tokens, {field: getattr(view, field) for field in FIELDS}, unit=3,
+                                              position=2))
+    assert [trace.name.split(":")[0] for trace in figure.data] == ["z", "r", "n", "h"]
+    for trace, field in zip(figure.data, FIELDS):
+        assert trace.y.dtype == np.float32 and np.array_equal(trace.y, getattr(view, field)[:, 3])
+    shaded = [shape for shape in figure.layout.shapes if shape.type == "rect"]
+    assert len(shaded) == 1 and (shaded[0].x0, shaded[0].x1) == (1.5, 2.5)
+
+
+def test_the_equations_carry_the_steps_numbers(model, view):
+    step = analysis.sentence_cell_step(model, view, position=4, unit=1)
+    latex = cell_latex(step)
+    for value in (step.reset, step.update, step.candidate, step.hidden):
+        assert f"{value:.3f}".replace("-", "-\\,") in latex
+    assert f"{step.update_terms.input:+.3f}".replace("-", "-\\,").replace("+", "+\\,") in latex
+    assert latex.count(r"\\[4pt]") == 3  # r, z and n, then h
+
+
+def test_a_vanilla_rnn_has_one_equation():
+    rnn = tiny_model("rnn", projection=False)
+    sentence = rnn.trace("i love this movie")
+    latex = cell_latex(analysis.sentence_cell_step(rnn, sentence, position=1, unit=0))
+    assert latex.startswith(r"\begin{aligned} h_t &= \tanh(") and "r_t" not in latex

@@ -1,0 +1,10 @@
+"""What the pages share, by concern:
+
+- ``state``:         the sentence and the model, kept across pages and in the link; the sentence box and picker.
+- ``caches``:        the models, each sentence's trace and the charts and analyses the pages keep.
+- ``charts``:        a chart with its camera button, the page's HTML download, the fields' names.
+- ``labelled_data``: the labelled sentences *Across the data set* reads.
+- ``research``:      the sections of the research tools (patching, connectivity, fixed points, integrated gradients).
+- ``corpus``:        the section that reads a corpus index.
+- ``startup``:       the server's warm-up before its first visitor.
+"""
