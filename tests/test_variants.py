@@ -86,13 +86,15 @@ def test_each_activation_against_a_float64_step(activations):
     np.testing.assert_allclose(trace.candidate[0, 0, 0], [g[2] for g in gates], atol=1e-12)
 
 
-def test_hard_sigmoid_is_keras_clamp():
-    values = torch.linspace(-5, 5, 41)
-    cell = ActivationGRU(1, 1, gate="hardsigmoid")
-    from gru_viz.variants import GATE_ACTIVATIONS
+def test_hard_sigmoid_is_keras_clamp_and_its_slope():
+    from gru_viz.step import GATE_ACTIVATIONS
 
+    values = torch.linspace(-5, 5, 41, dtype=torch.float64)
+    hard = GATE_ACTIVATIONS["hardsigmoid"]
     expected = np.clip(values.numpy() / 6 + 0.5, 0, 1)
-    np.testing.assert_allclose(GATE_ACTIVATIONS[cell.gate_activation](values).numpy(), expected, atol=1e-7)
+    np.testing.assert_allclose(hard.function(values).numpy(), expected, atol=1e-15)
+    inside = (values.numpy() > -3) & (values.numpy() < 3)
+    np.testing.assert_allclose(hard.slope(hard.function(values)).numpy(), np.where(inside, 1 / 6, 0.0))
 
 
 def test_gradient_flow_uses_the_variant_activations():
@@ -114,10 +116,19 @@ def test_gradient_flow_uses_the_variant_activations():
     np.testing.assert_allclose(norms, expected[::-1], rtol=1e-9)
 
 
-def test_forced_gates_are_refused_for_other_activations():
-    cell = ActivationGRU(3, 4, gate="hardsigmoid")
-    with pytest.raises(ValueError, match="forced gates"):
-        trace_gru(cell, torch.randn(5, 3), clamp_update=0)
+def test_forced_gates_work_with_other_activations():
+    torch.manual_seed(4)
+    cell = ActivationGRU(3, 4, gate="hardsigmoid", candidate="relu").double()
+    x = torch.randn(5, 3, dtype=torch.float64)
+    trace = trace_gru(cell, x, clamp_update=0, clamp_reset=1)  # a vanilla ReLU RNN
+    w_ih, w_hh = cell.weight_ih_l0.detach().numpy(), cell.weight_hh_l0.detach().numpy()
+    b_ih, b_hh = cell.bias_ih_l0.detach().numpy(), cell.bias_hh_l0.detach().numpy()
+    h, expected = np.zeros(4), []
+    for x_t in x.numpy():
+        h = np.maximum(w_ih[8:] @ x_t + b_ih[8:] + w_hh[8:] @ h + b_hh[8:], 0)
+        expected.append(h)
+    np.testing.assert_allclose(trace.hidden[0, 0, 0], expected, atol=1e-12)
+    assert trace.update.max() == 0 and trace.reset.min() == 1
 
 
 def test_a_variant_model_folder_round_trips(tmp_path):
@@ -142,3 +153,16 @@ def test_a_variant_model_folder_round_trips(tmp_path):
 def test_bad_activation_configs_are_one_line_errors(config):
     with pytest.raises(ValueError):
         ModelConfig(**config)
+
+
+@pytest.mark.parametrize("activations", [("hardsigmoid", "tanh"), ("sigmoid", "linear")])
+def test_closed_form_jacobian_knows_the_activations(activations):
+    from gru_viz.analysis import dataset_gradient_flow
+
+    torch.manual_seed(5)
+    cell = ActivationGRU(3, 4, gate=activations[0], candidate=activations[1])
+    sequences = [torch.randn(7, 3) * 2, torch.randn(4, 3) * 2]
+    flow = dataset_gradient_flow(cell, sequences)  # closed form, batched
+    by_autograd = [gradient_flow(cell, s)[::-1] for s in sequences]  # autograd per sentence, by distance
+    expected = [np.mean([norms[d] for norms in by_autograd if d < len(norms)]) for d in range(7)]
+    np.testing.assert_allclose(flow.mean, expected, rtol=1e-9)

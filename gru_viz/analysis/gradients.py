@@ -73,7 +73,9 @@ def gradient_flow(rnn: nn.GRU | nn.RNN, x: torch.Tensor) -> np.ndarray:
 def _double_copy(rnn):
     """A float64 twin of rnn for the forward pass; the original is never touched."""
     if not isinstance(rnn, (nn.GRU, nn.RNN)):  # a GRU cell with other activations: copied whole
-        return copy.deepcopy(rnn).double().eval()
+        twin = copy.deepcopy(rnn).double().eval()
+        twin.batch_first = False  # as the twin below: (T, B, I)
+        return twin
     twin = type(rnn)(rnn.input_size, rnn.hidden_size, bias=rnn.bias,
                      **({"nonlinearity": rnn.nonlinearity} if isinstance(rnn, nn.RNN) else {}))
     twin.load_state_dict(rnn.state_dict())
