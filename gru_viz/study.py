@@ -56,7 +56,7 @@ FLOW_DISTANCES = (1, 2, 4, 8, 16, 32, 64, 128)  # words back from the end where 
 FLOW_REVIEWS = 64  # probe-style reviews (a phrase, then 16 plot sentences) the gradient flow averages over
 PROBE_SAMPLES = 150  # phrases per polarity, as `python -m gru_viz probe`
 CONFIDENCE = 0.95
-NEUTRAL_BAND = 0.1  # neutral text "reads neutral" when the median |P − 0.5| is below this
+NEUTRAL_BAND = 0.15  # neutral text "reads neutral" below this median |P − 0.5|: the goal the recipe was set with
 VANISHED = -3.0  # log10 of the gradient norm at 64 words back, relative to distance 0: a thousandth is gone
 SPEARMAN_LEVEL = 0.05
 
