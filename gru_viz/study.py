@@ -69,7 +69,7 @@ def mean_interval(values, confidence: float = CONFIDENCE) -> dict:
     for fewer than two values).
 
     >>> mean_interval([1.0, 2.0, 3.0])   # t(0.975, 2) = 4.303, sd/√n = 0.577
-    {'mean': 2.0, 'low': -0.484, 'high': 4.484, 'n': 3}
+    {'mean': 2.0, 'low': -0.484138, 'high': 4.484138, 'n': 3}
     """
     from scipy import stats
 
@@ -322,6 +322,10 @@ def claims(runs: list[dict]) -> list[dict]:
     return result
 
 
+MEASURE_NAMES = {"heldout_accuracy": "held-out accuracy", "retention_k16": "retention at k = 16",
+                 "max_abs_hidden": "largest |h|", "diverged": "diverged (1/0)"}
+
+
 def _interval_text(summary: dict, digits: int = 3) -> str:
     if summary["mean"] is None:
         return "not measured"
@@ -352,7 +356,8 @@ def verdict(claim: dict) -> str:
         parts = []
         for name, measure in claim["measures"].items():
             if measure["difference"]["n"]:
-                parts.append(f"{name} {_interval_text(measure['difference'])} (GRU better on {measure['holds']})")
+                parts.append(f"{MEASURE_NAMES.get(name, name)} {_interval_text(measure['difference'])}, GRU better "
+                             f"on {measure['holds']}")
         return ("gru − " + claim["variants"][1] + ": " + "; ".join(parts) + ".") if parts else "Not measured."
     return "; ".join(f"{variant}: {_interval_text(claim['summary'][variant])}, holds on {claim['holds'][variant]}"
                      for variant in claim["variants"] if claim["summary"][variant]["n"]) + "."

@@ -1,7 +1,8 @@
 """Every page in a real browser: Debian's Chromium opens ``streamlit run app.py`` (fixtures in conftest.py),
 types a sentence, switches every toggle on, and finds no exception and no warning. A screenshot of each page
-goes to artifacts/ for a person to look at, and the first screen of the first page to docs/screenshot.png
-(the README's picture). At 800 px no button label or chart title is cut, and no chart is wider than its box.
+goes to artifacts/ for a person to look at, at 1400 and at 800 px, and the first screen of the first page to
+artifacts/first-screen.png (copy it to docs/screenshot.png to refresh the README's picture). At 800 px no button
+label or chart title is cut, and no chart is wider than its box.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
-README_SCREENSHOT = ROOT / "docs" / "screenshot.png"
+FIRST_SCREEN = ARTIFACTS / "first-screen.png"  # the README's picture, docs/screenshot.png, when copied there
 PAGES = {"": "read", "cell": "cell", "compare": "compare", "dynamics": "dynamics", "dataset": "dataset",
-         "your-model": "your-model"}  # URL path → screenshot name
+         "seeds": "seeds", "your-model": "your-model"}  # URL path → screenshot name
 SENTENCE = "I love this movie so much but the ending is really boring"
 WORDS = ["love", "movie", "ending", "really", "boring"]  # distinctive enough to be found only as labels
 PLOTLY = ".stPlotlyChart .js-plotly-plot"
@@ -104,9 +105,9 @@ def test_the_first_screen_tells_the_story_and_a_typed_sentence_redraws_it(app_ur
         _wait_until_idle(page)
         page.wait_for_timeout(1_000)  # the charts below finish drawing
         page.evaluate("() => document.activeElement && document.activeElement.blur()")
-        README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(README_SCREENSHOT))  # the first screen at 1400×900: the README's picture
-        assert 20_000 < README_SCREENSHOT.stat().st_size < 300_000
+        FIRST_SCREEN.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(FIRST_SCREEN))  # the first screen at 1400×900: the README's picture
+        assert 20_000 < FIRST_SCREEN.stat().st_size < 300_000
 
         textarea = page.locator("textarea").first
         textarea.fill(SENTENCE)
@@ -175,5 +176,22 @@ def test_at_800_px_no_label_or_title_is_cut(app_url, browser):
             "nodes => nodes.map(n => n.textContent).filter(t => t.endsWith('…'))")
         assert not cut_vega, cut_vega
         _screenshot_whole_page(page, ARTIFACTS / "page-read-800.png")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", [path for path in PAGES if path])
+def test_every_other_page_at_800_px_cuts_no_chart_text(app_url, browser, path):
+    context = browser.new_context(viewport={"width": 800, "height": 900})
+    page = context.new_page()
+    try:
+        _open(page, f"{app_url}/{path}?text={quote('But the movie is really boring')}")
+        page.wait_for_timeout(1_000)
+        assert not _problems(page), _problems(page)
+        cut_vega = page.eval_on_selector_all(
+            '[data-testid="stVegaLiteChart"] svg text',
+            "nodes => nodes.map(n => n.textContent).filter(t => t.endsWith('…'))")
+        assert not cut_vega, cut_vega
+        _screenshot_whole_page(page, ARTIFACTS / f"page-{PAGES[path]}-800.png")
     finally:
         context.close()

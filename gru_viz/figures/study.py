@@ -63,5 +63,6 @@ def claim_spec(claim: dict, measure: str | None = None, *, title: str | None = N
         layers.append({"data": {"values": [{"zero": 0}]}, "mark": {"type": "rule", "strokeDash": [4, 3],
                                                                     "color": "#888"},
                        "encoding": {"x": {"field": "zero", "type": "quantitative"}}})
-    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "height": _ROW_PX * max(len(rows), 1),
+    # the rows set the height (a step per row), so one row and three rows both leave room for the axis below
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "height": {"step": _ROW_PX},
             "layer": layers, "config": {"view": {"stroke": None}}}
