@@ -1,6 +1,7 @@
 """``views.parts.corpus.corpus_section``: with an index it draws the whole corpus's statistics, contexts and ablation
 from the index files (compared here with the files themselves); with no index it returns False and draws
-nothing; an index of another model is refused with an error, and a typed folder that is no index says so."""
+nothing; an index of another model is refused with an error; a reader chooses indexes by name among those the server's
+folders hold, and never sees or types a server path."""
 
 from __future__ import annotations
 
@@ -40,13 +41,10 @@ def _section(model_folder: str):
     st.text(f"shown: {shown}")
 
 
-def _run(monkeypatch, index: Path | str, model: Path = MODEL, typed: str | None = None) -> AppTest:
+def _run(monkeypatch, index: Path | str, model: Path = MODEL) -> AppTest:
     monkeypatch.setenv("GRU_VIZ_INDEX", str(index))
     app = AppTest.from_function(_section, args=(str(model),), default_timeout=120)
     app.run()
-    if typed is not None:
-        app.text_input(key="corpus_index_folder").input(typed)
-        app.run()
     assert not app.exception, app.exception
     return app
 
@@ -102,7 +100,16 @@ def test_an_index_of_another_model_is_refused(monkeypatch, index_folder):
     assert len(app.error) == 1 and "built with another model" in app.error[0].value and not app.dataframe
 
 
-def test_a_typed_folder_that_is_no_index_says_so(monkeypatch, index_folder, tmp_path):
-    app = _run(monkeypatch, index_folder, typed=str(tmp_path))
-    assert [text.value for text in app.text] == ["shown: False"]
-    assert "not a corpus index" in app.error[0].value
+def test_indexes_are_chosen_by_name_and_no_server_path_is_shown(monkeypatch, index_folder, tmp_path):
+    shelf = tmp_path / "indexes"
+    shelf.mkdir()
+    (shelf / "val-head").symlink_to(index_folder, target_is_directory=True)
+    (shelf / "not-an-index").mkdir()
+    app = _run(monkeypatch, shelf)
+    assert _shown(app)
+    choice = app.selectbox(key="corpus_index")
+    assert "$GRU_VIZ_INDEX/val-head" in choice.options and "$GRU_VIZ_INDEX/not-an-index" not in choice.options
+    assert not app.text_input  # nothing a reader types names a folder
+    shown = " ".join(str(element.value) for kind in ("caption", "markdown", "text", "error", "subheader")
+                     for element in getattr(app, kind))
+    assert str(tmp_path) not in shown and str(ROOT) not in shown

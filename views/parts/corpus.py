@@ -2,10 +2,11 @@
 ``python -m gru_viz index`` (``gru_viz.corpus``) and shows per-unit statistics, unit search and the ablation
 over every sentence of it, computing nothing.
 
-The page calls ``corpus_section(model, model_key=...)``. The index folder is the one typed in the section,
-else ``$GRU_VIZ_INDEX``, else ``artifacts/index-<model name>`` of the checkout (e.g. ``artifacts/index-sst2-gru``,
-built by the README's command). With no index there it returns False and draws nothing, so the page computes
-live as before and says so. An index built with another model is refused with ``st.error``.
+The page calls ``corpus_section(model, model_key=...)``. A reader chooses among the indexes the server's folders
+hold, by name, and never types or sees a server path: the model's own ``<models>/<model>/index``,
+``$GRU_VIZ_INDEX`` (an index, or a folder of indexes) and ``artifacts/index-<model name>`` of the checkout. With no
+index there it returns False and draws nothing, so the page computes live and says so. An index built with
+another model is refused with ``st.error``.
 """
 
 from __future__ import annotations
@@ -21,12 +22,23 @@ from views.parts import caches
 from views.parts.charts import FIELD_LABELS, chart, memory_charts
 
 INDEX_ENV = "GRU_VIZ_INDEX"
+MANIFEST = "manifest.json"
 
 
-def default_folder(model_name: str) -> Path:
-    """``$GRU_VIZ_INDEX`` if set, else ``artifacts/index-<model name>`` beside the page."""
+def index_choices(model_name: str) -> dict[str, Path]:
+    """The corpus indexes a reader may open for ``model_name``, by the name the page shows (never a server path):
+    "shipped with <model>", "$GRU_VIZ_INDEX" or "$GRU_VIZ_INDEX/<name>", "artifacts/index-<model>"."""
+    candidates = {f"shipped with {model_name}": caches.models_root() / model_name / "index"}
     named = os.environ.get(INDEX_ENV, "").strip()
-    return Path(named) if named else caches.ROOT / "artifacts" / f"index-{model_name}"
+    if named:
+        root = Path(named)
+        if (root / MANIFEST).is_file():
+            candidates[f"${INDEX_ENV}"] = root
+        elif root.is_dir():
+            for folder in sorted(root.iterdir()):
+                candidates[f"${INDEX_ENV}/{folder.name}"] = folder
+    candidates[f"artifacts/index-{model_name}"] = caches.ROOT / "artifacts" / f"index-{model_name}"
+    return {name: folder for name, folder in candidates.items() if (folder / MANIFEST).is_file()}
 
 
 @st.cache_resource(max_entries=4, show_spinner="Opening the corpus index…")
@@ -44,40 +56,36 @@ def _model_hash(model_key: tuple, _model) -> str:
 def corpus_section(model, *, model_key: tuple) -> bool:
     """Draw the corpus-index section for ``model`` and return True, or return False (drawing at most a
     message) when there is no usable index, so the caller computes live."""
-    default = default_folder(model.name)
-    typed = st.text_input("Corpus index folder (built by `python -m gru_viz index`)", key="corpus_index_folder",
-                          placeholder=str(default), help=f"Empty: {default} (or the folder in ${INDEX_ENV}).")
-    folder = Path(typed.strip()) if typed.strip() else default
-    manifest_path = folder / "manifest.json"
-    if not manifest_path.is_file():
-        if typed.strip():
-            st.error(f"{folder} is not a corpus index (it has no manifest.json). Build one with "
-                     f"`python -m gru_viz index --data PATH --out {folder}`.")
+    choices = index_choices(model.name)
+    if not choices:
         return False
+    name = st.selectbox("Corpus index (built by `python -m gru_viz index`)", list(choices), key="corpus_index",
+                        help="The indexes this server holds for the chosen model, by name.")
+    folder = choices[name]
     try:
-        index = _open(str(folder.resolve()), manifest_path.stat().st_mtime_ns)
-    except ValueError as error:
-        st.error(str(error))
+        index = _open(str(folder.resolve()), (folder / MANIFEST).stat().st_mtime_ns)
+    except (OSError, ValueError):
+        st.error(f"The index {name!r} cannot be read: rebuild it with `python -m gru_viz index`.")
         return False
     manifest = index.manifest
     if manifest.model_sha256 != _model_hash(model_key, model):
-        st.error(f"The index in {folder} was built with another model ({manifest.model['name']}), not with "
+        st.error(f"The index {name!r} was built with another model ({manifest.model['name']}), not with "
                  f"{model.name}: its numbers would describe a different network, so it is not shown. Choose "
                  f"{manifest.model['name']}, or build an index for this model with "
                  f"`python -m gru_viz index --model … --out …`.")
         return False
-    _draw(index, model)
+    _draw(index, model, name)
     return True
 
 
-def _draw(index, model) -> None:
+def _draw(index, model, name: str) -> None:
 
     manifest = index.manifest
     files = ", ".join(manifest.files[:3]) + (f" and {len(manifest.files) - 3} more files" if len(manifest.files) > 3
                                              else "")
     st.subheader(f"Over the whole corpus: {manifest.sentences:,} sentences")
     bad = f"; {len(manifest.bad_rows):,} bad rows were skipped (listed in manifest.json)" if manifest.bad_rows else ""
-    st.caption(f"Read from the index in {index.folder}: {manifest.sentences:,} sentences ({manifest.tokens:,} words) "
+    st.caption(f"Read from the index {name!r}: {manifest.sentences:,} sentences ({manifest.tokens:,} words) "
                f"of {files}, built {manifest.created} by the {manifest.engine} engine in "
                f"{manifest.wall_seconds:,.0f} s{bad}. Nothing here is computed in the page.")
 

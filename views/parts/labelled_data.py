@@ -42,8 +42,8 @@ def labelled_data(uploaded) -> tuple[DataSet | None, str | None]:
         try:
             path = paths.default_data_file("val", start=caches.ROOT)
             data = Path(path).read_bytes()
-        except (ValueError, OSError) as error:
-            return None, f"The validation data cannot be read ({error}); upload a TSV above instead."
+        except (ValueError, OSError):  # the reason would name a server path
+            return None, "The shipped validation data cannot be read; upload a TSV above instead."
         name, source, key = path.name, f"the validation file {path.name}", ("file", str(path), len(data))
     try:
         texts, labels = caches.read_labelled(data, name)
