@@ -64,3 +64,20 @@ def test_a_broken_model_folder_is_logged_and_the_server_still_starts(models_dir,
     with ThreadPoolExecutor(1) as thread:  # a thread of its own: the browser tests may hold this one's event loop
         assert thread.submit(asyncio.run, start()).result() == "serving"
     assert "could not warm the caches" in caplog.text
+
+
+def test_the_server_sets_torchs_threads_deliberately(monkeypatch):
+    import torch
+
+    from views.parts.startup import server_threads
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("GRU_VIZ_TORCH_THREADS", raising=False)
+        assert server_threads() == 1 and torch.get_num_threads() == 1
+        monkeypatch.setenv("GRU_VIZ_TORCH_THREADS", "2")
+        assert server_threads() == 2 and torch.get_num_threads() == 2
+        monkeypatch.setenv("GRU_VIZ_TORCH_THREADS", "many")
+        assert server_threads() == 1
+    finally:
+        torch.set_num_threads(before)

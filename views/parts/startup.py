@@ -9,18 +9,35 @@ server answers. A failure here is only logged: the page then says what is wrong,
 from __future__ import annotations
 
 import logging
+import os
 import time
 from contextlib import asynccontextmanager
 
-__all__ = ["warm_caches", "warm_up"]
+__all__ = ["TORCH_THREADS_ENV", "server_threads", "warm_caches", "warm_up"]
 
 LOG = logging.getLogger("gru_viz.startup")
+TORCH_THREADS_ENV = "GRU_VIZ_TORCH_THREADS"
+
+
+def server_threads() -> int:
+    """Torch's intra-op threads for the whole server: ``$GRU_VIZ_TORCH_THREADS``, else 1. Each session runs in a
+    thread of its own, so one thread each keeps a heavy view from taking every core from the other readers
+    (``benchmarks/research_bench`` measured one thread faster than two on two shared cores)."""
+    import torch
+
+    try:
+        threads = max(1, int(os.environ.get(TORCH_THREADS_ENV, "1")))
+    except ValueError:
+        threads = 1
+    torch.set_num_threads(threads)
+    return threads
 
 
 def warm_caches() -> float:
     """Import what the pages import, load the default model and trace the default sentence through the pages'
     own cached loaders (so a session finds them filled), and build its story chart once. Returns seconds."""
     started = time.perf_counter()
+    server_threads()
     # Imported here, once, before any session: sessions run in threads, and two threads importing pandas at once
     # (Streamlit's Vega-Lite data on one page, Plotly's optional pandas on another) met a half-initialised module
     # in the load test (`python -m benchmarks.loadtest`).
