@@ -69,3 +69,13 @@ def test_bad_steps_and_blank_text(model):
         integrated_gradients(model, TEXTS[0], steps=1)
     with pytest.raises(ValueError):
         integrated_gradients(model, "   ")
+
+
+def test_converged_says_whether_the_credits_add_up(model):
+    text = TEXTS[0]
+    done = integrated_gradients(model, text)
+    assert done.converged and abs(done.delta) <= done.tolerance
+    rough = integrated_gradients(model, TEXTS[2], steps=2)  # two points cannot follow the path
+    assert abs(rough.delta) > rough.tolerance and not rough.converged
+    strict = integrated_gradients(model, text, steps=64, tolerance=1e-300)  # nothing meets this
+    assert not strict.converged and strict.tolerance == 1e-300

@@ -116,3 +116,31 @@ def test_fixed_points_section_draws_points_into_the_path():
     app.text_input(key="research_fixed_word").set_value("qqqzzzx").run()
     assert not app.exception
     assert any("not in the model's vocabulary" in info.value for info in app.info)
+
+
+def _attribution_with_two_points():
+    """The attribution section as the page draws it, with integration cut to two points so it cannot converge."""
+    import streamlit as st
+
+    from gru_viz import analysis
+    from gru_viz.model import load_model
+    from gru_viz.paths import default_model_dir
+    from views.parts import research
+
+    exact = analysis.integrated_gradients
+    analysis.integrated_gradients = lambda model, text: exact(model, text, steps=2)
+    try:
+        st.session_state["research_ig_on"] = True
+        research.attribution_section(load_model(default_model_dir()),
+                                     "the plot is thin but the acting is great , and I would happily watch it again",
+                                     model_key=("two-points",))
+    finally:
+        analysis.integrated_gradients = exact
+
+
+def test_unconverged_integrated_gradients_are_flagged_not_presented():
+    app = AppTest.from_function(_attribution_with_two_points, default_timeout=TIMEOUT)
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert len(app.warning) == 1 and "did not converge" in app.warning[0].value
+    assert "2 integration points" in app.warning[0].value

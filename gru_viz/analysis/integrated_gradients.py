@@ -49,6 +49,9 @@ class WordAttribution:
     logit_changes:  (T,) exact logit_t − logit_{t−1}, with logit_{−1} = start_logit.
     start_logit:    the head on h0 = 0, the logit before any word.
     steps:          integration points used.
+    converged:      |delta| ≤ tolerance: the credits add up to the logit change. When False they do not, and
+                    must not be read as attributions (the page says so).
+    tolerance:      the |delta| accepted, in logit units.
     """
 
     tokens: list[str]
@@ -59,6 +62,8 @@ class WordAttribution:
     logit_changes: np.ndarray
     start_logit: float
     steps: int
+    converged: bool = True
+    tolerance: float = DELTA_TOLERANCE
 
 
 def integrated_gradients(model: "SentimentModel", text: str, *, steps: int | None = None,
@@ -68,7 +73,7 @@ def integrated_gradients(model: "SentimentModel", text: str, *, steps: int | Non
     computed on a float64 copy of the recurrent layer and head so the delta measures integration only.
 
     steps: integration points; None starts at 64 and multiplies by 4 while |delta| > ``tolerance`` (up to 4096,
-    after which the delta is reported as it is).
+    after which the result says ``converged=False``).
     """
     from captum.attr import IntegratedGradients  # here: importing Captum costs a second or more
 
@@ -100,4 +105,5 @@ def integrated_gradients(model: "SentimentModel", text: str, *, steps: int | Non
     changes = np.diff(np.concatenate([[start], logits]))  # (T,)
     return WordAttribution(tokens=list(sentence.tokens), attributions=attributions[0].sum(-1).detach().numpy(),
                            delta=float(delta[0]), logit=value, baseline_logit=baseline_value,
-                           logit_changes=changes, start_logit=start, steps=steps)
+                           logit_changes=changes, start_logit=start, steps=steps,
+                           converged=bool(abs(float(delta[0])) <= tolerance), tolerance=tolerance)

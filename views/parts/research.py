@@ -222,6 +222,10 @@ def attribution_section(model, text: str, *, model_key=None) -> None:
     except ValueError as error:
         st.info(str(error))
         return
+    if not result.converged:
+        st.warning(f"Integrated gradients did not converge on this text: after {result.steps} integration points "
+                   f"the credits miss the logit change by {result.delta:+.2g} (tolerance {result.tolerance:g}). The "
+                   "blue bars below are not attributions to read; the red bars, the exact changes, still are.")
     chart(figures.attribution_figure(
         result.tokens, result.attributions, result.logit_changes, delta=result.delta, logit=result.logit,
         baseline_logit=result.baseline_logit, start_logit=result.start_logit), "chart_attribution")
