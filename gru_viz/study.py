@@ -334,10 +334,18 @@ def _interval_text(summary: dict, digits: int = 3) -> str:
     return f"{summary['mean']:+.{digits}f} (95% CI {summary['low']:+.{digits}f} to {summary['high']:+.{digits}f})"
 
 
+def _ties(difference: dict) -> str:
+    """", equal on m" when some seeds' differences are exactly 0 (e.g. both bounded by 1, neither diverged)."""
+    ties = sum(value == 0 for value in difference["differences"].values())
+    return f", equal on {ties}" if ties else ""
+
+
 def _difference_verdict(difference: dict, holds: str, subject: str) -> str:
     """One sentence on a seed-paired difference: consistent, no measurable difference, or the reverse."""
     low, high = difference["low"], difference["high"]
-    text = f"{subject}: {_interval_text(difference)}, better on {holds}."
+    if difference["n"] and all(value == 0 for value in difference["differences"].values()):
+        return f"No difference: {subject} is 0 on every seed ({difference['n']})."
+    text = f"{subject}: {_interval_text(difference)}, better on {holds}{_ties(difference)}."
     if low is None:
         return text + " One seed is an anecdote."
     if low > 0:
@@ -355,9 +363,14 @@ def verdict(claim: dict) -> str:
     if "measures" in claim:
         parts = []
         for name, measure in claim["measures"].items():
-            if measure["difference"]["n"]:
-                parts.append(f"{MEASURE_NAMES.get(name, name)} {_interval_text(measure['difference'])}, GRU better "
-                             f"on {measure['holds']}")
+            difference = measure["difference"]
+            if not difference["n"]:
+                continue
+            if all(value == 0 for value in difference["differences"].values()):
+                parts.append(f"{MEASURE_NAMES.get(name, name)} the same on every seed")
+            else:
+                parts.append(f"{MEASURE_NAMES.get(name, name)} {_interval_text(difference)}, GRU better on "
+                             f"{measure['holds']}{_ties(difference)}")
         return ("gru − " + claim["variants"][1] + ": " + "; ".join(parts) + ".") if parts else "Not measured."
     return "; ".join(f"{variant}: {_interval_text(claim['summary'][variant])}, holds on {claim['holds'][variant]}"
                      for variant in claim["variants"] if claim["summary"][variant]["n"]) + "."

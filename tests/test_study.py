@@ -130,3 +130,19 @@ def test_a_study_refuses_another_budget(tmp_path):
 def test_unknown_variant_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown variants"):
         study.run_study(tmp_path, ["lstm"], 1, "quick")
+
+
+def test_verdicts_say_holds_reverse_no_difference_and_ties():
+    runs = [_run("gru", s, heldout_accuracy=0.8 + d) for s, d in enumerate([0.02, 0.03, 0.025])]
+    runs += [_run("gru-noreset", s) for s in range(3)]
+    runs += [_run("gru-relu", s, max_abs_hidden=1.0) for s in range(3)]
+    claims = {claim["claim"]: claim for claim in study.claims(runs)}
+    assert study.verdict(claims["reset_helps_accuracy"]).startswith("Holds. gru − gru-noreset: +0.025 (95% CI")
+    assert study.verdict(claims["reset_helps_contrast"]) == ("No difference: gru − gru-noreset is 0 on every "
+                                                             "seed (3).")
+    relu = study.verdict(claims["activations_gru-relu"])
+    assert "largest |h| the same on every seed" in relu and "diverged (1/0) the same on every seed" in relu
+    reverse = [_run("gru", s, heldout_accuracy=0.7 - s / 100) for s in range(3)]
+    reverse += [_run("gru-noreset", s) for s in range(3)]
+    claim = {c["claim"]: c for c in study.claims(reverse)}["reset_helps_accuracy"]
+    assert study.verdict(claim).startswith("The reverse holds.")
