@@ -3,39 +3,26 @@ here from the model's own weights."""
 
 import numpy as np
 import pytest
+import torch
 
 from gru_viz.analysis.steering import steer, unit_direction
-from tests.library_helpers import gated_model
+from tests.library_helpers import float64_step, gated_model
 
 TEXT = "great movie but the plot is boring and not lovely"
 
 
-def _weights(model):
-    state = {name: tensor.double().numpy() for name, tensor in model.state_dict().items()}
-    return state
-
-
 def _reference(model, text, direction, alpha, positions):
-    """The GRU (or RNN) equations in float64, one word at a time, adding α·d after each chosen word."""
-    w = _weights(model)
-    _, ids = model.tokenize(text)
-    x = w["embedding.weight"][ids]  # (T, E)
-    units = model.gru.hidden_size
-    h, out = np.zeros(units), []
-    for t, x_t in enumerate(x):
-        gi = w["rnn.weight_ih_l0"] @ x_t + w["rnn.bias_ih_l0"]
-        gh = w["rnn.weight_hh_l0"] @ h + w["rnn.bias_hh_l0"]
-        if model.arch == "gru":
-            r = 1 / (1 + np.exp(-(gi[:units] + gh[:units])))
-            z = 1 / (1 + np.exp(-(gi[units:2 * units] + gh[units:2 * units])))
-            n = np.tanh(gi[2 * units:] + r * gh[2 * units:])
-            h = z * h + (1 - z) * n
-        else:
-            h = np.tanh(gi + gh)
+    """The model's equations in float64 (the tests' shared step), one word at a time, adding α·d after each chosen
+    word, then the readout."""
+    step = float64_step(model.gru)
+    state = model.state_dict()
+    embedding, weight = state["embedding.weight"].double(), state["head.weight"][0].double()
+    h, out = torch.zeros(model.gru.hidden_size, dtype=torch.float64), []
+    for t, word in enumerate(model.tokenize(text)[1]):
+        h = step(embedding[word], h)
         if positions is None or t in positions:
-            h = h + alpha * np.asarray(direction)
-        logit = w["head.weight"][0] @ h + w["head.bias"][0]
-        out.append(1 / (1 + np.exp(-logit)))
+            h = h + alpha * torch.as_tensor(direction, dtype=torch.float64)
+        out.append(float(torch.sigmoid(weight @ h + state["head.bias"][0].double())))
     return np.array(out)
 
 
@@ -63,7 +50,7 @@ def test_steering_before_a_word_leaves_earlier_words_alone():
     (lambda m: steer(m, TEXT, np.full(6, np.nan), 1.0), "direction"),
     (lambda m: steer(m, TEXT, np.ones(6), float("inf")), "alpha"),
     (lambda m: steer(m, TEXT, np.ones(6), 1.0, positions=[10]), "positions"),
-    (lambda m: steer(m, "   ", np.ones(6), 1.0), ""),
+    (lambda m: steer(m, "   ", np.ones(6), 1.0), "empty"),
     (lambda m: unit_direction(m, 6), "unit"),
 ])
 def test_bad_arguments_are_one_line_errors(call, message):

@@ -11,41 +11,32 @@ from gru_viz.analysis import gradient_flow
 from gru_viz.model import ModelConfig, SentimentNet, load_model, save_model
 from gru_viz.text import Vocabulary
 from gru_viz.variants import ActivationGRU
+from tests.library_helpers import float64_step
 
 
 def _reference_states(cell: ActivationGRU, x: np.ndarray, gate, candidate):
-    """The GRU equations in float64 numpy, one step at a time, with the given activations."""
-    w_ih = cell.weight_ih_l0.detach().double().numpy()
-    w_hh = cell.weight_hh_l0.detach().double().numpy()
-    b_ih = cell.bias_ih_l0.detach().double().numpy()
-    b_hh = cell.bias_hh_l0.detach().double().numpy()
+    """The GRU equations in float64 (the tests' shared step) with the given activations, one step at a time: the
+    states, and (r, z, n) of each step from the same equations."""
+    step = float64_step(cell, gate=gate, candidate=candidate)
     units = cell.hidden_size
-    h = np.zeros(units)
-    states, gates = [], []
-    for x_t in x.astype(np.float64):
+    w_ih, w_hh = cell.weight_ih_l0.detach().double(), cell.weight_hh_l0.detach().double()
+    b_ih, b_hh = cell.bias_ih_l0.detach().double(), cell.bias_hh_l0.detach().double()
+    h, states, gates = torch.zeros(units, dtype=torch.float64), [], []
+    for x_t in torch.as_tensor(x, dtype=torch.float64):
         gi, gh = w_ih @ x_t + b_ih, w_hh @ h + b_hh
         r = gate(gi[:units] + gh[:units])
-        z = gate(gi[units:2 * units] + gh[units:2 * units])
-        n = candidate(gi[2 * units:] + r * gh[2 * units:])
-        h = z * h + (1 - z) * n
+        gates.append((r, gate(gi[units:2 * units] + gh[units:2 * units]),
+                      candidate(gi[2 * units:] + r * gh[2 * units:])))
+        h = step(x_t, h)
         states.append(h)
-        gates.append((r, z, n))
-    return np.array(states), gates
-
-
-def sigmoid(v):
-    return 1 / (1 + np.exp(-v))
-
-
-def hard_sigmoid(v):
-    return np.clip(v / 6 + 0.5, 0, 1)
+    return torch.stack(states).numpy(), [tuple(g.numpy() for g in three) for three in gates]
 
 
 ACTIVATIONS = {
-    ("sigmoid", "tanh"): (sigmoid, np.tanh),
-    ("hardsigmoid", "tanh"): (hard_sigmoid, np.tanh),
-    ("sigmoid", "relu"): (sigmoid, lambda v: np.maximum(v, 0)),
-    ("sigmoid", "linear"): (sigmoid, lambda v: v),
+    ("sigmoid", "tanh"): (torch.sigmoid, torch.tanh),
+    ("hardsigmoid", "tanh"): (lambda v: torch.clamp(v / 6 + 0.5, 0, 1), torch.tanh),
+    ("sigmoid", "relu"): (torch.sigmoid, lambda v: torch.clamp(v, min=0)),
+    ("sigmoid", "linear"): (torch.sigmoid, lambda v: v),
 }
 
 
