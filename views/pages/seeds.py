@@ -14,8 +14,9 @@ from views.parts.markdown import literal
 SECTIONS = [
     ("Does the update gate keep an early verdict?",
      "A phrase with a verdict, then k neutral plot sentences: is the verdict still read at the end? Accuracy "
-     "on the memory probe's reviews (hand-written plot sentences no training run sees), GRU minus vanilla RNN.",
-     ["gru_keeps_verdict_k8", "gru_keeps_verdict_k16"]),
+     "on the memory probe's reviews (hand-written plot sentences no training run sees), GRU minus vanilla RNN; "
+     "and the two models' accuracy on unseen reviews.",
+     ["gru_keeps_verdict_k8", "gru_keeps_verdict_k16", "gru_beats_rnn_accuracy"]),
     ("Why a reset gate?",
      "The same GRU trained with its reset gate held at 1 (r ≡ 1). A difference near zero means the reset gate "
      "buys nothing measurable on that test with this recipe; it does not mean the gate is idle.",
