@@ -347,7 +347,9 @@ def _ties(difference: dict) -> str:
 def _difference_verdict(difference: dict, holds: str, subject: str) -> str:
     """One sentence on a seed-paired difference: consistent, no measurable difference, or the reverse."""
     low, high = difference["low"], difference["high"]
-    if difference["n"] and all(value == 0 for value in difference["differences"].values()):
+    if not difference["n"]:
+        return f"Not measured: no seed has runs of both ({subject})."
+    if all(value == 0 for value in difference["differences"].values()):
         return f"No difference: {subject} is 0 on every seed ({difference['n']})."
     text = f"{subject}: {_interval_text(difference)}, better on {holds}{_ties(difference)}."
     if low is None:

@@ -61,7 +61,8 @@ def test_claims_count_seeds_where_they_hold():
     assert claims["neutral_reads_neutral"]["holds"]["rnn"] == "1/2 seeds"
     assert [claim["claim"] for claim in study.claims(runs)] == list(study.CLAIMS)
     table = study.report({"claims": study.claims(runs)}).splitlines()  # what `study` prints: one row per claim
-    assert len(table) == 2 + len(study.CLAIMS) and all(row.startswith("| ") for row in table)
+    assert len(table) == 2 + len(study.CLAIMS) and all(row.startswith("| ") for row in table[2:])
+    assert "Not measured: no seed has runs of both (gru − gru-noreset)." in table[5]
 
 
 def _tiny_study(tmp_path, monkeypatch, name, variants=("gru",), seeds=1):
