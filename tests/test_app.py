@@ -130,6 +130,8 @@ def test_which_words_decided_compares_the_exact_change_with_the_retention_decomp
     survival = np.array([np.prod(z[t + 1:], axis=0) for t in range(len(z))])  # (T, H): ∏_{s>t} z_s
     np.testing.assert_allclose(decode(retention["y"]), (survival * (1 - z) * n) @ weight, atol=1e-9)
     assert any("re-writes" in caption.value for caption in app.caption)
+    # the formula is code, so Markdown cannot eat its underscores or italicise half of it
+    assert any("`h_T = Σ_t (∏_{s>t} z_s)(1 − z_t) n_t`" in caption.value for caption in app.caption)
 
 
 @pytest.mark.parametrize("field, scope, order", [("hidden", "top", "verdict"), ("update", "top", "index"),

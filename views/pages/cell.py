@@ -63,4 +63,5 @@ rows = caches.step_rows(model_key, text, position, tuple(ranked[:caches.TOP_UNIT
 st.dataframe(rows, hide_index=True, key="table_cell_units",
              column_config={name: st.column_config.NumberColumn(format="%+.4f") for name in rows[0] if name != "unit"})
 st.caption("h_t = kept + written: what the unit keeps of its memory plus what the word writes. Computed in float64 "
-           "from the weights, the word's embedding and the state h_{t−1} the trace holds; equal to the trace to 1e-6.")
+           "from the weights, the word's embedding and the state `h_{t−1}` the trace holds; equal to the trace to "
+           "1e-6.")

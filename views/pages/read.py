@@ -61,9 +61,9 @@ with st.container(gap=None):
 remember_figure("chart_story", lambda: caches.story_figure(sentence, changes))
 field = caches.story_field(sentence)
 st.caption(f"Top: P(positive) had the sentence ended after each word; the ringed words moved it most. Middle: each "
-           f"word's exact change of the logit, logit_t − logit_{{t−1}} = w · (h_t − h_{{t−1}}); the bars add up to the "
-           f"final logit minus the start, and a word's bar includes what it made the memory forget as well as what it "
-           f"wrote. Bottom: the {figures.FIELD_TITLES[field]} of the {caches.STORY_UNITS} units with the "
+           f"word's exact change of the logit, `logit_t − logit_{{t−1}} = w · (h_t − h_{{t−1}})`; the bars add up to "
+           f"the final logit minus the start, and a word's bar includes what it made the memory forget as well as what "
+           f"it wrote. Bottom: the {figures.FIELD_TITLES[field]} of the {caches.STORY_UNITS} units with the "
            f"largest share of the verdict (in brackets: each unit's exact share of the logit's change)."
            + (" z near 1 keeps a unit's memory through the word; near 0 the word overwrites it."
               if field == "update" else ""))
@@ -74,8 +74,8 @@ with box:
     if open_ and model.arch == "gru":
         chart(caches.retention_figure(model_key, text, _sentence=sentence), "chart_words")
         st.caption("Coloured: each word's exact change of the logit (the story chart's middle row). Grey: the "
-                   "retention decomposition h_T = Σ_t (∏_{s>t} z_s)(1 − z_t) n_t, read by the head. It measures what "
-                   "survives to the end of each word's *write*. Because n_t is computed from h_{t−1}, a later word "
+                   "retention decomposition `h_T = Σ_t (∏_{s>t} z_s)(1 − z_t) n_t`, read by the head. It measures what "
+                   "survives to the end of each word's *write*. Because `n_t` is computed from `h_{t−1}`, a later word "
                    "that re-writes what memory already held is credited with it: neutral words late in a sentence "
                    "can collect large shares. It does not say which words changed the verdict; the coloured bars do.")
     elif open_:
@@ -95,7 +95,7 @@ with box:
         order = order_column.radio("Rows", list(ORDERS), format_func=ORDERS.get, key="unit_order", horizontal=True)
         chart(caches.units_figure(model_key, text, shown, scope, order, _sentence=sentence, _changes=changes),
               "chart_units")
-        st.caption("Units ranked by the size of their exact share of the logit's change, w_u · (h_{T,u} − h_{0,u}) "
+        st.caption("Units ranked by the size of their exact share of the logit's change, `w_u · (h_{T,u} − h_{0,u})` "
                    "(in brackets). Gates on 0 … 1; the candidate n (what the word would write) and the memory h on "
                    "−1 … 1. One field at a time: each chart is redrawn for every new sentence.")
 

@@ -134,9 +134,10 @@ def connectivity_section(models: dict, text: str, *, model_keys: dict | None = N
         st.info(str(error))
         return
     chart(figures.connectivity_figure(matrices, tokens), "chart_connectivity")
-    st.caption("Row t, column s: ‖∂h_t/∂h_s‖, the Frobenius norm of how the state after word t changes with a "
+    st.caption("Row t, column s: `‖∂h_t/∂h_s‖`, the Frobenius norm of how the state after word t changes with a "
                "small change of the state after word s, along this sentence's own path (the diagonal is √H, "
-               "nothing above it). Bright far from the diagonal means a long memory. It measures sensitivity, not "
+               "nothing above it). Dark far from the diagonal means a long memory (the colour darkens with the "
+               "norm). It measures sensitivity, not "
                "use: a large norm can lie in directions the verdict never reads, and it is linear, so it says "
                "nothing about large changes such as swapping a word.")
 
