@@ -307,3 +307,30 @@ def test_activation_rows_mark_the_peak_word_with_its_context():
     assert first == {"rank": 1, "value": 0.9, "before": "… four five", "word": "six", "after": "seven eight …",
                      "sentence": 4, "position": 5}
     assert (second["before"], second["word"], second["after"], second["rank"]) == ("", "one", "two", 2)
+
+
+def test_a_forced_gru_is_shown_beside_the_model_trained_that_way(app, gru, rnn):
+    open_page(app, "compare")
+    app.radio(key="intervention_mode").set_value("vanilla-RNN mode")
+    run(app)
+    shown = {metric.label: metric.value for metric in app.metric}
+    assert shown["P(positive), sst2-rnn (trained that way)"] == f"{rnn.trace(SENTENCE).probability[-1]:.3f}"
+    assert len(app.warning) == 1 and "distribution shift" in app.warning[0].value
+    assert f"{rnn.trace(SENTENCE).probability[-1]:.3f}" in app.warning[0].value
+
+
+def test_reset_forced_open_everywhere_is_shown_beside_the_gru_trained_without_one(app):
+    noreset = load_model(ROOT / "models" / "sst2-gru-noreset")
+    open_page(app, "compare")
+    app.radio(key="intervention_mode").set_value("custom")
+    run(app)
+    app.radio(key="intervention_gate").set_value("reset")
+    app.slider(key="intervention_value").set_value(1.0)
+    run(app)
+    shown = {metric.label: metric.value for metric in app.metric}
+    assert shown["P(positive), sst2-gru-noreset (trained that way)"] == (
+        f"{noreset.trace(SENTENCE).probability[-1]:.3f}")
+    app.slider(key="intervention_value").set_value(0.5)  # no model is trained with r ≡ 0.5: nothing beside it
+    run(app)
+    assert not any("trained that way" in metric.label for metric in app.metric)
+    assert "no model trained that way ships" in app.warning[0].value

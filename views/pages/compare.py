@@ -5,13 +5,26 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gru_viz import analysis
+from gru_viz import analysis, paths
 from gru_viz.model import is_positive
 from views.parts import caches, research, state
 from views.parts.charts import chart, figure_download
 
 MODE_LABELS = {"free": "free (as trained)", "vanilla-RNN mode": "vanilla-RNN mode (r ≡ 1, z ≡ 0)",
                "frozen memory": "frozen memory (z ≡ 1)", "custom": "custom"}
+
+
+def trained_counterpart(setting: tuple, current: str, steps: int) -> str | None:
+    """The shipped model trained the way a forced setting runs the current one, if it ships: the vanilla RNN for
+    r ≡ 1 and z ≡ 0, the GRU without a reset gate for r ≡ 1 on every unit and word."""
+    mode, gate, value, units, words = setting
+    if mode == "vanilla-RNN mode":
+        name = paths.RNN_MODEL
+    elif mode == "custom" and gate == "reset" and value == 1.0 and not units and tuple(words) == (0, steps - 1):
+        name = paths.NO_RESET_MODEL
+    else:
+        return None
+    return name if name != current and name in caches.model_folders(caches.models_root()) else None
 
 
 model_key, model = state.current_model()
@@ -72,11 +85,22 @@ else:
     if mode != "free":
         clamped = caches.clamped_trace(model_key, texts[0], setting, _model=model, _steps=steps)
         free_p, clamped_p = float(sentence.probability[-1]), float(clamped.probability[-1])
-        free_metric, clamped_metric, note = st.columns([1, 1, 2])
+        free_metric, clamped_metric, trained_metric, note = st.columns([1, 1, 1, 2])
         free_metric.metric("P(positive), free", f"{free_p:.3f}")
         clamped_metric.metric("P(positive), forced", f"{clamped_p:.3f}", delta=f"{clamped_p - free_p:+.3f}")
+        trained = trained_counterpart(setting, model.name, steps)
+        trained_p = None
+        if trained is not None:
+            trained_key, trained_model = caches.named_model(trained)
+            trained_p = float(caches.trace(trained_key, texts[0], trained_model).probability[-1])
+            trained_metric.metric(f"P(positive), {trained} (trained that way)", f"{trained_p:.3f}")
+        st.warning("Forcing gates on a model trained with them is a distribution shift: the forced model is not a "
+                   "model trained that way" + (f", which reads this sentence at {trained_p:.3f}." if trained_p
+                                               is not None else ", and no model trained that way ships to compare."))
         if is_positive(free_p) != is_positive(clamped_p):
-            note.markdown("**The intervention flips the verdict.**")
+            note.markdown("**The intervention flips this model's verdict**"
+                          + ("." if trained_p is None else f"; {trained}, trained that way, reads it as "
+                             f"{'positive' if is_positive(trained_p) else 'negative'}."))
         shown = caches.intervention_figures(model_key, texts[0], setting, _free=sentence, _clamped=clamped,
                                      _units=analysis.rank_units(changes[0], caches.TOP_UNITS))
         left, right = st.columns(2)
