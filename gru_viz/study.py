@@ -297,15 +297,17 @@ def claims(runs: list[dict]) -> list[dict]:
         f"median |P − 0.5| over the probe's plot sentences; holds where below {NEUTRAL_BAND}", runs,
         ("gru", "gru-noreset", "rnn"), lambda run: run["probe"]["neutral_median_distance"],
         lambda v: v < NEUTRAL_BAND))
+    correlations = {run["seed"]: _spearman(run) for run in runs if run["variant"] == "gru"}  # (ρ, p), once each
+    correlations = {seed: pair for seed, pair in correlations.items() if pair is not None}
     spearman = _single(
         "short_memory_units_reset", "Units with a short memory have active reset gates.",
         "Spearman ρ over units between the timescale τ and the fraction of steps with r < 0.1; holds where "
         f"ρ < 0 with p < {SPEARMAN_LEVEL}", runs, ("gru",),
-        lambda run: None if _spearman(run) is None else _spearman(run)[0], lambda v: v < 0)
-    significant = {str(run["seed"]): _spearman(run) for run in runs if run["variant"] == "gru" and _spearman(run)}
-    spearman["p_values"] = {seed: round(p, 6) for seed, (_, p) in significant.items()}
-    spearman["holds"] = {"gru": f"{sum(rho < 0 and p < SPEARMAN_LEVEL for rho, p in significant.values())}/"
-                                f"{len(significant)} seeds"}
+        lambda run: correlations[run["seed"]][0] if run["seed"] in correlations else None, lambda v: v < 0)
+    spearman["p_values"] = {str(seed): round(p, 6) for seed, (_, p) in correlations.items()}
+    # holding needs the p-value as well as the sign, which a per-value test cannot see
+    spearman["holds"] = {"gru": f"{sum(rho < 0 and p < SPEARMAN_LEVEL for rho, p in correlations.values())}/"
+                                f"{len(correlations)} seeds"}
     result.append(spearman)
     for variant in ACTIVATION_VARIANTS:
         measures = {
