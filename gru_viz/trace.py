@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from gru_viz.step import Step
 from gru_viz.variants import ActivationGRU, is_standard
@@ -54,6 +55,10 @@ class GRUTrace:
     output:    what ``nn.GRU`` returns as its output, in the layout of the input
                (``(T, B, D*H)``, ``(B, T, D*H)`` when batch_first, ``(T, D*H)`` when unbatched).
     h_n:       what ``nn.GRU`` returns as its final state: ``(L*D, B, H)``, ``(L*D, H)`` unbatched.
+    lengths:   ``(B,)`` int64, each sequence's length when the input was a ``PackedSequence``, else None.
+               Then every field is NaN at steps past a sequence's end, ``output`` is padded in the module's
+               layout (``(B, T, D*H)`` when batch_first, else ``(T, B, D*H)``) and the batch keeps the order
+               of the sequences before packing, as ``h_n`` does.
     """
 
     update: np.ndarray
@@ -63,6 +68,7 @@ class GRUTrace:
     h0: np.ndarray
     output: np.ndarray
     h_n: np.ndarray
+    lengths: np.ndarray | None = None
 
     @property
     def previous(self) -> np.ndarray:
@@ -73,6 +79,10 @@ class GRUTrace:
         if self.hidden.shape[1] == 2:  # backward direction reads position t+1 before t
             previous[:, 1, :, -1] = self.h0[:, 1]
             previous[:, 1, :, :-1] = self.hidden[:, 1, :, 1:]
+        if self.lengths is not None:  # a packed sequence: the backward direction starts at its own end
+            if self.hidden.shape[1] == 2:
+                previous[:, 1, np.arange(len(self.lengths)), self.lengths - 1] = self.h0[:, 1]
+            previous[np.isnan(self.hidden)] = np.nan
         return previous
 
     @property
@@ -93,9 +103,12 @@ def trace_gru(gru: nn.GRU, x: torch.Tensor, h0: torch.Tensor | None = None, *,
     NaN entries stay free. A clamped gate replaces the computed one and changes all later steps and
     layers. ``clamp_update=0, clamp_reset=1`` turns the GRU into a vanilla tanh RNN.
     The module is never modified and always traced as in eval mode (no inter-layer dropout).
+    ``x`` may be a ``PackedSequence``: then the trace records ``lengths`` and is NaN past each sequence's end.
     """
     if not isinstance(gru, (nn.GRU, ActivationGRU)):
         raise ValueError(f"trace_gru needs a torch.nn.GRU, got {type(gru).__name__}")
+    if isinstance(x, PackedSequence):
+        return _trace_packed(trace_gru, gru, x, h0, clamp_update=clamp_update, clamp_reset=clamp_reset)
     # other activations than sigmoid and tanh: the fused kernel cannot run them, so every step goes through
     # gru_viz.step with the cell's own activations
     stepped = isinstance(gru, ActivationGRU) and not is_standard(gru.gate_activation, gru.candidate_activation)
@@ -129,20 +142,27 @@ def trace_gru(gru: nn.GRU, x: torch.Tensor, h0: torch.Tensor | None = None, *,
                 hidden[layer, direction] = states.numpy()
                 outputs.append(states)
             layer_input = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]  # (B, T, D*H)
+    output, h_n = _as_returned(gru, layer_input, hidden, unbatched)
+    return GRUTrace(update=gates[1], reset=gates[0], candidate=gates[2], hidden=hidden,
+                    h0=h0.numpy().astype(gates.dtype), output=output, h_n=h_n)
 
-        output = layer_input
-        if unbatched:
-            output = output[0]  # (T, D*H)
-        elif not gru.batch_first:
-            output = output.transpose(0, 1)  # (T, B, D*H)
+
+def _as_returned(rnn, top_output: torch.Tensor, hidden: np.ndarray, unbatched: bool):
+    """(output, h_n) in the layout the module itself returns them, from the top layer's output (B, T, D*H) and
+    every layer's states ``hidden`` (L, D, B, T, H)."""
+    output = top_output
+    if unbatched:
+        output = output[0]  # (T, D*H)
+    elif not rnn.batch_first:
+        output = output.transpose(0, 1)  # (T, B, D*H)
+    layers, directions, batch, _, units = hidden.shape
     last = hidden[:, :, :, -1].copy()
     if directions == 2:
         last[:, 1] = hidden[:, 1, :, 0]  # backward direction ends at position 0
     h_n = last.reshape(layers * directions, batch, units)  # (L*D, B, H)
     if unbatched:
         h_n = h_n[:, 0]  # (L*D, H)
-    return GRUTrace(update=gates[1], reset=gates[0], candidate=gates[2], hidden=hidden,
-                    h0=h0.numpy().astype(gates.dtype), output=output.numpy(), h_n=h_n)
+    return output.numpy(), h_n
 
 
 def _batch_first(gru: nn.GRU, x) -> torch.Tensor:
@@ -187,11 +207,12 @@ def _parameters(gru: nn.GRU, layer: int, direction: int) -> list[torch.Tensor]:
     return [getattr(gru, name + suffix).detach() for name in names]
 
 
-def _fused_states(params, layer_input, start, reverse):
-    """The fused kernel on one layer and one direction: h_t for every step, (B, T, H)."""
+def _fused_states(params, layer_input, start, reverse, kernel=torch.gru):
+    """The fused kernel (``torch.gru``, or ``torch.rnn_tanh`` / ``torch.rnn_relu``) on one layer and one
+    direction: h_t for every step, (B, T, H)."""
     if reverse:
         layer_input = layer_input.flip(1)
-    states, _ = torch.gru(layer_input, start.unsqueeze(0).contiguous(), params, len(params) == 4,
+    states, _ = kernel(layer_input, start.unsqueeze(0).contiguous(), params, len(params) == 4,
                           1, 0.0, False, False, True)  # (B, T, H)
     return states.flip(1) if reverse else states
 
@@ -263,22 +284,64 @@ def _as_clamp(value, shape, name):
 
 
 def trace_rnn(rnn: nn.RNN, x: torch.Tensor, h0: torch.Tensor | None = None) -> GRUTrace:
-    """A 1-layer unidirectional ``nn.RNN`` traced as the GRU it equals: update ≡ 0, reset ≡ 1,
+    """An ``nn.RNN`` (tanh or relu, any layers and directions, any layout ``nn.RNN`` accepts, a
+    ``PackedSequence`` as in ``trace_gru``) traced as the GRU it equals: update ≡ 0, reset ≡ 1,
     candidate = hidden. Lets every GRU view show the vanilla baseline unchanged."""
-    if not isinstance(rnn, nn.RNN) or rnn.num_layers != 1 or rnn.bidirectional:
-        raise ValueError("trace_rnn needs a 1-layer unidirectional torch.nn.RNN")
-    x = torch.as_tensor(x).to(rnn.weight_ih_l0.dtype)
+    if not isinstance(rnn, nn.RNN):
+        raise ValueError(f"trace_rnn needs a torch.nn.RNN, got {type(rnn).__name__}")
+    if isinstance(x, PackedSequence):
+        return _trace_packed(trace_rnn, rnn, x, h0)
+    unbatched = torch.as_tensor(x).dim() == 2
+    x = _batch_first(rnn, x)  # (B, T, I)
+    layers, directions = rnn.num_layers, 2 if rnn.bidirectional else 1
+    h0 = _initial_state(rnn, h0, x.shape[0], unbatched)  # (L, D, B, H)
+    kernel = torch.rnn_tanh if rnn.nonlinearity == "tanh" else torch.rnn_relu
+    hidden = np.empty((layers, directions, x.shape[0], x.shape[1], rnn.hidden_size), dtype=_numpy_dtype(x.dtype))
     with torch.inference_mode():
-        output, h_n = rnn(x) if h0 is None else rnn(x, torch.as_tensor(h0).to(x.dtype))
-    batched = output  # (B, T, H) when batch_first
-    if x.dim() == 2:
-        batched = output.unsqueeze(0)  # (1, T, H)
-    elif not rnn.batch_first:
-        batched = output.transpose(0, 1)  # (B, T, H)
-    hidden = batched.numpy()[None, None]  # (1, 1, B, T, H)
-    if h0 is None:
-        start = np.zeros((1, 1, hidden.shape[2], hidden.shape[4]), dtype=hidden.dtype)
-    else:
-        start = np.asarray(torch.as_tensor(h0), dtype=hidden.dtype).reshape(1, 1, hidden.shape[2], -1)
+        layer_input = x  # (B, T, I)
+        for layer in range(layers):
+            outputs = [_fused_states(_parameters(rnn, layer, direction), layer_input, h0[layer, direction],
+                                     reverse=direction == 1, kernel=kernel) for direction in range(directions)]
+            for direction, states in enumerate(outputs):
+                hidden[layer, direction] = states.numpy()
+            layer_input = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]  # (B, T, D*H)
+    output, h_n = _as_returned(rnn, layer_input, hidden, unbatched)
     return GRUTrace(update=np.zeros_like(hidden), reset=np.ones_like(hidden), candidate=hidden.copy(),
-                    hidden=hidden, h0=start, output=output.numpy(), h_n=h_n.numpy())
+                    hidden=hidden, h0=h0.numpy().astype(hidden.dtype), output=output, h_n=h_n)
+
+
+def _trace_packed(trace, rnn, packed: PackedSequence, h0, **clamps) -> GRUTrace:
+    """``trace`` (``trace_gru`` or ``trace_rnn``) of a ``PackedSequence``, exactly as ``rnn`` reads it: the
+    sequences of each length are traced together without padding (so the backward direction starts at each
+    sequence's own end), and every field is NaN past a sequence's end. Batch order is the order before packing."""
+    padded, lengths = pad_packed_sequence(packed, batch_first=True)  # (B, T, I), (B,)
+    layers, directions, units = rnn.num_layers, 2 if rnn.bidirectional else 1, rnn.hidden_size
+    batch, steps = padded.shape[:2]
+    shape = (layers, directions, batch, steps, units)
+    clamps = {name: _as_clamp(value, shape, name) for name, value in clamps.items()}
+    if h0 is not None:
+        h0 = torch.as_tensor(h0)
+        if tuple(h0.shape) != (layers * directions, batch, units):
+            raise ValueError(f"h0 must have shape {(layers * directions, batch, units)}, got {tuple(h0.shape)}")
+    dtype = _numpy_dtype(rnn.weight_ih_l0.dtype)
+    fields = {name: np.full(shape, np.nan, dtype=dtype) for name in ("update", "reset", "candidate", "hidden")}
+    start = np.empty((layers, directions, batch, units), dtype=dtype)  # (L, D, B, H)
+    output = np.full((batch, steps, directions * units), np.nan, dtype=dtype)  # (B, T, D*H)
+    h_n = np.empty((layers * directions, batch, units), dtype=dtype)  # (L*D, B, H)
+    for length in torch.unique(lengths).tolist():
+        chosen = (lengths == length).nonzero().flatten()  # the sequences of this length, (b,)
+        x = padded[chosen, :length]  # (b, l, I)
+        if not rnn.batch_first:
+            x = x.transpose(0, 1)  # (l, b, I)
+        part_clamps = {name: None if clamp is None else clamp[:, :, chosen.numpy(), :length]
+                       for name, clamp in clamps.items()}
+        part = trace(rnn, x, None if h0 is None else h0[:, chosen], **part_clamps)
+        rows = chosen.numpy()
+        for name, values in fields.items():
+            values[:, :, rows, :length] = getattr(part, name)
+        start[:, :, rows] = part.h0
+        h_n[:, rows] = part.h_n
+        output[rows, :length] = part.output if rnn.batch_first else part.output.transpose(1, 0, 2)
+    if not rnn.batch_first:
+        output = np.ascontiguousarray(output.transpose(1, 0, 2))  # (T, B, D*H)
+    return GRUTrace(**fields, h0=start, output=output, h_n=h_n, lengths=lengths.numpy().astype(np.int64))

@@ -232,7 +232,7 @@ def test_inputs_that_require_grad_are_accepted():
 
 def test_field_names_are_pinned():
     assert [field.name for field in dataclasses.fields(GRUTrace)] == [
-        "update", "reset", "candidate", "hidden", "h0", "output", "h_n"]
+        "update", "reset", "candidate", "hidden", "h0", "output", "h_n", "lengths"]
 
 
 def test_unbatched_is_batch_of_one():
