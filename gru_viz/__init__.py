@@ -1,6 +1,7 @@
 """gru-viz: exact gate traces of torch.nn.GRU, analyses and figures."""
 
-from gru_viz.trace import GRUTrace, trace_gru
+from gru_viz.capture import Capture, capture
+from gru_viz.trace import GRUTrace, trace_gru, trace_rnn
 
 __version__ = "0.2.0"
-__all__ = ["GRUTrace", "__version__", "trace_gru"]
+__all__ = ["Capture", "GRUTrace", "__version__", "capture", "trace_gru", "trace_rnn"]
