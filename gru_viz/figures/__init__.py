@@ -10,6 +10,8 @@ page's first chart, Vega-Lite specs. Nothing here computes a number the page sho
   distance, the memory probe's curves.
 - ``dynamics``: a sentence's gradient flow, connectivity, fixed points and their eigenvalues, integrated gradients.
 - ``study``:    the seed study's claims as Vega-Lite: one dot per training seed, the mean and its 95% interval.
+- ``trace``:    any ``GRUTrace`` (from ``trace_gru``, ``capture`` or a model), for notebooks: gate heatmaps of a
+  layer, a direction and a batch item, and the hidden state's path.
 
 Builders skip Plotly's validation for speed; the tests validate every one. Every public name is re-exported here.
 
@@ -62,6 +64,7 @@ from gru_viz.figures.style import (
     unit_labels,
     word_axis,
 )
+from gru_viz.figures.trace import DIRECTIONS, hidden_path, trace_heatmaps
 
 __all__ = [
     # the house style
@@ -82,4 +85,6 @@ __all__ = [
     "top_activations_figure",
     # the memory's dynamics
     "attribution_figure", "connectivity_figure", "eigenvalue_figure", "fixed_points_figure", "gradient_flow_figure",
+    # any trace, by layer, direction and batch item (notebooks)
+    "DIRECTIONS", "hidden_path", "trace_heatmaps",
 ]
