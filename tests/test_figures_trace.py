@@ -100,7 +100,7 @@ def test_path_is_h0_then_each_step_in_reading_order_on_the_principal_axes(trace,
     expected, explained = _pca_coordinates(np.concatenate(paths), dims)  # (2 (T + 1), dims)
     figure = validated(hidden_path(trace, layer=1, direction=direction, item=items, dims=dims))
     lines = [trace for trace in figure.data if trace.name.startswith("item")]
-    assert [line.name for line in lines] == ["item 0", "item 2"]
+    assert [trace.name for trace in figure.data] == ["item 0", "item 2", "start (h₀)", "end", "start (h₀)", "end"]
     coordinates = np.concatenate([np.stack([line[axis] for axis in "xyz"[:dims]], axis=1) for line in lines])
     np.testing.assert_allclose(coordinates, expected, rtol=0, atol=1e-9)
     steps = ["(start)"] + [f"step {t}" for t in (range(4, -1, -1) if index == 1 else range(5))]

@@ -82,11 +82,13 @@ def hidden_path(trace: GRUTrace, layer: int | None = None, direction: str = "for
     if len(axes.explained) < dims:
         raise ValueError(f"a {dims}-D path needs at least {dims} hidden units and {dims + 1} distinct states")
     labels = _step_labels(tokens, paths[0][1].shape[0] - 1) if tokens is not None else None
-    data = []
+    lines, ends = [], []  # every path first, then the start and end markers, so the legend lists items together
     for number, (chosen, path, order) in enumerate(paths):
         coords = (path - axes.mean) @ axes.components.T  # (T + 1, dims)
-        data.extend(_path_traces(coords, order, chosen, labels, SERIES_COLORS[number % len(SERIES_COLORS)],
-                                 show_scale=number == 0, first=number == 0))
+        line, markers = _path_traces(coords, order, chosen, labels, SERIES_COLORS[number % len(SERIES_COLORS)],
+                                     first=number == 0)
+        lines.append(line)
+        ends.extend(markers)
     titles = [f"PC{k + 1} ({axes.explained[k]:.0%} of variance)" for k in range(dims)]
     layout = {"title": {"text": "the hidden state's path: " + _where(trace, layer, direction, items)},
               "height": 520, "margin": {"t": 80, "b": 10, "l": 10, "r": 10},
@@ -96,11 +98,11 @@ def hidden_path(trace: GRUTrace, layer: int | None = None, direction: str = "for
         layout["yaxis"] = {"title": {"text": titles[1]}, "zeroline": False}
     else:
         layout["scene"] = {f"{axis}axis": {"title": {"text": text}} for axis, text in zip("xyz", titles)}
-    return new_figure(data, layout)
+    return new_figure(lines + ends, layout)
 
 
-def _path_traces(coords: np.ndarray, order: np.ndarray, item: int, labels, color: str, *, show_scale: bool,
-                 first: bool) -> list[dict]:
+def _path_traces(coords: np.ndarray, order: np.ndarray, item: int, labels, color: str, *,
+                 first: bool) -> tuple[dict, list[dict]]:
     """One item's path (the line, its points coloured by step) and its start and end markers, as plain dicts."""
     dims = coords.shape[1]
     kind = "scatter" if dims == 2 else "scatter3d"
@@ -110,26 +112,28 @@ def _path_traces(coords: np.ndarray, order: np.ndarray, item: int, labels, color
     thinned = max(1, math.ceil(count / _MAX_PATH_LABELS))
     path = {"type": kind, "mode": "lines+markers" + ("+text" if labels is not None else ""), "name": f"item {item}",
             "text": [name if k % thinned == 0 or k == count - 1 else "" for k, name in enumerate(names)],
-            "customdata": names, "textposition": "top center",
+            "customdata": names,
+            # labels alternate above and below the path: neighbouring steps often land close together
+            "textposition": ["top center" if k % 2 == 0 else "bottom center" for k in range(count)],
             "hovertemplate": f"item {item}, %{{customdata}}<br>"
                              + ", ".join(f"PC{k + 1} = %{{{axis}:.3f}}" for k, axis in enumerate(axes))
                              + "<extra></extra>",
             "line": {"color": color, "width": 2},
             "marker": {"color": np.arange(count) - 1, "cmin": -1, "cmax": count - 2, "colorscale": SEQUENTIAL,
-                       "size": 7 if dims == 2 else 4, "showscale": show_scale,
+                       "size": 7 if dims == 2 else 4, "showscale": first,
                        "colorbar": {"title": {"text": "step"}, "thickness": 12},
                        "line": {"color": color, "width": 1}}}
     for k, axis in enumerate(axes):
         path[axis] = coords[:, k]
-    data = [path]
+    markers = []
     for where, symbol, name in ((0, "diamond", "start (h₀)"), (count - 1, "square", "end")):
         marker = {"type": kind, "mode": "markers", "name": name, "legendgroup": name, "showlegend": first,
                   "marker": {"symbol": symbol, "size": 13 if dims == 2 else 6, "color": "rgba(0,0,0,0)",
                              "line": {"color": "#000000", "width": 2}}, "hoverinfo": "skip"}
         for k, axis in enumerate(axes):
             marker[axis] = coords[where:where + 1, k]
-        data.append(marker)
-    return data
+        markers.append(marker)
+    return path, markers
 
 
 def _pick(trace: GRUTrace, layer, direction: str, item) -> tuple[int, int, int]:
