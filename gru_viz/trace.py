@@ -280,7 +280,7 @@ def _as_clamp(value, shape, name):
     if fixed.min() < 0 or fixed.max() > 1:
         raise ValueError(f"{name} values must lie in [0, 1] (or be NaN for free); "
                          f"got {fixed.min():g} to {fixed.max():g}")
-    return np.ascontiguousarray(array)
+    return np.array(array, order="C")  # a writable copy: torch.from_numpy warns on a read-only broadcast view
 
 
 def trace_rnn(rnn: nn.RNN, x: torch.Tensor, h0: torch.Tensor | None = None) -> GRUTrace:
@@ -311,9 +311,10 @@ def trace_rnn(rnn: nn.RNN, x: torch.Tensor, h0: torch.Tensor | None = None) -> G
 
 
 def _trace_packed(trace, rnn, packed: PackedSequence, h0, **clamps) -> GRUTrace:
-    """``trace`` (``trace_gru`` or ``trace_rnn``) of a ``PackedSequence``, exactly as ``rnn`` reads it: the
-    sequences of each length are traced together without padding (so the backward direction starts at each
-    sequence's own end), and every field is NaN past a sequence's end. Batch order is the order before packing."""
+    """``trace`` (``trace_gru`` or ``trace_rnn``) of a ``PackedSequence``, exactly as ``rnn`` reads it, with every
+    field NaN past a sequence's end; batch order is the order before packing. One direction: the padded batch
+    in one pass (a step never reads later steps, so padding changes nothing before a sequence's end). Two: the
+    sequences of each length together, without padding, so the backward direction starts at each one's end."""
     padded, lengths = pad_packed_sequence(packed, batch_first=True)  # (B, T, I), (B,)
     layers, directions, units = rnn.num_layers, 2 if rnn.bidirectional else 1, rnn.hidden_size
     batch, steps = padded.shape[:2]
@@ -324,24 +325,30 @@ def _trace_packed(trace, rnn, packed: PackedSequence, h0, **clamps) -> GRUTrace:
         if tuple(h0.shape) != (layers * directions, batch, units):
             raise ValueError(f"h0 must have shape {(layers * directions, batch, units)}, got {tuple(h0.shape)}")
     dtype = _numpy_dtype(rnn.weight_ih_l0.dtype)
-    fields = {name: np.full(shape, np.nan, dtype=dtype) for name in ("update", "reset", "candidate", "hidden")}
+    fields = {name: np.empty(shape, dtype=dtype) for name in ("update", "reset", "candidate", "hidden")}
     start = np.empty((layers, directions, batch, units), dtype=dtype)  # (L, D, B, H)
-    output = np.full((batch, steps, directions * units), np.nan, dtype=dtype)  # (B, T, D*H)
-    h_n = np.empty((layers * directions, batch, units), dtype=dtype)  # (L*D, B, H)
-    for length in torch.unique(lengths).tolist():
-        chosen = (lengths == length).nonzero().flatten()  # the sequences of this length, (b,)
-        x = padded[chosen, :length]  # (b, l, I)
+    output = np.empty((batch, steps, directions * units), dtype=dtype)  # (B, T, D*H)
+    groups = [(np.arange(batch), steps)] if directions == 1 else [
+        ((lengths == length).nonzero().flatten().numpy(), length) for length in torch.unique(lengths).tolist()]
+    for rows, length in groups:
+        x = padded[rows, :length]  # (b, l, I)
         if not rnn.batch_first:
             x = x.transpose(0, 1)  # (l, b, I)
-        part_clamps = {name: None if clamp is None else clamp[:, :, chosen.numpy(), :length]
-                       for name, clamp in clamps.items()}
-        part = trace(rnn, x, None if h0 is None else h0[:, chosen], **part_clamps)
-        rows = chosen.numpy()
+        part_clamps = {name: None if clamp is None else clamp[:, :, rows, :length] for name, clamp in clamps.items()}
+        part = trace(rnn, x, None if h0 is None else h0[:, rows], **part_clamps)
         for name, values in fields.items():
             values[:, :, rows, :length] = getattr(part, name)
         start[:, :, rows] = part.h0
-        h_n[:, rows] = part.h_n
         output[rows, :length] = part.output if rnn.batch_first else part.output.transpose(1, 0, 2)
+    lengths = lengths.numpy().astype(np.int64)
+    past_end = np.arange(steps)[None, :] >= lengths[:, None]  # (B, T)
+    for values in fields.values():
+        values[:, :, past_end] = np.nan
+    output[past_end] = np.nan
+    last = fields["hidden"][:, :, np.arange(batch), lengths - 1]  # (L, D, B, H): each sequence's own end
+    if directions == 2:
+        last[:, 1] = fields["hidden"][:, 1, :, 0]  # the backward direction ends at position 0
+    h_n = last.reshape(layers * directions, batch, units)  # (L*D, B, H)
     if not rnn.batch_first:
         output = np.ascontiguousarray(output.transpose(1, 0, 2))  # (T, B, D*H)
-    return GRUTrace(**fields, h0=start, output=output, h_n=h_n, lengths=lengths.numpy().astype(np.int64))
+    return GRUTrace(**fields, h0=start, output=output, h_n=h_n, lengths=lengths)

@@ -8,7 +8,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import gru_viz
-from gru_viz import capture
+from gru_viz import capture, trace_gru
 
 FIELDS = ("update", "reset", "candidate", "hidden", "previous")
 
@@ -113,6 +113,35 @@ def test_packed_sequence_first_float32_matches_the_gru():
     returned, _ = pad_packed_sequence(c.output[0])  # (T, B, H)
     inside = ~np.isnan(trace.output)
     np.testing.assert_allclose(trace.output[inside], returned.detach().numpy()[inside], rtol=0, atol=1e-6)
+
+
+def test_packed_one_direction_two_layers_with_h0():
+    torch.manual_seed(8)
+    gru = nn.GRU(2, 3, num_layers=2, batch_first=True).double()
+    sequences = [torch.randn(n, 2, dtype=torch.float64) for n in (3, 6, 1, 6)]
+    h0 = torch.randn(2, 4, 3, dtype=torch.float64)
+    c = capture(gru, nn.utils.rnn.pack_sequence(sequences, enforce_sorted=False), h0)
+    expected = reference(gru, [s.numpy() for s in sequences], h0.numpy())
+    assert_trace(c[""], expected, 1e-12)
+    np.testing.assert_allclose(c[""].output, expected["output"], rtol=0, atol=1e-12)  # NaN past each end
+    np.testing.assert_allclose(c[""].h_n, c.output[1].detach().numpy(), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_packed_clamps_apply_to_each_sequence_as_placed_in_the_batch(bidirectional):
+    torch.manual_seed(9)
+    gru = nn.GRU(2, 3, bidirectional=bidirectional).double()
+    sequences = [torch.randn(n, 2, dtype=torch.float64) for n in (4, 2, 3)]
+    directions = 2 if bidirectional else 1
+    clamp = np.full((1, directions, 3, 4, 3), np.nan)
+    clamp[:, :, :, 1, 0] = 0.0  # unit 0's update gate shut at step 1 of every sequence
+    clamp[:, :, 2, :, 2] = 1.0  # and unit 2's held open throughout the third
+    packed = trace_gru(gru, nn.utils.rnn.pack_sequence(sequences, enforce_sorted=False), clamp_update=clamp)
+    for b, sequence in enumerate(sequences):
+        alone = trace_gru(gru, sequence, clamp_update=clamp[:, :, b:b + 1, :len(sequence)])
+        np.testing.assert_allclose(packed.update[:, :, b, :len(sequence)], alone.update[:, :, 0], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(packed.hidden[:, :, b, :len(sequence)], alone.hidden[:, :, 0], rtol=0, atol=1e-12)
+    assert packed.update[0, 0, 0, 1, 0] == 0.0 and (packed.update[:, :, 2, :3, 2] == 1.0).all()
 
 
 class SequenceFirst(nn.Module):
