@@ -9,6 +9,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import gru_viz
 from gru_viz import capture, trace_gru
+from gru_viz.variants import ActivationGRU
 
 FIELDS = ("update", "reset", "candidate", "hidden", "previous")
 
@@ -286,6 +287,17 @@ def test_packed_rnn():
     c = capture(rnn, nn.utils.rnn.pack_sequence(sequences, enforce_sorted=False))
     assert_trace(c[""], reference(rnn, [s.numpy() for s in sequences]), 1e-12)
     np.testing.assert_allclose(c[""].h_n, c.output[1].detach().numpy(), rtol=0, atol=1e-12)
+
+
+def test_a_gru_with_other_activations_is_captured_with_its_own():
+    torch.manual_seed(10)
+    cell = ActivationGRU(2, 3, gate="hardsigmoid", candidate="relu")
+    x, h0 = torch.randn(2, 5, 2), torch.rand(1, 2, 3)
+    c = capture(cell, x, h0)
+    output, h_n = c.output
+    np.testing.assert_allclose(c[""].output, output.detach().numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(c[""].h_n, h_n.detach().numpy(), rtol=0, atol=1e-6)
+    assert c[""].candidate.min() == 0.0  # relu, not tanh: the cell's own candidate
 
 
 def test_inputs_that_require_grad_and_the_output_keep_their_graph():
