@@ -10,6 +10,7 @@ page's first chart, Vega-Lite specs. Nothing here computes a number the page sho
   distance, the memory probe's curves.
 - ``dynamics``: a sentence's gradient flow, connectivity, fixed points and their eigenvalues, integrated gradients.
 - ``study``:    the seed study's claims as Vega-Lite: one dot per training seed, the mean and its 95% interval.
+- ``lesson``:   the lesson's charts: several models reading one sentence, one gate across every unit at a word.
 
 Builders skip Plotly's validation for speed; the tests validate every one. Every public name is re-exported here.
 
@@ -36,6 +37,12 @@ from gru_viz.figures.dynamics import (
     eigenvalue_figure,
     fixed_points_figure,
     gradient_flow_figure,
+)
+from gru_viz.figures.lesson import (
+    carriers_figure,
+    gate_across_units_figure,
+    models_probability_figure,
+    vanilla_latex,
 )
 from gru_viz.figures.sentence import (
     TrajectoryPath,
@@ -82,4 +89,6 @@ __all__ = [
     "top_activations_figure",
     # the memory's dynamics
     "attribution_figure", "connectivity_figure", "eigenvalue_figure", "fixed_points_figure", "gradient_flow_figure",
+    # the lesson
+    "carriers_figure", "gate_across_units_figure", "models_probability_figure", "vanilla_latex",
 ]
