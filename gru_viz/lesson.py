@@ -32,8 +32,9 @@ from gru_viz.step import Step
 from gru_viz.text import tokenize
 
 __all__ = ["CONTRAST", "STEPS", "VERDICT_FIRST", "VERDICT_LAST", "GradientLesson", "MemoryLesson", "ProbeRate",
-           "Reading", "ResetLesson", "SeedAnswer", "VanillaLesson", "gradient_lesson", "memory_lesson", "probe_rate",
-           "forced_probe_rate", "read_example", "reset_lesson", "seed_answers", "step_number", "vanilla_lesson"]
+           "Reading", "ResetLesson", "SeedAnswer", "VanillaLesson", "answer_summary", "forced_probe_rate",
+           "gradient_lesson", "memory_lesson", "probe_rate", "read_example", "reset_lesson", "seed_answers",
+           "step_number", "vanilla_lesson"]
 
 STEPS = {1: "Why a vanilla RNN forgets", 2: "The update gate keeps an early verdict",
          3: "The reset gate drops the past at “but”", 4: "r ≡ 1, z ≡ 0 is a vanilla RNN",
@@ -363,3 +364,36 @@ def seed_answers(study: dict) -> list[SeedAnswer]:
                 answers.append(_answer(ACTIVATION_QUESTION, f"gru − {variant}", MEASURES.get(key, key),
                                        entry["difference"], entry["holds"], key in LOWER_IS_BETTER, variant))
     return answers
+
+
+def answer_summary(answers: list[SeedAnswer]) -> str:
+    """One question's answers in a sentence a class reads: which comparisons show a measurable difference, on
+    how many seeds, and that the rest show none.
+
+    >>> same = SeedAnswer("q", "gru − x", "accuracy", {}, 0.0, -0.1, 0.1, 5, "3/5 seeds", "no measurable difference")
+    >>> answer_summary([same, same])
+    'No measurable difference on any of the 2 comparisons (5 seeds each).'
+    >>> better = SeedAnswer("q", "gru − relu", "largest |h|", {}, -21.5, -29.7, -13.4, 3, "3/3 seeds",
+    ...                     "the GRU is better")
+    >>> answer_summary([better, same])
+    'Measurably better with the GRU: largest |h| (gru − relu, 3/3 seeds). No measurable difference on the other 1.'
+    """
+    if not answers:
+        return "The seed study holds no comparison for this question."
+    better = [answer for answer in answers if answer.finding == "the GRU is better"]
+    worse = [answer for answer in answers if answer.finding.endswith(" is better") and answer not in better]
+    rest = len(answers) - len(better) - len(worse)
+    if not better and not worse:
+        seeds = sorted({answer.seeds for answer in answers})
+        return (f"No measurable difference on any of the {len(answers)} comparisons "
+                f"({'/'.join(map(str, seeds))} seeds each).")
+    parts = []
+    if better:
+        parts.append("Measurably better with the GRU: " + "; ".join(
+            f"{answer.measure} ({answer.subject}, {answer.holds})" for answer in better) + ".")
+    if worse:
+        parts.append("Measurably worse with the GRU: " + "; ".join(
+            f"{answer.measure} ({answer.subject}, GRU better on {answer.holds})" for answer in worse) + ".")
+    if rest:
+        parts.append(f"No measurable difference on the other {rest}.")
+    return " ".join(parts)

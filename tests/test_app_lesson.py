@@ -109,7 +109,7 @@ def open_lesson(step: str | None) -> AppTest:
 
 
 def texts(app: AppTest) -> str:
-    return "\n".join(element.value for element in [*app.markdown, *app.warning]).replace("\\", "")
+    return "\n".join(element.value for element in [*app.markdown, *app.warning]).replace("\\", "").replace("**", "")
 
 
 def trace_by_name(chart: dict) -> dict[str, np.ndarray]:
@@ -258,6 +258,12 @@ def test_step_5_the_seed_questions_with_their_intervals_from_the_runs():
     assert relu.loc["largest |h| on the validation set", "mean difference"] == pytest.approx(mean, abs=2e-6)
     assert relu.loc["largest |h| on the validation set", "answer"] == "the GRU is better"  # bounded by tanh
     assert relu.loc["training diverged (1/0)", "answer"] == "no difference: the same on every seed (3)"
+    said = texts(app)
+    assert "Why a reset gate? No measurable difference on any of the 3 comparisons (5 seeds each)." in said
+    better = activations[activations["answer"] == "the GRU is better"]
+    assert ("Why tanh and sigmoid? Measurably better with the GRU: " + "; ".join(
+        f"{row['measure']} ({row['compared']}, {row['GRU better on']})" for _, row in better.iterrows())
+        + f". No measurable difference on the other {len(activations) - len(better)}.") in said
 
 
 def test_the_next_step_button_and_a_bad_link():

@@ -152,12 +152,13 @@ def seeds_step() -> None:
         st.error(f"The seed study cannot be read: {error}")
         return
     for question in (lesson.RESET_QUESTION, lesson.ACTIVATION_QUESTION):
-        st.markdown(f"**{question}**")
+        asked = [answer for answer in answers if answer.question == question]
+        st.markdown(f"**{question}** " + literal(lesson.answer_summary(asked)))
         rows = [{"compared": answer.subject, "measure": answer.measure, "mean difference": answer.mean,
                  "95% interval": "one seed" if answer.low is None else f"{answer.low:+.3f} to {answer.high:+.3f}",
                  "seeds": answer.seeds, "GRU better on": answer.holds, "answer": answer.finding}
-                for answer in answers if answer.question == question]
-        st.dataframe(rows, hide_index=True, key=f"table_lesson_{question[:9]}",
+                for answer in asked]
+        st.dataframe(rows, hide_index=True, key=f"table_lesson_{question[:9]}", height="content",
                      column_config={"mean difference": st.column_config.NumberColumn(format="%+.3f")})
     st.caption("A difference is the GRU minus the other design, paired by seed; its 95% interval is Student's t over "
                "the seeds. An interval that straddles 0 is no measurable difference at this number of seeds; it does "
@@ -167,9 +168,9 @@ def seeds_step() -> None:
 
 
 # ---- which step ----
-asked = st.query_params.get("step")
-step = lesson.step_number(asked) or 1
-if asked is not None and lesson.step_number(asked) is None:
+linked = st.query_params.get("step")
+step = lesson.step_number(linked) or 1
+if linked is not None and lesson.step_number(linked) is None:
     st.error("The link asks for a step the lesson does not have: it has steps 1 to 5. Showing step 1.")
 st.header("Lesson: how a GRU remembers, in five steps")
 with st.container(horizontal=True):
