@@ -178,6 +178,9 @@ with st.container(horizontal=True):
         st.page_link(THIS_PAGE, label=f"{number}. {title}", query_params={"step": str(number)},
                      disabled=number == step)
 
+st.caption(f"Every step reads the three shipped models, {GRU} (a GRU), {NO_RESET} (the same GRU trained with r ≡ 1) "
+           f"and {RNN} (a vanilla tanh RNN), whichever model the other pages show, and computes its numbers as you "
+           "watch.")
 folders = caches.model_folders(caches.models_root())
 missing = [name for name in (GRU, NO_RESET, RNN) if name not in folders]
 if missing and step != 5:
