@@ -32,7 +32,10 @@ def _cut(page) -> list[str]:
                const box = title.getBBox(); return box.x < -1 || box.x + box.width > width + 1;
              }).map(title => title.textContent);
            })""")
-    return labels + titles
+    formulas = page.evaluate(  # KaTeX never wraps: a wider formula scrolls in its box (a 2 px overhang is its own)
+        """() => [...document.querySelectorAll('[data-testid="stMain"] .katex-display')]
+                   .filter(box => box.scrollWidth > box.clientWidth + 8).map(box => box.textContent.slice(0, 60))""")
+    return labels + titles + formulas
 
 
 @pytest.mark.parametrize("width", [1400, 800])

@@ -85,13 +85,15 @@ def carriers_figure(update: np.ndarray, tokens: list[str], carriers, shares) -> 
 
 def vanilla_latex(from_word: float, from_memory: float, forced: float, vanilla: float, unit: int) -> str:
     """The clamped GRU step and the tanh RNN step for one unit with the same numbers (LaTeX, for ``st.latex``):
-    ``from_word`` = W_in x_t + b_in, ``from_memory`` = W_hn h_{t−1} + b_hn, and the two results."""
+    ``from_word`` = W_in x_t + b_in, ``from_memory`` = W_hn h_{t−1} + b_hn, and the two results. On short lines,
+    since KaTeX does not wrap."""
     word, memory = f"{from_word:+.4f}", f"{from_memory:+.4f}"
-    return (r"\begin{aligned}"
-            rf"\text{{GRU, }} r \equiv 1,\ z \equiv 0:\ h_{{t,{unit}}} &= 0 \cdot h_{{t-1}} + (1 - 0)\cdot"
-            rf"\tanh(\underbrace{{W_{{in}}x_t + b_{{in}}}}_{{{word}}} + 1 \cdot "
-            rf"\underbrace{{(W_{{hn}}h_{{t-1}} + b_{{hn}})}}_{{{memory}}}) &&= {forced:.10f} \\[4pt]"
-            rf"\text{{tanh RNN with }} W_{{ih}} = W_{{in}},\ W_{{hh}} = W_{{hn}}:\ h_{{t,{unit}}} &= "
-            rf"\tanh(\underbrace{{W_{{ih}}x_t + b_{{ih}}}}_{{{word}}} + "
-            rf"\underbrace{{W_{{hh}}h_{{t-1}} + b_{{hh}}}}_{{{memory}}}) &&= {vanilla:.10f}"
-            r"\end{aligned}")
+    return (r"\begin{gathered}"
+            rf"\text{{unit {unit} of the GRU with }} r \equiv 1,\ z \equiv 0:\quad "
+            r"h_t = 0 \cdot h_{t-1} + (1 - 0) \cdot n_t, \\"
+            rf"n_t = \tanh(\underbrace{{W_{{in}}x_t + b_{{in}}}}_{{{word}}} + 1 \cdot "
+            rf"\underbrace{{(W_{{hn}}h_{{t-1}} + b_{{hn}})}}_{{{memory}}}) = {forced:.10f} \\[8pt]"
+            rf"\text{{unit {unit} of the tanh RNN with }} W_{{ih}} = W_{{in}},\ W_{{hh}} = W_{{hn}}: \\"
+            rf"h_t = \tanh(\underbrace{{W_{{ih}}x_t + b_{{ih}}}}_{{{word}}} + "
+            rf"\underbrace{{W_{{hh}}h_{{t-1}} + b_{{hh}}}}_{{{memory}}}) = {vanilla:.10f}"
+            r"\end{gathered}")

@@ -30,16 +30,20 @@ PLAIN = {  # the sentence a student reads first
     5: "The seed asked why a GRU needs a reset gate, and why sigmoid gates and a tanh candidate; training each "
        "design several times with different seeds answers both, with error bars.",
 }
-GRADIENT_ALGEBRA = (r"\frac{\partial h_T}{\partial h_t} = \prod_{s=t+1}^{T} \frac{\partial h_s}{\partial h_{s-1}},"
-                    r"\qquad \text{RNN: } \frac{\partial h_s}{\partial h_{s-1}} = "
-                    r"\operatorname{diag}(1 - h_s^2)\,W_{hh},"
-                    r"\qquad \text{GRU: } \frac{\partial h_s}{\partial h_{s-1}} = \operatorname{diag}(z_s) + \dots")
+# gathered on short lines: KaTeX does not wrap, and a line wider than an 800 px column is cut
+GRADIENT_ALGEBRA = (r"\begin{gathered}\frac{\partial h_T}{\partial h_t} = \prod_{s=t+1}^{T} "
+                    r"\frac{\partial h_s}{\partial h_{s-1}} \\[4pt]"
+                    r"\text{RNN: } \frac{\partial h_s}{\partial h_{s-1}} = \operatorname{diag}(1 - h_s^2)\,W_{hh}"
+                    r" \\[4pt] \text{GRU: } \frac{\partial h_s}{\partial h_{s-1}} = \operatorname{diag}(z_s) + \dots"
+                    r"\end{gathered}")
 UPDATE_ALGEBRA = (r"h_t = z_t \odot h_{t-1} + (1 - z_t) \odot n_t \quad\Longrightarrow\quad \text{of } h_t "
                   r"\text{, the end still holds } \textstyle\prod_{s=t+1}^{T} z_s")
 RESET_ALGEBRA = (r"n_t = \tanh\big(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})\big)"
                  r"\quad\xrightarrow{\;r_t \to 0\;}\quad n_t = \tanh(W_{in} x_t + b_{in})")
-VANILLA_ALGEBRA = (r"r \equiv 1,\ z \equiv 0:\quad h_t = 0 \cdot h_{t-1} + 1 \cdot \tanh(W_{in} x_t + b_{in} + "
-                   r"W_{hn} h_{t-1} + b_{hn}) = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})")
+VANILLA_ALGEBRA = (r"\begin{gathered}r \equiv 1,\ z \equiv 0:\quad h_t = 0 \cdot h_{t-1} + 1 \cdot "
+                   r"\tanh(W_{in} x_t + b_{in} + 1 \cdot (W_{hn} h_{t-1} + b_{hn})) \\"
+                   r"= \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}) \quad \text{with } W_{ih} = W_{in},\ "
+                   r"W_{hh} = W_{hn},\ b_{ih} = b_{in},\ b_{hh} = b_{hn}\end{gathered}")
 
 
 def go_to(step: int) -> None:
