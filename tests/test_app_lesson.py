@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from gru_viz import probe
 from gru_viz.examples import EXAMPLES
 from gru_viz.model import load_model
-from tests.helpers import APP, ROOT, TIMEOUT, charts, decode, run
+from tests.helpers import APP, ROOT, TIMEOUT, charts, decode, run, write_tiny_model
 
 PAGE = "views/pages/lesson.py"
 GRU, NO_RESET, RNN = "sst2-gru", "sst2-gru-noreset", "sst2-rnn"
@@ -278,3 +278,14 @@ def test_the_next_step_button_and_a_bad_link():
         "The link asks for a step the lesson does not have: it has steps 1 to 5. Showing step 1."]
     assert "<script>" not in texts(app)
     assert re.match(r"Step 1 of 5", app.subheader[0].value)
+
+
+def test_without_the_shipped_models_the_lesson_says_so_and_still_answers_the_seed_questions(tmp_path, monkeypatch):
+    write_tiny_model(tmp_path / "tiny-gru", "gru", seed=0, projection=False)
+    monkeypatch.setenv("GRU_VIZ_MODELS", str(tmp_path))
+    app = open_lesson("3")
+    assert [element.value for element in app.info] == [
+        f"The lesson reads the three shipped models; the models folder lacks {GRU}, {NO_RESET}, {RNN}."]
+    assert not app.get("plotly_chart") and not app.error
+    app = open_lesson("5")
+    assert len(app.dataframe) == 2 and not app.info  # the seed study needs no model
