@@ -25,6 +25,10 @@ class Example:
     label: str  # the button's text
     text: str
     why: str  # the button's tooltip
+    test: str | None = None  # the probe's test this example is drawn as (None: not a probe test)
+    distance: int | None = None  # k, the plot sentences in it
+    positive: bool | None = None  # the right verdict, as the probe scores it
+    phrase: str | None = None  # the phrase whose verdict is the right one
 
 
 EXAMPLES = (
@@ -32,12 +36,13 @@ EXAMPLES = (
     Example("But the movie is really boring", SEED_PAIR[1], "The seed's negative sentence."),
     Example("Love it, then 8 plot sentences", review(SEED_PAIR[0], 8),
             "Verdict first: the memory probe's test at k = 8 (its curve is beside the chart). The verdict must "
-            "survive about 90 words of plot."),
+            "survive about 90 words of plot.", "verdict_first", 8, True, SEED_PAIR[0]),
     Example("8 plot sentences, then love it", review(SEED_PAIR[0], 8, test="verdict_last"),
             "Verdict last: the probe's test at k = 8. The plot comes first; can a short verdict at the end "
-            "still decide?"),
+            "still decide?", "verdict_last", 8, True, SEED_PAIR[0]),
     Example("Love it … but boring", review(
         "the movie is really boring", 4, test="contrast", opening=SEED_PAIR[0]),
             "Contrast: the probe's test at k = 4. After 'but', the last sentence's verdict is the right one: the "
-            "memory must let go of the opening's. (All three shipped models pass this test; see the README.)"),
+            "memory must let go of the opening's. (All three shipped models pass this test; see the README.)",
+            "contrast", 4, False, "the movie is really boring"),
 )

@@ -34,8 +34,8 @@ import numpy as np
 from gru_viz.model import VERDICT_THRESHOLD, is_positive
 from gru_viz.text import tokenize
 
-__all__ = ["DISTANCES", "card_curves", "composite", "load_neutral", "probe_phrases", "record_probe", "review",
-           "run_probe"]
+__all__ = ["DISTANCES", "card_curves", "composite", "load_neutral", "probe_cases", "probe_phrases", "record_probe",
+           "review", "run_probe"]
 
 DISTANCES = (0, 1, 2, 4, 8, 16)  # plot sentences between (or around) the verdict and the end
 SHORT = (4, 12)  # "short" validation phrases: this many tokens, inclusive
@@ -130,6 +130,21 @@ def _cases(positive, negative, neutral, seed) -> dict:
             contrast.append((composite([opening, *plot, "but " + phrase]), label))
         cases["verdict_first"][k], cases["verdict_last"][k], cases["contrast"][k] = first, last, contrast
     return cases
+
+
+def probe_cases(models: dict, test: str, distance: int, texts: list[str] | None = None, labels=None, *,
+                neutral: list[str] | None = None, samples: int = 150, seed: int = 0) -> list[tuple[str, int]]:
+    """The probe's texts of one test ("verdict_first", "verdict_last" or "contrast") at k = ``distance`` with their
+    right answers (1 positive), exactly as ``run_probe`` draws them for ``models``: so another model (a GRU with
+    forced gates, say) can be scored on the very tests the cards' rates count."""
+    if texts is None:
+        texts, labels = _shipped_validation()
+    neutral = load_neutral() if neutral is None else neutral
+    positive, negative = probe_phrases(models, texts, labels, samples=samples, seed=seed)
+    cases = _cases(positive, negative, neutral, seed)
+    if test not in cases or distance not in cases[test]:
+        raise ValueError(f"the probe has no {test} test at k = {distance}")
+    return cases[test][distance]
 
 
 def run_probe(models: dict, texts: list[str] | None = None, labels=None, *, neutral: list[str] | None = None,

@@ -12,6 +12,7 @@ page's first chart, Vega-Lite specs. Nothing here computes a number the page sho
 - ``study``:    the seed study's claims as Vega-Lite: one dot per training seed, the mean and its 95% interval.
 - ``trace``:    any ``GRUTrace`` (from ``trace_gru``, ``capture`` or a model), for notebooks: gate heatmaps of a
   layer, a direction and a batch item, and the hidden state's path.
+- ``lesson``:   the lesson's charts: several models reading one sentence, one gate across every unit at a word.
 
 Builders skip Plotly's validation for speed; the tests validate every one. Every public name is re-exported here.
 
@@ -38,6 +39,12 @@ from gru_viz.figures.dynamics import (
     eigenvalue_figure,
     fixed_points_figure,
     gradient_flow_figure,
+)
+from gru_viz.figures.lesson import (
+    carriers_figure,
+    gate_across_units_figure,
+    models_probability_figure,
+    vanilla_latex,
 )
 from gru_viz.figures.sentence import (
     TrajectoryPath,
@@ -87,4 +94,6 @@ __all__ = [
     "attribution_figure", "connectivity_figure", "eigenvalue_figure", "fixed_points_figure", "gradient_flow_figure",
     # any trace, by layer, direction and batch item (notebooks)
     "DIRECTIONS", "hidden_path", "trace_heatmaps",
+    # the lesson
+    "carriers_figure", "gate_across_units_figure", "models_probability_figure", "vanilla_latex",
 ]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from gru_viz import analysis, figures, paths, upload
+from gru_viz import analysis, figures, lesson, paths, upload
 from gru_viz.model import load_model
 from gru_viz.text import parse_labelled_tsv
 
@@ -241,3 +241,32 @@ def memory_statistics(model_key: tuple, data_key: tuple, _model, _texts: tuple):
 def top_activations(model_key: tuple, data_key: tuple, unit: int, field: str, largest: bool, _model, _texts: tuple):
     hits = analysis.top_activations(_model, list(_texts), unit, k=TOP_POOL, field=field, largest=largest)
     return analysis.one_per_sentence(hits, TOP_CONTEXTS)
+
+
+# ---- Lesson: each step's numbers from the shipped models, keyed by their cache keys ----
+
+
+@st.cache_resource(max_entries=4, show_spinner="Following the gradient back through the GRU and the RNN…")
+def lesson_gradient(model_keys: tuple, _models: dict):
+    return lesson.gradient_lesson(_models, lesson.VERDICT_FIRST)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Reading the review with the three models…")
+def lesson_memory(model_keys: tuple, test: str, gru: str, _models: dict):
+    return lesson.memory_lesson(_models, lesson.VERDICT_FIRST if test == "verdict_first" else lesson.VERDICT_LAST,
+                                gru)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def lesson_reset(model_key: tuple, name: str, _model):
+    return lesson.reset_lesson(_model, name, lesson.CONTRAST)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Running the forced GRU and the RNN with its weights…")
+def lesson_vanilla(model_keys: tuple, names: tuple, position: int, unit: int, _gru, _rnn):
+    return lesson.vanilla_lesson(_gru, _rnn, lesson.CONTRAST, names=names, position=position, unit=unit)
+
+
+@st.cache_data(max_entries=2, show_spinner="Running the memory probe's 300 contrast tests on the forced GRU…")
+def lesson_forced_rate(model_keys: tuple, gru: str, _models: dict):
+    return lesson.forced_probe_rate(_models, gru, lesson.CONTRAST)
