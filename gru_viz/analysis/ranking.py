@@ -65,14 +65,27 @@ def rank_units(changes, count: int | None = None) -> np.ndarray:
     return order if count is None else order[:max(int(count), 0)]
 
 
+NO_UNIT_SPLIT = ("the logit splits by unit only for a one-direction \"last\" readout, at its top layer: "
+                 "elsewhere the head does not read h_t alone")
+
+
+def _check_split(sentence) -> None:
+    if not getattr(sentence, "splits_by_unit", True):
+        raise ValueError(NO_UNIT_SPLIT)
+
+
 def sentence_logit_changes(sentence) -> np.ndarray:
-    """``logit_change_by_unit`` of a ``SentenceTrace``: (T, H), its rows sum to ``sentence.logit_changes``."""
+    """``logit_change_by_unit`` of a ``SentenceTrace``: (T, H), its rows sum to ``sentence.logit_changes``.
+    ``ValueError`` where the head does not read the states shown (``sentence.splits_by_unit`` is False)."""
+    _check_split(sentence)
     return logit_change_by_unit(sentence.hidden, sentence.previous, sentence.head_weight)
 
 
 def sentence_logit_split(sentence) -> LogitSplit:
     """The final logit of a ``SentenceTrace`` as ``carry + bias + words.sum()`` (``word_logit_contributions``
-    of its gates): words (T,) is what each word wrote into h_T, as the head reads it (the retention view)."""
+    of its gates): words (T,) is what each word wrote into h_T, as the head reads it (the retention view).
+    ``ValueError`` where the head does not read the states shown (``sentence.splits_by_unit`` is False)."""
+    _check_split(sentence)
     return word_logit_contributions(sentence.update, sentence.candidate, sentence.h0, sentence.head_weight,
                                     sentence.head_bias)
 
