@@ -650,10 +650,11 @@ def _check_labels(labels, config: ModelConfig, card_path: Path) -> None:
         return
     count = max(config.num_classes, 2)
     if (not isinstance(labels, list) or len(labels) != count
-            or not all(isinstance(label, str) and 0 < len(label.strip()) <= MAX_LABEL_CHARACTERS for label in labels)
+            or not all(isinstance(label, str) and 0 < len(label.strip()) <= MAX_LABEL_CHARACTERS
+                       and label.isprintable() for label in labels)
             or len(set(labels)) != count):
         raise ValueError(f"{card_path}: 'labels' must be a list of {count} distinct class names of 1 to "
-                         f"{MAX_LABEL_CHARACTERS} characters")
+                         f"{MAX_LABEL_CHARACTERS} printable characters")
 
 
 def _load_vocabulary(path: Path, config: ModelConfig) -> Vocabulary | TokenizerFile:

@@ -243,3 +243,52 @@ def test_tokenizer_faults_are_one_line_errors(tmp_path):
     save_file(state, str(folder / "model.safetensors"))
     with pytest.raises(ValueError, match="ids but the card says vocab_size=5"):
         load_model(folder)
+
+
+# ---- the CLI and the exports carry every layer and direction ----
+
+
+def test_trace_json_and_exports_carry_every_layer_direction_and_class(tmp_path, capsys):
+    import csv
+    import io
+
+    from gru_viz import cli, export
+
+    folder = _write(tmp_path / "m", 2, True, 3, "mean", False, seed=5)
+    sentence = load_model(folder).trace(TEXT)
+    assert cli.main(["trace", TEXT, "--model", str(folder), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads(export.trace_to_json(sentence))
+    assert list(printed) == ["tokens", "update", "reset", "candidate", "hidden", "probability", "layers",
+                             "probabilities", "labels"]
+    top = sentence.at(1, 0)
+    for name in ("update", "reset", "candidate", "hidden"):  # today's keys: the top layer's forward direction
+        assert np.array_equal(np.asarray(printed[name], dtype=np.float32), getattr(top, name))
+    assert [(entry["layer"], entry["direction"]) for entry in printed["layers"]] == [
+        (1, "forward"), (1, "backward"), (2, "forward"), (2, "backward")]
+    for entry in printed["layers"]:
+        view = sentence.at(entry["layer"] - 1, ("forward", "backward").index(entry["direction"]))
+        for name in ("update", "reset", "candidate", "hidden"):
+            assert np.array_equal(np.asarray(entry[name], dtype=np.float32), getattr(view, name))
+    assert np.array_equal(printed["probabilities"], sentence.probabilities)
+    assert printed["labels"] == ["label 0", "label 1", "label 2"]
+
+    rows = list(csv.DictReader(io.StringIO(export.trace_to_csv(sentence).decode())))
+    steps = len(sentence.tokens)
+    assert len(rows) == 2 * 2 * steps * UNITS
+    for row in rows[::7]:
+        view = sentence.at(int(row["layer"]) - 1, ("forward", "backward").index(row["direction"]))
+        assert float(row["hidden"]) == float(view.hidden[int(row["position"]), int(row["unit"])])
+    with np.load(io.BytesIO(export.trace_to_npz(sentence)), allow_pickle=False) as saved:
+        assert saved["stack_update"].shape == (2, 2, steps, UNITS)
+        assert np.array_equal(saved["stack_update"][0, 1], sentence.at(0, 1).update)
+        assert saved["directions"].tolist() == ["forward", "backward"] and saved["layers"].tolist() == [1, 2]
+        assert np.array_equal(saved["probabilities"], sentence.probabilities)
+        assert saved["labels"].tolist() == ["label 0", "label 1", "label 2"]
+
+    assert cli.main(["trace", TEXT, "--model", str(folder)]) == 0
+    table = capsys.readouterr().out
+    assert f"verdict: label {sentence.predicted}" in table and "top layer of 2" in table
+    assert cli.main(["fixed-points", "--model", str(folder)]) == 2
+    error = capsys.readouterr().err
+    assert "defined for one layer, one direction and one logit" in error and error.count("\n") == 1
