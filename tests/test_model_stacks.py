@@ -292,3 +292,17 @@ def test_trace_json_and_exports_carry_every_layer_direction_and_class(tmp_path, 
     assert cli.main(["fixed-points", "--model", str(folder)]) == 2
     error = capsys.readouterr().err
     assert "defined for one layer, one direction and one logit" in error and error.count("\n") == 1
+
+
+def test_the_cell_view_reads_each_layer_and_direction_from_its_own_input(tmp_path):
+    from gru_viz.analysis import sentence_cell_step
+
+    model = load_model(_write(tmp_path / "m", 2, True, 3, "last", False, seed=2))
+    sentence = model.trace(TEXT)
+    for layer, direction in itertools.product(range(2), range(2)):
+        view = sentence.at(layer, direction)
+        for position, unit in ((0, 0), (2, 1), (len(TEXT.split()) - 1, 2)):
+            step = sentence_cell_step(model, view, position, unit)
+            for name in ("update", "reset", "candidate", "hidden", "previous"):
+                assert np.isclose(getattr(step, name), getattr(view, name)[position, unit], atol=1e-6), name
+            assert np.isclose(step.kept + step.written, step.hidden, atol=1e-12)

@@ -94,10 +94,15 @@ def shown_units(sentences, count: int | None = None, order: str = "verdict") -> 
     """The heatmap rows for one ``SentenceTrace`` or a list of them (sentences side by side): the ``count``
     units with the largest share of the verdict (all units when None), in ``order``: "verdict" (largest share
     first), "index" (ascending unit number) or "clustered" (units whose z, r and h behave alike over the words
-    next to each other, ``units.cluster_order``). Returns (count,) or (H,) unit indices.
+    next to each other, ``units.cluster_order``). Where the logit does not split by unit (``splits_by_unit`` is
+    False) there is no share to rank by: the first ``count`` units by index, and "verdict" orders by index.
+    Returns (count,) or (H,) unit indices.
     """
     sentences = list(sentences) if isinstance(sentences, (list, tuple)) else [sentences]
-    chosen = rank_units([sentence_logit_changes(sentence) for sentence in sentences], count)
+    if all(getattr(sentence, "splits_by_unit", True) for sentence in sentences):
+        chosen = rank_units([sentence_logit_changes(sentence) for sentence in sentences], count)
+    else:
+        chosen = np.arange(sentences[0].hidden.shape[1])[:count]
     if order == "verdict":
         return chosen
     if order == "index":

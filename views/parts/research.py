@@ -28,6 +28,8 @@ CONNECTIVITY_MODELS = paths.SHIPPED_MODELS  # shown side by side where they ship
 FIXED_POINT_SENTENCES = 400  # validation sentences whose visited states start the search
 FIXED_POINT_STARTS = 192
 INPUTS = {"the mean word": "mean", "zero (the padding embedding)": "zero", "a word…": None}
+SHAPE_NOTE = ("{view} is shown for one layer, one direction and one logit read from the last state: it reads the "
+              "memory the head reads. Pick such a model for it.")
 
 
 def _key(model, model_key):
@@ -85,6 +87,9 @@ def patching_section(model, base_text: str = SEED_PAIR[0], source_text: str = SE
                      model_key=None) -> None:
     """The patching heatmap of ``base_text`` (rows) with states copied in from ``source_text``."""
     st.subheader("Activation patching: carry one sentence's memory into the other")
+    if not model.single_path:
+        st.info(SHAPE_NOTE.format(view="Activation patching"))
+        return
     mode = st.radio("Patch", ["all units, every source word", "unit groups, the source's final state"],
                     key="research_patching_mode", horizontal=True,
                     help="Rows: the base word after which the base's hidden state is replaced. Columns: the source "
@@ -115,9 +120,12 @@ def patching_section(model, base_text: str = SEED_PAIR[0], source_text: str = SE
                "caused it, and a state from another sentence may be one the base never visits.")
 
 
-def connectivity_section(models: dict, text: str, *, model_keys: dict | None = None) -> None:
-    """T×T connectivity of ``text`` for each model of ``models`` ({name: SentimentModel}), side by side."""
+def connectivity_section(models: dict, text: str, *, model_keys: dict | None = None, note: str | None = None) -> None:
+    """T×T connectivity of ``text`` for each model of ``models`` ({name: SentimentModel}), side by side; ``note``:
+    a line on why the chosen model is not among them."""
     st.subheader("Connectivity: which earlier states each state still depends on")
+    if note:
+        st.info(note)
     if not models:
         st.caption("No model to show.")
         return
@@ -145,6 +153,9 @@ def connectivity_section(models: dict, text: str, *, model_keys: dict | None = N
 def fixed_points_section(model, text: str, *, model_key=None) -> None:
     """Fixed points of the model's step under a constant input, drawn into the sentence's 2-D path."""
     st.subheader("Fixed points: where the memory settles (a line attractor, or separate attractors?)")
+    if not model.single_path:
+        st.info(SHAPE_NOTE.format(view="The fixed-point search"))
+        return
     left, right = st.columns([2, 1])
     choice = left.selectbox("Constant input", list(INPUTS), key="research_fixed_input",
                             help="The word the network keeps reading while the state settles.")
@@ -214,6 +225,9 @@ def _kind_counts(kinds) -> str:
 def attribution_section(model, text: str, *, model_key=None) -> None:
     """Integrated gradients (Captum, from the padding embedding) beside the exact per-word logit change."""
     st.subheader("Integrated gradients beside the exact logit change")
+    if not model.single_path:
+        st.info(SHAPE_NOTE.format(view="Integrated gradients"))
+        return
     if not st.toggle("Compute integrated gradients", key="research_ig_on",
                      help="Captum's IntegratedGradients on the word embeddings; more integration points are taken "
                           f"until the completeness delta is below {DELTA_TOLERANCE:g}."):
@@ -242,14 +256,18 @@ def dynamics_sections(model, text: str, *, model_key=None) -> None:
     """Connectivity (the shipped GRU, no-reset GRU and RNN beside the chosen model), fixed points and
     integrated gradients of ``text``: the research views of the dynamics page."""
     models, keys = _comparison_models(model, model_key)
-    connectivity_section(models, text, model_keys=keys)
+    note = None if model.single_path else (SHAPE_NOTE.format(view="Connectivity of the chosen model")
+                                           + " The shipped models are shown.")
+    connectivity_section(models, text, model_keys=keys, note=note)
     fixed_points_section(model, text, model_key=model_key)
     attribution_section(model, text, model_key=model_key)
 
 
 def _comparison_models(model, model_key):
     """({name: model}, {name: key}): the chosen model, then the shipped comparison models that exist."""
-    models, keys = {model.name: model}, {model.name: _key(model, model_key)}
+    models, keys = {}, {}
+    if model.single_path:
+        models[model.name], keys[model.name] = model, _key(model, model_key)
     folders = caches.model_folders(caches.models_root())
     for name in CONNECTIVITY_MODELS:
         if name in folders and name not in models:
