@@ -150,3 +150,23 @@ def test_a_hostile_card_is_a_one_line_error(app):
     assert [error.value for error in app.error] == ["The model hostile could not be loaded:"]
     (message,) = [text.value for text in app.text]
     assert "num_layers must be a whole number from 1 to 16" in message and "\n" not in message
+
+
+def test_connectivity_of_a_stack_is_drawn_for_the_picked_layer_and_direction(app, models_dir):
+    from gru_viz.analysis import layer_connectivity
+    from tests.helpers import charts
+
+    app.query_params["layer"] = "1"
+    app.query_params["direction"] = "backward"
+    open_page(run(app), "dynamics")
+    app.toggle(key="research_connectivity_on").set_value(True)
+    run(app)
+    assert any("one layer and direction at a time" in info.value for info in app.info)
+    heatmap = charts(app)["chart_connectivity"]["data"][0]
+    assert heatmap["name"] == "stack, layer 1 backward"
+    model = load_model(models_dir / "stack")
+    expected = layer_connectivity(model.gru, model.embed(model.trace(SENTENCE).ids), 0, 1)  # its own float64 oracle
+    drawn = np.array([[np.nan if v is None else v for v in row] for row in heatmap["customdata"]], dtype=float)
+    upper = np.triu(np.ones_like(expected, dtype=bool))
+    np.testing.assert_allclose(drawn[upper], expected[upper], rtol=1e-12)
+    assert np.isnan(drawn[~upper]).all()

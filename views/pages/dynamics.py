@@ -32,5 +32,5 @@ elif st.toggle("Compute the gradient flow, GRU vs vanilla RNN", key="sentence_fl
                "are √H; the steeper a curve falls to the left, the less an early word can learn from the verdict.")
 
 # ---- connectivity, fixed points, integrated gradients ----
-research.dynamics_sections(model, text, model_key=model_key)
+research.dynamics_sections(model, text, model_key=model_key, view=(sentence.layer, sentence.direction))
 figure_download()

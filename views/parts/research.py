@@ -57,6 +57,12 @@ def _connectivity(model_key, text: str, _model):
     return analysis.connectivity(_model.gru, _model.embed(ids[:caches.PAGE_MAX_TOKENS]))  # embedded (T, E)
 
 
+@st.cache_data(max_entries=32, show_spinner="Chaining one layer's step Jacobians (float64)…")
+def _layer_connectivity(model_key, text: str, layer: int, direction: int, _model):
+    _, ids = _model.tokenize(text, caches.PAGE_MAX_TOKENS)
+    return analysis.layer_connectivity(_model.gru, _model.embed(ids), layer, direction)  # embedded (T, E)
+
+
 @st.cache_resource(max_entries=16, show_spinner="Searching for fixed points (a few seconds, once per model and "
                                                 "input)…")
 def _fixed_points(model_key, which: str, _model):
@@ -120,9 +126,11 @@ def patching_section(model, base_text: str = SEED_PAIR[0], source_text: str = SE
                "caused it, and a state from another sentence may be one the base never visits.")
 
 
-def connectivity_section(models: dict, text: str, *, model_keys: dict | None = None, note: str | None = None) -> None:
+def connectivity_section(models: dict, text: str, *, model_keys: dict | None = None, note: str | None = None,
+                         layered=None) -> None:
     """T×T connectivity of ``text`` for each model of ``models`` ({name: SentimentModel}), side by side; ``note``:
-    a line on why the chosen model is not among them."""
+    a line on how the chosen model is shown; ``layered``: (model, key, layer, direction) of a stack, shown first,
+    one layer at a time (``analysis.layer_connectivity``)."""
     st.subheader("Connectivity: which earlier states each state still depends on")
     if note:
         st.info(note)
@@ -134,6 +142,11 @@ def connectivity_section(models: dict, text: str, *, model_keys: dict | None = N
         return
     matrices, tokens = {}, {}
     try:
+        if layered is not None:
+            model, key, layer, direction = layered
+            name = f"{model.name}, layer {layer + 1} {('forward', 'backward')[direction]}"
+            matrices[name] = _layer_connectivity(key, text, layer, direction, _model=model)
+            tokens[name] = model.tokenize(text, caches.PAGE_MAX_TOKENS)[0].tokens
         for name, model in models.items():
             key = (model_keys or {}).get(name) or _key(model, None)
             matrices[name] = _connectivity(key, text, _model=model)
@@ -154,7 +167,8 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
     """Fixed points of the model's step under a constant input, drawn into the sentence's 2-D path."""
     st.subheader("Fixed points: where the memory settles (a line attractor, or separate attractors?)")
     if not model.single_path:
-        st.info(SHAPE_NOTE.format(view="The fixed-point search"))
+        st.info(SHAPE_NOTE.format(view="The fixed-point search") + " A layer above the first reads the layer "
+                "below's outputs, which change with every word: there is no constant input to settle under.")
         return
     left, right = st.columns([2, 1])
     choice = left.selectbox("Constant input", list(INPUTS), key="research_fixed_input",
@@ -252,13 +266,17 @@ def attribution_section(model, text: str, *, model_key=None) -> None:
                "on the words before it. Neither is a causal effect of removing the word.")
 
 
-def dynamics_sections(model, text: str, *, model_key=None) -> None:
+def dynamics_sections(model, text: str, *, model_key=None, view: tuple[int, int] = (0, 0)) -> None:
     """Connectivity (the shipped GRU, no-reset GRU and RNN beside the chosen model), fixed points and
-    integrated gradients of ``text``: the research views of the dynamics page."""
+    integrated gradients of ``text``: the research views of the dynamics page. ``view``: the (layer, direction)
+    shown of a model with several layers or two directions."""
     models, keys = _comparison_models(model, model_key)
-    note = None if model.single_path else (SHAPE_NOTE.format(view="Connectivity of the chosen model")
-                                           + " The shipped models are shown.")
-    connectivity_section(models, text, model_keys=keys, note=note)
+    note = layered = None
+    if not model.single_path and model.arch == "gru":
+        layered = (model, _key(model, model_key), *view)
+        note = ("This model's connectivity is shown one layer and direction at a time (the ones picked above), with "
+                "the layer's input held at what it read: the layer below's outputs, or the words.")
+    connectivity_section(models, text, model_keys=keys, note=note, layered=layered)
     fixed_points_section(model, text, model_key=model_key)
     attribution_section(model, text, model_key=model_key)
 
