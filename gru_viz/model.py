@@ -101,9 +101,6 @@ class ModelConfig:
         if (self.num_layers > 1 or self.bidirectional) and not is_standard(self.gate_activation,
                                                                           self.candidate_activation):
             raise ValueError("activations other than the defaults need one layer and one direction")
-        if (self.num_layers > 1 or self.bidirectional) and self.arch == "rnn":
-            raise ValueError("the vanilla RNN baseline is read with one layer and one direction; "
-                             "use arch 'gru' for a stack")
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":

@@ -263,22 +263,46 @@ def _as_clamp(value, shape, name):
 
 
 def trace_rnn(rnn: nn.RNN, x: torch.Tensor, h0: torch.Tensor | None = None) -> GRUTrace:
-    """A 1-layer unidirectional ``nn.RNN`` traced as the GRU it equals: update ≡ 0, reset ≡ 1,
-    candidate = hidden. Lets every GRU view show the vanilla baseline unchanged."""
-    if not isinstance(rnn, nn.RNN) or rnn.num_layers != 1 or rnn.bidirectional:
-        raise ValueError("trace_rnn needs a 1-layer unidirectional torch.nn.RNN")
-    x = torch.as_tensor(x).to(rnn.weight_ih_l0.dtype)
+    """Any ``nn.RNN`` (layers, directions, any input layout) traced as the GRU it equals: update ≡ 0,
+    reset ≡ 1, candidate = hidden. Lets every GRU view show the vanilla baseline unchanged.
+
+    >>> rnn = torch.nn.RNN(4, 3, num_layers=2, bidirectional=True, batch_first=True)
+    >>> x = torch.randn(2, 5, 4)
+    >>> trace = trace_rnn(rnn, x)
+    >>> trace.shape, bool(np.allclose(trace.output, rnn(x)[0].detach().numpy(), atol=1e-6))
+    ((2, 2, 2, 5, 3), True)
+    """
+    if not isinstance(rnn, nn.RNN):
+        raise ValueError(f"trace_rnn needs a torch.nn.RNN, got {type(rnn).__name__}")
+    unbatched = torch.as_tensor(x).dim() == 2
+    x = _batch_first(rnn, x)  # (B, T, I)
+    layers, directions, units = rnn.num_layers, 2 if rnn.bidirectional else 1, rnn.hidden_size
+    batch, steps, _ = x.shape
+    start = _initial_state(rnn, h0, batch, unbatched)  # (L, D, B, H)
+    hidden = np.empty((layers, directions, batch, steps, units), dtype=_numpy_dtype(x.dtype))
+    kernel = torch.rnn_tanh if rnn.nonlinearity == "tanh" else torch.rnn_relu
     with torch.inference_mode():
-        output, h_n = rnn(x) if h0 is None else rnn(x, torch.as_tensor(h0).to(x.dtype))
-    batched = output  # (B, T, H) when batch_first
-    if x.dim() == 2:
-        batched = output.unsqueeze(0)  # (1, T, H)
-    elif not rnn.batch_first:
-        batched = output.transpose(0, 1)  # (B, T, H)
-    hidden = batched.numpy()[None, None]  # (1, 1, B, T, H)
-    if h0 is None:
-        start = np.zeros((1, 1, hidden.shape[2], hidden.shape[4]), dtype=hidden.dtype)
-    else:
-        start = np.asarray(torch.as_tensor(h0), dtype=hidden.dtype).reshape(1, 1, hidden.shape[2], -1)
+        layer_input = x  # (B, T, I)
+        for layer in range(layers):
+            outputs = []
+            for direction in range(directions):
+                params = _parameters(rnn, layer, direction)
+                read = layer_input.flip(1) if direction else layer_input
+                states, _ = kernel(read, start[layer, direction].unsqueeze(0).contiguous(), params,
+                                   len(params) == 4, 1, 0.0, False, False, True)  # (B, T, H)
+                states = states.flip(1) if direction else states
+                hidden[layer, direction] = states.numpy()
+                outputs.append(states)
+            layer_input = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]  # (B, T, D*H)
+        output = layer_input
+        if unbatched:
+            output = output[0]  # (T, D*H)
+        elif not rnn.batch_first:
+            output = output.transpose(0, 1)  # (T, B, D*H)
+    last = hidden[:, :, :, -1].copy()
+    if directions == 2:
+        last[:, 1] = hidden[:, 1, :, 0]  # the backward direction ends at position 0
+    h_n = last.reshape(layers * directions, batch, units)  # (L*D, B, H)
     return GRUTrace(update=np.zeros_like(hidden), reset=np.ones_like(hidden), candidate=hidden.copy(),
-                    hidden=hidden, h0=start, output=output.numpy(), h_n=h_n.numpy())
+                    hidden=hidden, h0=start.numpy().astype(hidden.dtype), output=output.numpy(),
+                    h_n=h_n[:, 0] if unbatched else h_n)

@@ -37,11 +37,12 @@ def _vocabulary() -> Vocabulary:
     return Vocabulary.build([text.split() for text in CORPUS])
 
 
-def _write(folder, layers: int, bidirectional: bool, classes: int, readout: str, tokenizer: bool, seed: int = 0):
+def _write(folder, layers: int, bidirectional: bool, classes: int, readout: str, tokenizer: bool, seed: int = 0,
+           arch: str = "gru"):
     vocab = _tokenizer() if tokenizer else _vocabulary()
     extra = 2 if tokenizer else 0  # a tokenizer may use fewer ids than the embedding has rows
-    config = ModelConfig(vocab_size=len(vocab) + extra, embed_dim=EMBED, hidden_size=UNITS, num_layers=layers,
-                         bidirectional=bidirectional, num_classes=classes, readout=readout)
+    config = ModelConfig(arch=arch, vocab_size=len(vocab) + extra, embed_dim=EMBED, hidden_size=UNITS,
+                         num_layers=layers, bidirectional=bidirectional, num_classes=classes, readout=readout)
     torch.manual_seed(seed)
     net = SentimentNet(config)
     with torch.no_grad():
@@ -58,13 +59,19 @@ def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-def _layer(x, weights, reverse):
-    """One direction of one layer on x (T, I): r, z, n, h each (T, H), stored by position."""
+def _layer(x, weights, reverse, arch="gru"):
+    """One direction of one layer on x (T, I): r, z, n, h each (T, H), stored by position. The vanilla RNN is
+    the GRU with r ≡ 1, z ≡ 0 and n = h."""
     w_ih, w_hh, b_ih, b_hh = weights
     units = w_hh.shape[1]
     h = np.zeros(units)
     out = {name: np.zeros((len(x), units)) for name in ("reset", "update", "candidate", "hidden")}
     for t in (range(len(x) - 1, -1, -1) if reverse else range(len(x))):
+        if arch == "rnn":
+            h = np.tanh(w_ih @ x[t] + b_ih + w_hh @ h + b_hh)
+            for name, value in zip(("reset", "update", "candidate", "hidden"), (1.0, 0.0, h, h)):
+                out[name][t] = value
+            continue
         gi, gh = w_ih @ x[t] + b_ih, w_hh @ h + b_hh
         r = _sigmoid(gi[:units] + gh[:units])
         z = _sigmoid(gi[units:2 * units] + gh[units:2 * units])
@@ -84,7 +91,7 @@ def _oracle(state, config, ids):
         for direction in range(config.directions):
             suffix = f"_l{layer}" + ("_reverse" if direction else "")
             weights = [state[f"rnn.{name}{suffix}"] for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-            runs[layer, direction] = _layer(x, weights, reverse=direction == 1)
+            runs[layer, direction] = _layer(x, weights, reverse=direction == 1, arch=config.arch)
             outputs.append(runs[layer, direction]["hidden"])
         x = np.concatenate(outputs, axis=1)  # (T, D·H)
     top = config.num_layers - 1
@@ -106,15 +113,17 @@ def _probabilities(state, features):
 
 # ---- every combination ----
 
-SHAPES = list(itertools.product((1, 2, 3), (False, True), (1, 2, 5), ("last", "mean"), (False, True)))
+SHAPES = [(*shape, "gru") for shape in itertools.product((1, 2, 3), (False, True), (1, 2, 5), ("last", "mean"),
+                                                         (False, True))]
+SHAPES += [(2, True, 5, "mean", True, "rnn"), (3, False, 1, "last", False, "rnn"), (1, True, 2, "last", False, "rnn")]
 
 
-@pytest.mark.parametrize("layers, bidirectional, classes, readout, tokenizer", SHAPES,
+@pytest.mark.parametrize("layers, bidirectional, classes, readout, tokenizer, arch", SHAPES,
                          ids=["-".join(map(str, shape)) for shape in SHAPES])
 def test_every_layer_direction_and_prefix_matches_a_float64_gru(tmp_path, layers, bidirectional, classes, readout,
-                                                               tokenizer):
+                                                               tokenizer, arch):
     folder = _write(tmp_path / "m", layers, bidirectional, classes, readout, tokenizer,
-                    seed=layers * 7 + classes + bidirectional)
+                    seed=layers * 7 + classes + bidirectional, arch=arch)
     model = load_model(folder)
     state = {name: tensor.double().numpy() for name, tensor in load_file(str(folder / "model.safetensors")).items()}
     sentence = model.trace(TEXT)
@@ -201,7 +210,6 @@ HOSTILE = {
     "num_classes": (lambda c: c["config"].update(num_classes=10**12), "num_classes"),
     "bidirectional": (lambda c: c["config"].update(bidirectional="yes"), "bidirectional must be true or false"),
     "readout": (lambda c: c["config"].update(readout="max" * 1000), "readout must be 'last' or 'mean'"),
-    "rnn stack": (lambda c: c["config"].update(arch="rnn", num_layers=2), "one layer and one direction"),
     "stack, other activations": (lambda c: c["config"].update(num_layers=2, gate_activation="hardsigmoid"),
                                  "one layer and one direction"),
     "labels count": (lambda c: c.update(labels=["a", "b"]), "'labels' must be a list of 5"),
@@ -306,3 +314,15 @@ def test_the_cell_view_reads_each_layer_and_direction_from_its_own_input(tmp_pat
             for name in ("update", "reset", "candidate", "hidden", "previous"):
                 assert np.isclose(getattr(step, name), getattr(view, name)[position, unit], atol=1e-6), name
             assert np.isclose(step.kept + step.written, step.hidden, atol=1e-12)
+
+
+def test_an_upload_may_bring_a_tokenizer_json_instead_of_a_vocabulary(tmp_path):
+    from gru_viz.upload import model_from_uploads
+
+    folder = _write(tmp_path / "m", 2, True, 2, "mean", True)
+    files = [(path.name, path.read_bytes()) for path in folder.iterdir()]
+    model = model_from_uploads(files)
+    assert model.trace(TEXT).tokens == load_model(folder).trace(TEXT).tokens
+    np.testing.assert_array_equal(model.predict_proba([TEXT]), load_model(folder).predict_proba([TEXT]))
+    with pytest.raises(ValueError, match="not both"):
+        model_from_uploads(files + [("vocab.json", b'{"tokens": ["<pad>", "<unk>"]}')])

@@ -115,7 +115,10 @@ with box:
 # ---- the path of the memory ----
 box, open_ = section("The path of the memory, word by word", "open_path")
 with box:
-    if open_:
+    if open_ and sentence.direction == 1:
+        st.info("The path is drawn in reading order from the start: pick the forward direction. The backward direction "
+                "reads from the last word, so joining its states word by word would draw a path it never took.")
+    elif open_:
         solid = st.toggle("3-D", key="trajectory_3d", help="Draws a WebGL scene: slower to draw than 2-D.")
         trajectory, source = caches.trajectory_figure(model_key, text, 3 if solid else 2, _sentence=sentence,
                                                       _card=model.card if model.single_path else {})
