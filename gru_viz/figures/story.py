@@ -101,7 +101,9 @@ def story_specs(tokens: list[str], probability, start_probability: float, change
                   # short lines: Vega cuts a line wider than the chart with "…" (the page works at 800 px)
                   "subtitle": [f"{probability_title} had the sentence ended after each word; below it, each word's",
                                f"exact change of the logit and the {FIELD_TITLES[field]} of the units that carry "
-                               f"the verdict"]},
+                               f"the verdict" if shares is not None else
+                               f"exact change of the logit and the {FIELD_TITLES[field]} of units {units.min()} to "
+                               f"{units.max()}, by index"]},
         "data": {"values": words}, "height": 140,
         "layer": [
             {"mark": {"type": "rule", "strokeDash": [3, 3], "color": "#888888"},

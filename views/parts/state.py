@@ -133,13 +133,14 @@ def view_picker(model, container=st) -> None:
     if _checked_view(model) is None:
         return
     layers = model.num_layers
-    left, right = container.columns(2)
-    left.selectbox("Layer", list(range(1, layers + 1)), key="layer",
-                   format_func=lambda k: f"{k}" + (" (bottom)" if k == 1 else "") + (" (top)" if k == layers else ""),
-                   help="Counted from the bottom: layer 1 reads the words, the top layer feeds the classifier.")
-    right.radio("Direction", list(DIRECTIONS[:model.num_directions]), key="direction",
-                help="The backward direction reads the sentence from its last word; its values stay at the word "
-                     "they belong to.")
+    # one under the other: side by side, an 800 px page cuts the layer's name
+    container.selectbox("Layer", list(range(1, layers + 1)), key="layer",
+                        format_func=lambda k: f"{k}" + (" (bottom)" if k == 1 else "") + (" (top)" if k == layers
+                                                                                         else ""),
+                        help="Counted from the bottom: layer 1 reads the words, the top layer feeds the classifier.")
+    container.radio("Direction", list(DIRECTIONS[:model.num_directions]), key="direction", horizontal=True,
+                    help="The backward direction reads the sentence from its last word; its values stay at the word "
+                         "they belong to.")
 
 
 def shown(sentence):
