@@ -85,7 +85,8 @@ def model_picker(container=st) -> None:
     # a radio, not a select box: the select box's three script chunks cost the first screen ~0.3 s in Chromium
     container.radio("Model", options, key="model",
                     help="sst2-gru is the GRU; sst2-rnn a vanilla RNN of the same size (no gates); "
-                         "sst2-gru-noreset a GRU whose reset gate is always 1. Upload your own on *Your model*.")
+                         "sst2-gru-noreset a GRU whose reset gate is always 1; sst2-gru-2layer a smaller 2-layer GRU "
+                         "(pick a layer beside it). Upload your own on *Your model*.")
 
 
 def current_model():
@@ -133,14 +134,17 @@ def view_picker(model, container=st) -> None:
     if _checked_view(model) is None:
         return
     layers = model.num_layers
-    # one under the other: side by side, an 800 px page cuts the layer's name
-    container.selectbox("Layer", list(range(1, layers + 1)), key="layer",
-                        format_func=lambda k: f"{k}" + (" (bottom)" if k == 1 else "") + (" (top)" if k == layers
-                                                                                         else ""),
-                        help="Counted from the bottom: layer 1 reads the words, the top layer feeds the classifier.")
-    container.radio("Direction", list(DIRECTIONS[:model.num_directions]), key="direction", horizontal=True,
-                    help="The backward direction reads the sentence from its last word; its values stay at the word "
-                         "they belong to.")
+    # one under the other: side by side, an 800 px page cuts the layer's name; a choice of one is not drawn
+    if layers > 1:
+        names = {1: "1 (bottom)", layers: f"{layers} (top)"}
+        container.selectbox("Layer", list(range(1, layers + 1)), key="layer",
+                            format_func=lambda k: names.get(k, str(k)),
+                            help="Counted from the bottom: layer 1 reads the words, the top layer feeds the "
+                                 "classifier.")
+    if model.num_directions > 1:
+        container.radio("Direction", list(DIRECTIONS), key="direction", horizontal=True,
+                        help="The backward direction reads the sentence from its last word; its values stay at the "
+                             "word they belong to.")
 
 
 def shown(sentence):
