@@ -126,19 +126,29 @@ def _positive(text: str) -> int:
     return value
 
 
+def _require_single_path(model) -> None:
+    """The data-set commands read one layer, one direction and one logit (the shipped shape): say so for others."""
+    if not model.single_path:
+        raise ValueError(f"{model.name} has {model.num_layers} layer(s), {model.num_directions} direction(s), "
+                         f"{model.num_classes} logit(s) and a {model.readout!r} readout; this command is defined for "
+                         "one layer, one direction and one logit read from the last state (trace reads any shape)")
+
+
 def trace_command(args) -> str:
+    from gru_viz.export import trace_document
+
     model = load_model(args.model or paths.default_model_dir())
     sentence = model.trace(args.text)
     gates = sentence.gates
-    fields = {name: getattr(gates, name)[0, 0, 0] for name in ("update", "reset", "candidate", "hidden")}
-    if args.json:
-        return json.dumps({"tokens": sentence.tokens,
-                           **{name: values.tolist() for name, values in fields.items()},
-                           "probability": sentence.probability.tolist()}, ensure_ascii=False)
+    if args.json:  # the top layer's forward direction under today's keys, every layer under "layers"
+        return json.dumps(trace_document(sentence), ensure_ascii=False)
+    fields = {name: getattr(gates, name)[-1, 0, 0] for name in ("update", "reset", "candidate", "hidden")}
     units = min(max(args.units, 1), gates.shape[-1])
     header = f"{'pos':>3}  {'token':<16}{'P(pos)':>7}" + "".join(
         f"  z{u:<3} r{u:<3} h{u:<4}" for u in range(units))
-    lines = [f"{model.name} ({model.arch}, {gates.shape[-1]} units; first {units} shown)", header]
+    stack = "" if model.single_path else (f"; the top layer of {model.num_layers}, forward; --json has every "
+                                          f"layer and direction")
+    lines = [f"{model.name} ({model.arch}, {gates.shape[-1]} units; first {units} shown{stack})", header]
     for t, token in enumerate(sentence.tokens):
         shown = token if len(token) <= 15 else token[:14] + "…"
         unknown = "" if sentence.known[t] else "?"
@@ -146,8 +156,14 @@ def trace_command(args) -> str:
         for u in range(units):
             row += f"  {fields['update'][t, u]:.2f} {fields['reset'][t, u]:.2f} {fields['hidden'][t, u]:+.2f}"
         lines.append(row)
-    verdict = "positive" if is_positive(sentence.probability[-1]) else "negative"
-    lines.append(f"verdict: {verdict} (P(positive) = {sentence.probability[-1]:.3f}); ? marks unknown words")
+    if model.num_classes == 1:
+        verdict = "positive" if is_positive(sentence.probability[-1]) else "negative"
+        lines.append(f"verdict: {verdict} (P(positive) = {sentence.probability[-1]:.3f}); ? marks unknown words")
+    else:  # the P column follows the predicted class
+        lines[1] = lines[1].replace(" P(pos)", "P(pred)")
+        lines.append(f"verdict: {sentence.labels[sentence.predicted]} (P = {sentence.probability[-1]:.3f}; "
+                     + ", ".join(f"{label} {p:.3f}" for label, p in zip(sentence.labels, sentence.probabilities[-1]))
+                     + "); ? marks unknown words")
     if sentence.note:
         lines.append(sentence.note)
     return "\n".join(lines)
@@ -157,6 +173,7 @@ def ablate_command(args) -> str:
     args.data = args.data or paths.default_data_file("val")
     rows = _read_rows(args.data)[:args.limit]
     model = load_model(args.model or paths.default_model_dir())
+    _require_single_path(model)
     texts, labels = [sentence for sentence, _ in rows], [label for _, label in rows]
     bars = []  # the bar starts with the first finished batch, so a refused input prints only its error
 
@@ -200,6 +217,7 @@ def gradient_flow_command(args) -> str:
     flows = {}
     for folder in args.models:
         model = load_model(folder)
+        _require_single_path(model)
         sequences = [s for s in embed_texts(model, texts) if len(s) >= args.min_tokens][:args.limit]
         if not sequences:
             raise ValueError(f"{args.data}: no sentence of at least {args.min_tokens} tokens")
@@ -280,6 +298,7 @@ def probe_command(args) -> str:
     models, named = {}, {}
     for folder in folders:
         model = load_model(folder)
+        _require_single_path(model)
         name = model.name if model.name not in models else str(folder)
         models[name], named[name] = model, folder
     texts = labels = None
@@ -311,6 +330,7 @@ def fixed_points_command(args) -> str:
     from gru_viz.analysis.fixed_points import RESIDUAL_TOLERANCE, SLOW_THRESHOLD
 
     model = load_model(args.model or paths.default_model_dir())
+    _require_single_path(model)
     args.data = args.data or paths.default_data_file("val")
     texts = [sentence for sentence, _ in _read_rows(args.data)[:args.sentences]]
     found = fixed_points(model.gru, constant_input(model, args.input), visited_states(model, texts, count=args.starts))

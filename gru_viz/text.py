@@ -23,7 +23,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MAX_TOKENS", "TokenizedText", "Vocabulary", "clean_text", "parse_labelled_tsv", "tokenize"]
+__all__ = ["MAX_TOKENS", "TokenizedText", "TokenizerFile", "Vocabulary", "clean_text", "parse_labelled_tsv", "tokenize"]
 
 MAX_TOKENS = 1000  # a longer paste is cut here: beyond it a trace is too long to read or draw
 MAX_CHARACTERS = 50_000  # bounds the work done on a paste before tokenizing at all
@@ -139,6 +139,7 @@ class Vocabulary:
     """Token ↔ id. Id 0 pads batches, id 1 stands for every word the training data never had."""
 
     PAD, UNK = 0, 1
+    FILE = "vocab.json"  # its name in a model folder
 
     def __init__(self, tokens: list[str]):
         if len(tokens) < 2 or tokens[0] != "<pad>" or tokens[1] != "<unk>":
@@ -153,6 +154,15 @@ class Vocabulary:
 
     def encode(self, normalized: list[str]) -> list[int]:
         return [self.index.get(token, self.UNK) for token in normalized]
+
+    def encode_text(self, text: str, max_tokens: int = MAX_TOKENS) -> tuple[TokenizedText, list[int]]:
+        """(tokens of ``text`` split as SST-2 is, their ids); ``ValueError`` on blank text."""
+        tokenized = tokenize(text, max_tokens)
+        return tokenized, self.encode(tokenized.normalized)
+
+    @property
+    def unknown_id(self) -> int:
+        return self.UNK
 
     @classmethod
     def build(cls, sentences: list[list[str]], min_count: int = 1) -> "Vocabulary":
@@ -182,3 +192,80 @@ class Vocabulary:
             return cls(tokens)
         except ValueError as error:
             raise ValueError(f"{path}: {error}") from None
+
+
+class TokenizerFile:
+    """A Hugging Face ``tokenizer.json``, read with the ``tokenizers`` library: a data file, so no code runs.
+    Its ids index the embedding rows and the tokens shown are its pieces. The same interface as ``Vocabulary``
+    (``encode_text``, ``unknown_id``, ``len``, ``tokens``); the text is cleaned as typed text is first.
+
+    >>> from tokenizers import Tokenizer, models, pre_tokenizers
+    >>> inner = Tokenizer(models.WordLevel({"<pad>": 0, "[UNK]": 1, "great": 2, "film": 3}, unk_token="[UNK]"))
+    >>> inner.pre_tokenizer = pre_tokenizers.Whitespace()
+    >>> tokenized, ids = TokenizerFile(inner).encode_text("A great film")
+    >>> tokenized.tokens, ids
+    (['[UNK]', 'great', 'film'], [1, 2, 3])
+    """
+
+    PAD = 0  # padding rows of a batch: right padding never reaches a sentence's real steps
+    FILE = "tokenizer.json"
+    MAX_BYTES = 64 * 2**20  # a 250k-piece tokenizer.json is ~20 MB
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        unknown = getattr(tokenizer.model, "unk_token", None)
+        self._unknown_id = tokenizer.token_to_id(unknown) if unknown else None
+
+    def __len__(self) -> int:
+        return self.tokenizer.get_vocab_size(with_added_tokens=True)
+
+    @property
+    def unknown_id(self) -> int | None:
+        """The id of the tokenizer's unknown token, None when it has none (byte-level models)."""
+        return self._unknown_id
+
+    @property
+    def tokens(self) -> list[str]:
+        """Every piece, by id."""
+        vocabulary = self.tokenizer.get_vocab(with_added_tokens=True)
+        return [token for token, _ in sorted(vocabulary.items(), key=lambda item: item[1])]
+
+    def encode_text(self, text: str, max_tokens: int = MAX_TOKENS) -> tuple[TokenizedText, list[int]]:
+        """(the tokenizer's pieces of ``text``, their ids), cut at ``max_tokens`` with a note; ``ValueError`` when
+        the text gives no piece."""
+        cleaned = clean_text(text)
+        note = None
+        if len(cleaned) > MAX_CHARACTERS:
+            cleaned = cleaned[:MAX_CHARACTERS]
+            note = f"The text was cut to its first {MAX_CHARACTERS:,} characters."
+        encoding = self.tokenizer.encode(cleaned)
+        tokens, ids, spans = list(encoding.tokens), list(encoding.ids), [tuple(span) for span in encoding.offsets]
+        if len(tokens) > max_tokens:
+            tokens, ids, spans = tokens[:max_tokens], ids[:max_tokens], spans[:max_tokens]
+            note = f"The text was cut to its first {max_tokens:,} tokens."
+        if not tokens or not cleaned.strip():
+            raise ValueError("The text is empty: type a sentence (words, not only spaces or invisible characters).")
+        return TokenizedText(text=cleaned, tokens=tokens, normalized=list(tokens), spans=spans, note=note), ids
+
+    def save(self, path: Path) -> None:
+        self.tokenizer.save(str(path))
+
+    @classmethod
+    def load(cls, path: Path) -> "TokenizerFile":
+        from tokenizers import Tokenizer  # here: a folder with a vocab.json never pays for the import
+
+        path = Path(path)
+        try:
+            if path.stat().st_size > cls.MAX_BYTES:
+                raise ValueError(f"{path}: larger than {cls.MAX_BYTES // 2**20} MiB")
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ValueError(f"{path}: file is missing") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path}: not readable ({error})") from None
+        try:
+            tokenizer = Tokenizer.from_str(text)
+        except Exception as error:  # the library raises plain Exception for every fault of the file
+            reason = (str(error).splitlines() or ["unreadable"])[0][:200]
+            raise ValueError(f"{path}: not a Hugging Face tokenizer file ({reason})") from None
+        return cls(tokenizer)

@@ -286,7 +286,14 @@ def _as_clamp(value, shape, name):
 def trace_rnn(rnn: nn.RNN, x: torch.Tensor, h0: torch.Tensor | None = None) -> GRUTrace:
     """An ``nn.RNN`` (tanh or relu, any layers and directions, any layout ``nn.RNN`` accepts, a
     ``PackedSequence`` as in ``trace_gru``) traced as the GRU it equals: update ≡ 0, reset ≡ 1,
-    candidate = hidden. Lets every GRU view show the vanilla baseline unchanged."""
+    candidate = hidden. Lets every GRU view show the vanilla baseline unchanged.
+
+    >>> rnn = torch.nn.RNN(4, 3, num_layers=2, bidirectional=True, batch_first=True)
+    >>> x = torch.randn(2, 5, 4)
+    >>> trace = trace_rnn(rnn, x)
+    >>> trace.shape, bool(np.allclose(trace.output, rnn(x)[0].detach().numpy(), atol=1e-6))
+    ((2, 2, 2, 5, 3), True)
+    """
     if not isinstance(rnn, nn.RNN):
         raise ValueError(f"trace_rnn needs a torch.nn.RNN, got {type(rnn).__name__}")
     if isinstance(x, PackedSequence):

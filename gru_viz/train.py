@@ -261,7 +261,8 @@ def fit(args, train_config, recipe, train_rows, val_rows, unseen):
 
     config = ModelConfig(arch=args.arch, vocab_size=len(vocab), embed_dim=args.embed_dim,
                          hidden_size=args.hidden_size, dropout=args.dropout,
-                         gate_activation=args.gate_activation, candidate_activation=args.candidate_activation)
+                         gate_activation=args.gate_activation, candidate_activation=args.candidate_activation,
+                         num_layers=getattr(args, "num_layers", 1), bidirectional=getattr(args, "bidirectional", False))
     net = SentimentNet(config)
     if args.no_reset:
         freeze_reset_gate(net.rnn)
@@ -362,6 +363,8 @@ def main(argv=None) -> int:
     parser.add_argument("--embed-dim", type=int, default=ModelConfig.embed_dim)
     parser.add_argument("--hidden-size", type=int, default=ModelConfig.hidden_size)
     parser.add_argument("--dropout", type=float, default=ModelConfig.dropout)
+    parser.add_argument("--num-layers", type=int, default=ModelConfig.num_layers, help="stacked recurrent layers")
+    parser.add_argument("--bidirectional", action="store_true", help="a backward direction beside the forward one")
     parser.add_argument("--exclude-val-fragments", action="store_true",
                         help="drop training phrases cut from the unseen validation sentences, so that their "
                              "accuracy estimates accuracy on reviews never seen in any form")
@@ -373,6 +376,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.no_reset and args.arch != "gru":
         parser.error("--no-reset needs --arch gru")
+    if args.no_reset and (args.num_layers > 1 or args.bidirectional):
+        parser.error("--no-reset pins one layer's reset gate: use it with one layer and one direction")
     if not is_standard(args.gate_activation, args.candidate_activation) and (args.arch != "gru" or args.no_reset):
         parser.error("--gate-activation and --candidate-activation need --arch gru without --no-reset")
     train_config = TrainConfig(**{k: getattr(args, k) for k in vars(TrainConfig())})
@@ -414,6 +419,8 @@ def main(argv=None) -> int:
     projection = fit_pca(hidden_states(net, train_ids))
     kind = {"gru": "GRU without a reset gate (r ≡ 1)" if args.no_reset else "GRU",
             "rnn": "vanilla tanh RNN"}[args.arch]
+    if args.num_layers > 1 or args.bidirectional:
+        kind = f"{args.num_layers}-layer {'bidirectional ' if args.bidirectional else ''}{kind}"
     if not is_standard(args.gate_activation, args.candidate_activation):
         kind += f" with {args.gate_activation} gates and a {args.candidate_activation} candidate"
     card = {

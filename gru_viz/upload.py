@@ -7,7 +7,11 @@ The format is the one ``save_model`` writes and ``load_model`` reads (see ``mode
                        rnn.bias_hh_l0 (3H,), head.weight (1, H), head.bias (1,); for arch "rnn" the
                        rnn.* tensors have H rows instead of 3H
     vocab.json         {"tokens": ["<pad>", "<unk>", ...]}: V tokens, spelled as ``text.tokenize`` normalises
+                       (or tokenizer.json: a Hugging Face tokenizer whose ids index the embedding rows)
     card.json          {"config": {"arch", "vocab_size", "embed_dim", "hidden_size", "dropout"}, "name", ...}
+
+A stack (``num_layers``, ``bidirectional``, ``num_classes``, ``readout`` in the config) has the tensors
+``load_model`` names; docs/bring-your-own-model.md lists them.
 
 ``model_from_uploads`` takes the files as (name, bytes) pairs, as a page's file uploader gives them:
 names are matched by basename only, the total size is capped, the files are written to a fresh temporary
@@ -31,16 +35,27 @@ from pathlib import Path
 
 import torch
 
-from gru_viz.model import CARD, VOCAB, WEIGHTS, ModelConfig, SentimentModel, SentimentNet, load_model, save_model
+from gru_viz.model import (
+    CARD,
+    TOKENIZER,
+    VOCAB,
+    WEIGHTS,
+    ModelConfig,
+    SentimentModel,
+    SentimentNet,
+    load_model,
+    save_model,
+)
 from gru_viz.text import Vocabulary, tokenize
 
 __all__ = ["MAX_FILE_BYTES", "MAX_UPLOAD_BYTES", "MODEL_FILES", "model_from_uploads", "write_template"]
 
-MODEL_FILES = (WEIGHTS, VOCAB, CARD)
+MODEL_FILES = (WEIGHTS, VOCAB, CARD)  # or TOKENIZER in place of VOCAB
 MAX_UPLOAD_BYTES = 50 * 2**20  # the three files together; the shipped 64-unit model is 7.9 MB
 MAX_FILE_BYTES = {  # parsing JSON costs ~10× its size in memory: these bound one upload's parse to ~200 MB
     CARD: 2**20,  # a card with a PCA basis for 4,096 units is ~0.3 MB
     VOCAB: 16 * 2**20,  # ~1.5 million tokens; the shipped vocabulary (14,708 tokens) is 0.2 MB
+    TOKENIZER: 32 * 2**20,  # read by the tokenizers library (Rust); a 250k-piece tokenizer.json is ~20 MB
 }
 MAX_MESSAGE = 400  # characters: a file with thousands of odd tensor names must not flood the page
 TEMPLATE_TEXT = ("the movie is great , a lovely and moving film . the plot is boring , dull and bad ; "
@@ -49,7 +64,8 @@ TEMPLATE_TEXT = ("the movie is great , a lovely and moving film . the plot is bo
 
 def model_from_uploads(files, max_bytes: int = MAX_UPLOAD_BYTES) -> SentimentModel:
     """Load a model from exactly three uploaded files, ``[(name, bytes), ...]`` (model.safetensors,
-    vocab.json, card.json, in any order). Raises ``ValueError`` with a readable message on any fault."""
+    vocab.json or tokenizer.json, card.json, in any order). Raises ``ValueError`` with a readable message on any
+    fault."""
     contents = _checked_files(files, max_bytes)
     with tempfile.TemporaryDirectory(prefix="gru-viz-upload-") as folder:
         for name, data in contents.items():
@@ -82,7 +98,7 @@ def _checked_files(files, max_bytes: int) -> dict[str, bytes]:
         if any(mark in name for mark in ("/", "\\", "\x00")) or ".." in name:
             raise ValueError(f"The file name {_shown(name)} contains a folder or '..'; upload the files "
                              f"themselves: {', '.join(MODEL_FILES)}.")
-        if name not in MODEL_FILES:
+        if name not in (*MODEL_FILES, TOKENIZER):
             raise ValueError(f"The file {_shown(name)} is not part of a model folder; upload exactly "
                              f"{', '.join(MODEL_FILES)}.")
         if name in contents:
@@ -95,7 +111,9 @@ def _checked_files(files, max_bytes: int) -> dict[str, bytes]:
         if total > max_bytes:  # counted as they come, so an oversized upload is refused before it is copied
             raise ValueError(f"The upload is larger than the limit of {_size(max_bytes)} for the three files "
                              f"together.")
-    missing = [name for name in MODEL_FILES if name not in contents]
+    if VOCAB in contents and TOKENIZER in contents:
+        raise ValueError(f"Upload {VOCAB} or {TOKENIZER}, not both: the one the model was trained with.")
+    missing = [name for name in MODEL_FILES if name not in contents and not (name == VOCAB and TOKENIZER in contents)]
     if missing:
         raise ValueError(f"Missing {', '.join(missing)}: a model is the three files {', '.join(MODEL_FILES)}.")
     for name, data in contents.items():

@@ -105,6 +105,8 @@ def test_out_of_range_is_a_sentence(position, unit):
         sentence_cell_step(model, sentence, position, unit)
 
 
-def test_deep_or_bidirectional_modules_are_refused():
-    with pytest.raises(ValueError, match="1-layer unidirectional"):
-        cell_step(nn.GRU(3, 2, num_layers=2), np.zeros(3), np.zeros(2), 0)
+def test_a_layer_or_direction_outside_the_module_is_refused():
+    with pytest.raises(ValueError, match="layers 0 to 1 and 1 direction"):
+        cell_step(nn.GRU(3, 2, num_layers=2), np.zeros(3), np.zeros(2), 0, layer=2)
+    with pytest.raises(ValueError, match="need x of 4 values"):  # above layer 0 the input is the layer below's D·H
+        cell_step(nn.GRU(3, 2, num_layers=2, bidirectional=True), np.zeros(3), np.zeros(2), 0, layer=1)

@@ -209,11 +209,14 @@ def saved(tmp_path):
 def test_cli_trace_json_has_the_promised_fields(saved, capsys):
     assert cli.main(["trace", "The plot is GREAT", "--model", str(saved), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert set(printed) == {"tokens", "update", "reset", "candidate", "hidden", "probability"}
+    assert set(printed) == {"tokens", "update", "reset", "candidate", "hidden", "probability", "layers"}
     sentence = load_model(saved).trace("The plot is GREAT")
     assert printed["tokens"] == ["The", "plot", "is", "GREAT"]
     np.testing.assert_allclose(printed["update"], sentence.gates.update[0, 0, 0], atol=1e-7)
     np.testing.assert_allclose(printed["probability"], sentence.probability, atol=1e-12)
+    (layer,) = printed["layers"]  # one layer, forward: the top-level fields again
+    assert layer == {"layer": 1, "direction": "forward", **{name: printed[name] for name in
+                                                           ("update", "reset", "candidate", "hidden")}}
 
 
 def test_cli_table_and_exit_codes(saved, capsys):

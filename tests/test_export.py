@@ -42,8 +42,9 @@ def test_csv_reads_back_to_exactly_the_trace(model, text):
     fields, probability = _expected(sentence)
     steps, units = fields["hidden"].shape
     rows = list(csv.DictReader(io.StringIO(export.trace_to_csv(sentence).decode("utf-8"))))
-    assert list(rows[0]) == ["position", "token", "unit", *FIELDS, "probability"]
+    assert list(rows[0]) == ["layer", "direction", "position", "token", "unit", *FIELDS, "probability"]
     assert len(rows) == steps * units
+    assert {(row["layer"], row["direction"]) for row in rows} == {("1", "forward")}
     for row in rows:
         t, u = int(row["position"]), int(row["unit"])
         assert row["token"] == sentence.tokens[t]
@@ -59,7 +60,8 @@ def test_json_reads_back_to_exactly_the_trace_with_the_clis_keys(model, text):
     sentence = model.trace(text)
     fields, probability = _expected(sentence)
     document = json.loads(export.trace_to_json(sentence, model_name="tiny"))
-    assert list(document) == ["model", "tokens", *FIELDS, "probability"]
+    assert list(document) == ["model", "tokens", *FIELDS, "probability", "layers"]
+    assert document["layers"] == [{"layer": 1, "direction": "forward", **{name: document[name] for name in FIELDS}}]
     assert document["model"] == "tiny" and document["tokens"] == sentence.tokens
     for name in FIELDS:
         assert np.array_equal(np.asarray(document[name], dtype=np.float32), fields[name])
@@ -80,7 +82,10 @@ def test_npz_loads_without_pickle_to_exactly_the_trace(model, text):
     sentence = model.trace(text)
     fields, probability = _expected(sentence)
     with np.load(io.BytesIO(export.trace_to_npz(sentence, model_name="tiny")), allow_pickle=False) as saved:
-        assert sorted(saved.files) == sorted(["tokens", *FIELDS, "probability", "model"])
+        assert sorted(saved.files) == sorted(["tokens", *FIELDS, "probability", "model", "layers", "directions",
+                                              *(f"stack_{name}" for name in FIELDS)])
+        assert saved["layers"].tolist() == [1] and saved["directions"].tolist() == ["forward"]
+        assert all(np.array_equal(saved[f"stack_{name}"][0, 0], fields[name]) for name in FIELDS)
         assert all(saved[name].dtype != object for name in saved.files)
         assert saved["tokens"].dtype.kind == "U" and saved["tokens"].tolist() == sentence.tokens
         for name in FIELDS:

@@ -31,7 +31,7 @@ Within the package a module imports its siblings by their own names, never this 
 from __future__ import annotations
 
 from gru_viz.analysis.cell import CellStep, GateTerms, cell_step, sentence_cell_step
-from gru_viz.analysis.connectivity import connectivity
+from gru_viz.analysis.connectivity import connectivity, layer_connectivity
 from gru_viz.analysis.datasets import Progress, embed_texts, encode_texts, real_steps, tokenize_texts
 from gru_viz.analysis.decomposition import (
     LogitSplit,
@@ -126,7 +126,7 @@ __all__ = [
     "GradientFlowByDistance", "dataset_gradient_flow", "gradient_flow", "sentence_gradient_flow", "step_jacobians",
     # research tools: patching, connectivity, fixed points, integrated gradients
     "head_unit_groups", "patch_hidden", "patching_by_units", "patching_grid",
-    "connectivity",
+    "connectivity", "layer_connectivity",
     "FixedPoints", "constant_input", "fixed_points", "readout_cosine", "step_map", "timescales", "visited_states",
     "WordAttribution", "integrated_gradients",
     # steering: push the memory along a direction and read on

@@ -102,19 +102,26 @@ class CellStep:
 
 
 def cell_step(rnn: nn.GRU | nn.RNN, x: np.ndarray, previous: np.ndarray, unit: int, *, position: int = 0,
-              token: str = "") -> CellStep:
-    """The cell's step for ``unit`` on input x (I,) from state ``previous`` (H,), for a 1-layer
-    unidirectional ``nn.GRU`` or ``nn.RNN``. Raises ``ValueError`` for a unit out of range or bad shapes."""
-    check_single_layer(rnn, "the cell view is defined")
+              token: str = "", layer: int = 0, direction: int = 0) -> CellStep:
+    """The cell's step for ``unit`` on input x (I,) from state ``previous`` (H,), for ``layer`` and ``direction``
+    (0 forward, 1 backward) of an ``nn.GRU`` or ``nn.RNN`` (x is the layer's own input: the word's embedding at
+    layer 0, the layer below's outputs above it). Raises ``ValueError`` for a unit out of range or bad shapes."""
+    if not isinstance(rnn, (nn.GRU, nn.RNN)):  # the activation study's one-layer cell, or refused
+        check_single_layer(rnn, "the cell view is defined")
+    directions = 2 if rnn.bidirectional else 1
+    if layer not in range(rnn.num_layers) or direction not in range(directions):
+        raise ValueError(f"the module has layers 0 to {rnn.num_layers - 1} and {directions} direction(s); got layer "
+                         f"{layer}, direction {direction}")
     units = rnn.hidden_size
+    inputs = rnn.input_size if layer == 0 else directions * units
     if not isinstance(unit, (int, np.integer)) or not 0 <= unit < units:
         raise ValueError(f"unit must be a whole number from 0 to {units - 1}, got {unit!r}")
     x = np.asarray(x, dtype=np.float64).reshape(-1)  # (I,)
     previous = np.asarray(previous, dtype=np.float64).reshape(-1)  # (H,)
-    if x.shape != (rnn.input_size,) or previous.shape != (units,):
-        raise ValueError(f"need x of {rnn.input_size} values and a previous state of {units}, "
+    if x.shape != (inputs,) or previous.shape != (units,):
+        raise ValueError(f"need x of {inputs} values and a previous state of {units}, "
                          f"got {x.shape} and {previous.shape}")
-    step = Step.of(rnn, dtype=torch.float64)
+    step = Step.of(rnn, layer, direction, dtype=torch.float64)
     x_t, h = torch.from_numpy(x), torch.from_numpy(previous)
     gates = step.gates(step.input_part(x_t), h)  # every unit at once; this unit is read below
     rows = [gate * units + int(unit) for gate in range(len(step.weight_hh) // units)]  # r, z, n (or the RNN's one)
@@ -133,12 +140,17 @@ def cell_step(rnn: nn.GRU | nn.RNN, x: np.ndarray, previous: np.ndarray, unit: i
 
 
 def sentence_cell_step(model: "SentimentModel", sentence: "SentenceTrace", position: int, unit: int) -> CellStep:
-    """``cell_step`` at word ``position`` of a sentence ``model`` has read (``model.trace(text)``): the
-    word's embedding and the state h_{t−1} the trace holds. Raises ``ValueError`` for a position or unit
-    out of range."""
+    """``cell_step`` at word ``position`` of a sentence ``model`` has read (``model.trace(text)``), in the layer and
+    direction the sentence shows (``sentence.at``): that layer's input at the word (the word's embedding, or the
+    layer below's outputs) and the state it read, as the trace holds them. Raises ``ValueError`` for a position
+    or unit out of range."""
     steps = len(sentence.tokens)
     if not isinstance(position, (int, np.integer)) or not 0 <= position < steps:
         raise ValueError(f"position must be a whole number from 0 to {steps - 1}, got {position!r}")
-    x = model.embed([int(sentence.ids[position])])[0].double().numpy()  # (E,)
-    previous = sentence.gates.previous[0, 0, 0, position]  # (H,): h_{t−1}, h0 before the first word
-    return cell_step(model.gru, x, previous, unit, position=int(position), token=sentence.tokens[position])
+    layer, direction = getattr(sentence, "layer", 0), getattr(sentence, "direction", 0)
+    below = sentence.layer_input if layer else None  # (T, D·H) the layer below's outputs
+    x = (model.embed([int(sentence.ids[position])])[0].double().numpy() if below is None
+         else below[position])  # (I,)
+    previous = sentence.previous[position]  # (H,): the state this step read (h0 before the first one)
+    return cell_step(model.gru, x, previous, unit, position=int(position), token=sentence.tokens[position],
+                     layer=layer, direction=direction)

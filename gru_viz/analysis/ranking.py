@@ -65,14 +65,27 @@ def rank_units(changes, count: int | None = None) -> np.ndarray:
     return order if count is None else order[:max(int(count), 0)]
 
 
+NO_UNIT_SPLIT = ("the logit splits by unit only for a one-direction \"last\" readout, at its top layer: "
+                 "elsewhere the head does not read h_t alone")
+
+
+def _check_split(sentence) -> None:
+    if not getattr(sentence, "splits_by_unit", True):
+        raise ValueError(NO_UNIT_SPLIT)
+
+
 def sentence_logit_changes(sentence) -> np.ndarray:
-    """``logit_change_by_unit`` of a ``SentenceTrace``: (T, H), its rows sum to ``sentence.logit_changes``."""
+    """``logit_change_by_unit`` of a ``SentenceTrace``: (T, H), its rows sum to ``sentence.logit_changes``.
+    ``ValueError`` where the head does not read the states shown (``sentence.splits_by_unit`` is False)."""
+    _check_split(sentence)
     return logit_change_by_unit(sentence.hidden, sentence.previous, sentence.head_weight)
 
 
 def sentence_logit_split(sentence) -> LogitSplit:
     """The final logit of a ``SentenceTrace`` as ``carry + bias + words.sum()`` (``word_logit_contributions``
-    of its gates): words (T,) is what each word wrote into h_T, as the head reads it (the retention view)."""
+    of its gates): words (T,) is what each word wrote into h_T, as the head reads it (the retention view).
+    ``ValueError`` where the head does not read the states shown (``sentence.splits_by_unit`` is False)."""
+    _check_split(sentence)
     return word_logit_contributions(sentence.update, sentence.candidate, sentence.h0, sentence.head_weight,
                                     sentence.head_bias)
 
@@ -81,10 +94,15 @@ def shown_units(sentences, count: int | None = None, order: str = "verdict") -> 
     """The heatmap rows for one ``SentenceTrace`` or a list of them (sentences side by side): the ``count``
     units with the largest share of the verdict (all units when None), in ``order``: "verdict" (largest share
     first), "index" (ascending unit number) or "clustered" (units whose z, r and h behave alike over the words
-    next to each other, ``units.cluster_order``). Returns (count,) or (H,) unit indices.
+    next to each other, ``units.cluster_order``). Where the logit does not split by unit (``splits_by_unit`` is
+    False) there is no share to rank by: the first ``count`` units by index, and "verdict" orders by index.
+    Returns (count,) or (H,) unit indices.
     """
     sentences = list(sentences) if isinstance(sentences, (list, tuple)) else [sentences]
-    chosen = rank_units([sentence_logit_changes(sentence) for sentence in sentences], count)
+    if all(getattr(sentence, "splits_by_unit", True) for sentence in sentences):
+        chosen = rank_units([sentence_logit_changes(sentence) for sentence in sentences], count)
+    else:
+        chosen = np.arange(sentences[0].hidden.shape[1])[:count]
     if order == "verdict":
         return chosen
     if order == "index":

@@ -165,6 +165,9 @@ def build_index(data, model_dir, out, *, engine: str = "local", address: str | N
     if address and engine != "ray":
         raise ValueError("--address joins a Ray cluster: use it with --engine ray")
     model = load_model(model_dir)
+    if not model.single_path:  # the statistics read the memory the head reads, one layer and one logit
+        raise ValueError(f"{model.name}: a corpus index is built for one layer, one direction and one logit read "
+                         "from the last state")
     load_seconds = time.perf_counter() - started
     model_hash, data_hash = model_sha256(model), _data_sha256(data)
     out = Path(out)

@@ -49,14 +49,16 @@ def gradient_flow_figure(tokens: list[str], gru: np.ndarray, rnn: np.ndarray | N
 
 def connectivity_figure(matrices: dict[str, np.ndarray], tokens: list[str] | dict[str, list[str]]) -> go.Figure:
     """T×T connectivity ‖∂h_t/∂h_s‖_F of each model side by side, on one log colour scale (log10 of the
-    norm; the empty upper triangle is s > t). ``tokens``: the words (one list, or one per model)."""
+    norm; the empty upper triangle is s > t, or the lower one for a backward direction, whose state depends on
+    later words). ``tokens``: the words (one list, or one per model)."""
     if not matrices:
         raise ValueError("give at least one connectivity matrix")
     logs = {}
     for name, matrix in matrices.items():
         matrix = np.asarray(matrix, dtype=np.float64)
-        lower = np.tril(np.ones(matrix.shape, dtype=bool))
-        logs[name] = np.where(lower, np.log10(np.maximum(matrix, LOG_FLOOR)), np.nan)  # (T, T)
+        backward = bool(np.triu(matrix, 1).any())  # a backward direction fills the upper triangle instead
+        defined = (np.triu if backward else np.tril)(np.ones(matrix.shape, dtype=bool))
+        logs[name] = np.where(defined, np.log10(np.maximum(matrix, LOG_FLOOR)), np.nan)  # (T, T)
     finite = np.concatenate([values[np.isfinite(values)] for values in logs.values()])
     low, high = float(finite.min()), float(finite.max())
     if high - low < 1e-9:

@@ -59,13 +59,14 @@ def _colour_scale(stops, low: float, high: float) -> dict:
 
 
 def story_specs(tokens: list[str], probability, start_probability: float, changes, values, units, shares=None, *,
-                field: str = "update", marked=None) -> dict[str, dict]:
+                field: str = "update", marked=None, probability_title: str = "P(positive)") -> dict[str, dict]:
     """How the verdict formed, as three Vega-Lite specs drawn one under the other ("probability", "changes",
     "units"; each one view, so each fits its container's width): P(positive) (T,) after each word from
     ``start_probability``;
     each word's exact logit change ``changes`` (T,); ``field`` ("update" or "hidden") of ``units`` (K,) from
     ``values`` (T, H), one row per unit labelled with its share of the logit change ``shares`` (K,), optional.
-    ``marked``: the positions ringed (default ``figures.style.marked_moves``)."""
+    ``marked``: the positions ringed (default ``figures.style.marked_moves``). ``probability_title`` names the
+    line (with C ≥ 2 classes, the predicted class's probability)."""
     probability = np.asarray(probability, dtype=np.float64)
     changes = np.asarray(changes, dtype=np.float64)
     steps = len(tokens)
@@ -92,14 +93,17 @@ def story_specs(tokens: list[str], probability, start_probability: float, change
                                     "labelOverlap": True, "labelAngle": -40 if steps > 12 else 0,
                                     "labelLimit": 90, "ticks": False, "domain": False}}
     y_probability = {"field": "p", "type": "quantitative", "scale": {"domain": [0, 1]},
-                     "axis": {"title": "P(positive)", "values": [0, VERDICT_THRESHOLD, 1], "grid": False, **_Y_AXIS}}
+                     "axis": {"title": probability_title, "values": [0, VERDICT_THRESHOLD, 1], "grid": False,
+                              **_Y_AXIS}}
     ringed = {"x": x_hidden, "y": {"field": "p", "type": "quantitative"}}
     probability_row = {
         "title": {"text": "How the verdict formed", "anchor": "start",
                   # short lines: Vega cuts a line wider than the chart with "…" (the page works at 800 px)
-                  "subtitle": ["P(positive) had the sentence ended after each word; below it, each word's",
+                  "subtitle": [f"{probability_title} had the sentence ended after each word; below it, each word's",
                                f"exact change of the logit and the {FIELD_TITLES[field]} of the units that carry "
-                               f"the verdict"]},
+                               f"the verdict" if shares is not None else
+                               f"exact change of the logit and the {FIELD_TITLES[field]} of units {units.min()} to "
+                               f"{units.max()}, by index"]},
         "data": {"values": words}, "height": 140,
         "layer": [
             {"mark": {"type": "rule", "strokeDash": [3, 3], "color": "#888888"},
@@ -111,7 +115,8 @@ def story_specs(tokens: list[str], probability, start_probability: float, change
                           "color": {"field": "p", "type": "quantitative", "legend": None,
                                     "scale": _colour_scale(DIVERGING, 0.0, 1.0)},
                           "tooltip": [{"field": "word", "type": "nominal", "title": "after"},
-                                      {"field": "p", "type": "quantitative", "title": "P(positive)", "format": ".6f"},
+                                      {"field": "p", "type": "quantitative", "title": probability_title,
+                                       "format": ".6f"},
                                       {"field": "moved", "type": "quantitative", "title": "moved by",
                                        "format": "+.4f"}]}},
             {"transform": [{"filter": "datum.ring"}],

@@ -22,12 +22,22 @@ RNN_EQUATION = (r"h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})"
 
 model_key, model, text, sentence = state.sentence_header()
 changes = caches.unit_changes(model_key, text, sentence)
-shares = analysis.unit_shares(changes)
 steps, units = len(sentence.tokens), model.gru.hidden_size
+ranked, shares = caches.unit_ranking(changes, units)
+ranked = [int(u) for u in ranked]
 
 st.markdown("A GRU reads one word x_t at a time and updates its memory h_t with two gates (PyTorch's equations and "
             "gate order; σ is the logistic function, ⊙ multiplies unit by unit):")
 st.latex(GRU_EQUATIONS if model.arch == "gru" else RNN_EQUATION)
+if sentence.layer > 0 or sentence.direction == 1:
+    st.info(f"Layer {sentence.layer + 1}, {('forward', 'backward')[sentence.direction]}: "
+            + ("x_t is the layer below's output at the word (forward, then backward states)" if sentence.layer
+               else "x_t is the word's embedding")
+            + ("; this direction reads the sentence from its end, so h_{t−1} stands for the state after the next "
+               "word, h_{t+1}." if sentence.direction == 1 else "."))
+if shares is None:
+    st.caption("The units are listed by index: their share of the verdict is defined only where the head reads this "
+               "layer's states (a one-direction \"last\" readout, at its top layer).")
 
 # ---- choose a word and a unit ----
 if st.session_state.get("cell_position", 0) >= steps:
@@ -39,9 +49,9 @@ if "cell_position" not in st.session_state:  # start at the word that moved the 
     st.session_state["cell_position"] = int((analysis.largest_moves(sentence.logit_changes, 1).tolist() or [0])[0])
 position = word_column.select_slider("Word", options=list(range(steps)), key="cell_position",
                                      format_func=lambda t: f"{t}: {sentence.tokens[t]}")
-ranked = [int(u) for u in analysis.rank_units(changes)]
-unit = unit_column.selectbox("Unit (ranked by its share of the verdict)", ranked, key="cell_unit",
-                             format_func=lambda u: f"unit {u} (share {shares[u]:+.2f})")
+unit = unit_column.selectbox("Unit (ranked by its share of the verdict)" if shares is not None else "Unit", ranked,
+                             key="cell_unit", format_func=lambda u: f"unit {u}" + (f" (share {shares[u]:+.2f})"
+                                                                                   if shares is not None else ""))
 
 step = analysis.sentence_cell_step(model, sentence, position, unit)
 st.markdown(f"**Unit {unit} at word {position}, “{step.token}”**, with the model's own numbers (each brace is the "
@@ -58,7 +68,8 @@ chart(caches.unit_figure(model_key, text, unit, position, _sentence=sentence), "
 st.caption("The chosen unit's gates, candidate and memory after every word; the shaded column is the chosen word.")
 
 # ---- every unit that matters, at this word ----
-st.subheader(f"The {min(caches.TOP_UNITS, units)} units that carry the verdict, at “{step.token}”")
+st.subheader(f"The {min(caches.TOP_UNITS, units)} units that carry the verdict, at “{step.token}”" if shares is not None
+             else f"Units 0 to {min(caches.TOP_UNITS, units) - 1}, at “{step.token}”")
 rows = caches.step_rows(model_key, text, position, tuple(ranked[:caches.TOP_UNITS]), _model=model, _sentence=sentence)
 st.dataframe(rows, hide_index=True, key="table_cell_units",
              column_config={name: st.column_config.NumberColumn(format="%+.4f") for name in rows[0] if name != "unit"})

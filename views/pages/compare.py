@@ -33,6 +33,7 @@ first.text_area("Sentence A (the one you typed)", key="text", height=68)
 second.text_area("Sentence B", key="compare_b", height=68)
 with side:
     state.model_picker()
+    state.view_picker(model)
 texts = (st.session_state["text"], st.session_state["compare_b"])
 sentences = [state.read_sentence(model_key, model, text) for text in texts]
 if any(sentence is None for sentence in sentences):
@@ -41,20 +42,30 @@ changes = [caches.unit_changes(model_key, text, sentence) for text, sentence in 
 
 # ---- side by side ----
 shown = caches.compare_figures(model_key, texts, _sentences=sentences, _changes=changes)
-chart(shown["prediction"], "chart_compare_prediction")
+if model.num_classes == 1:
+    chart(shown["prediction"], "chart_compare_prediction")
+else:  # each sentence's line would follow its own predicted class: not one scale to compare on
+    st.text("  ·  ".join(f"{name}: {s.labels[s.predicted]} (P = {s.probability[-1]:.3f})"
+                         for name, s in zip("AB", sentences)))
 left, right = st.columns(2)
 with left:
     chart(shown["units_A"], "chart_compare_A")
 with right:
     chart(shown["units_B"], "chart_compare_B")
 st.caption(f"Both sentences read by the same model. Rows: the {caches.TOP_UNITS} units with the largest share of the "
-           f"two verdicts together, in the same order on both sides (in brackets: each unit's share in that sentence).")
+           f"two verdicts together, in the same order on both sides (in brackets: each unit's share in that sentence)."
+           if all(c is not None for c in changes) else
+           f"Both sentences read by the same model. Rows: units 0 to {caches.TOP_UNITS - 1} by index (the verdict "
+           f"splits by unit only for a one-direction \"last\" readout at its top layer).")
 
 # ---- interventions ----
 st.subheader("Force the gates")
 sentence = sentences[0]
 if model.arch != "gru":
     st.info("The vanilla RNN has no gates to force: it already is what vanilla-RNN mode makes of a GRU.")
+elif not model.single_path:
+    st.info("Forcing the gates is shown for one layer, one direction and one logit read from the last state; this "
+            "model's shape is not supported here.")
 else:
     st.caption("Sentence A read again with gates forced, beside its free reading. Vanilla-RNN mode opens the reset "
                "gate and shuts the update gate at every word; frozen memory keeps the memory fixed. The model is "

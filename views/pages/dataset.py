@@ -19,6 +19,10 @@ model_key, model = state.current_model()
 data_column, model_column = st.columns([3, 1])
 with model_column:
     state.model_picker()
+if not model.single_path:
+    st.info("The data-set views read one layer, one direction and one logit from the last state (the shipped models' "
+            "shape); pick such a model for them. Read a sentence shows any shape.")
+    st.stop()
 # no type= filter: Streamlit would raise on another extension; the parser says what is wrong in words
 upload = data_column.file_uploader(f"Data: the shipped SST-2 validation file, or a TSV of your own (sentence, a tab, "
                                    f"then 0 or 1; at most {UPLOAD_MAX_MB} MB)", key="dataset_upload",

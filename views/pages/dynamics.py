@@ -24,11 +24,13 @@ elif st.toggle("Compute the gradient flow, GRU vs vanilla RNN", key="sentence_fl
                help="Exact Jacobians in float64: about a second for a new sentence."):
     pair = {name: caches.named_model(name) for name in (GRU_NAME, RNN_NAME)}
     norms = [caches.sentence_flow(key, text, _model=pair_model) for key, pair_model in pair.values()]
-    chart(figures.gradient_flow_figure(sentence.tokens, *norms,
+    gru_key, gru_model = pair[GRU_NAME]
+    tokens = caches.trace(gru_key, text, gru_model).tokens  # the pair's own words: the chosen model may split otherwise
+    chart(figures.gradient_flow_figure(tokens, *norms,
                                        names=(f"GRU ({GRU_NAME})", f"vanilla RNN ({RNN_NAME})")), "chart_sentence_flow")
     st.caption("‖∂h_T/∂h_t‖: how much of a gradient arriving at the last word reaches word t. At the last word both "
                "are √H; the steeper a curve falls to the left, the less an early word can learn from the verdict.")
 
 # ---- connectivity, fixed points, integrated gradients ----
-research.dynamics_sections(model, text, model_key=model_key)
+research.dynamics_sections(model, text, model_key=model_key, view=(sentence.layer, sentence.direction))
 figure_download()

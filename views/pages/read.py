@@ -43,7 +43,8 @@ with typing:
                           args=(example.text,), width="content")
 with side:
     state.model_picker()
-    verdict_slot = st.empty()
+    state.view_picker(model)
+    verdict_slot = st.container()
 
 text = st.session_state["text"]
 sentence = state.read_sentence(model_key, model, text)
@@ -51,8 +52,15 @@ if sentence is None:
     st.stop()
 changes, story = caches.story(model_key, text, sentence)
 final = float(sentence.probability[-1])
-verdict_slot.metric(f"Verdict, P(positive) = {final:.2f}", "positive" if is_positive(final) else "negative",
-                    help="P(positive) after the last word: the classifier reads only the memory at the end.")
+if model.num_classes == 1:
+    verdict_slot.metric(f"Verdict, P(positive) = {final:.2f}", "positive" if is_positive(final) else "negative",
+                        help="P(positive) after the last word: the classifier reads only the memory at the end.")
+else:  # the class names come from the card: values and table cells, never markdown
+    verdict_slot.metric(f"Verdict, P = {final:.2f}", sentence.labels[sentence.predicted],
+                        help="The class with the largest probability after the last word, and that probability.")
+    with verdict_slot.popover("All classes", key="all_classes"):
+        st.dataframe({"class": list(sentence.labels), "P after the last word": sentence.probabilities[-1]},
+                     hide_index=True, key="table_classes")
 
 # ---- how the verdict formed: three rows on one word axis, drawn by Vega-Lite (gru_viz/figures/story.py) ----
 with st.container(gap=None):
@@ -67,11 +75,16 @@ st.caption(f"Top: P(positive) had the sentence ended after each word; the ringed
            f"largest share of the verdict (in brackets: each unit's exact share of the logit's change)."
            + (" z near 1 keeps a unit's memory through the word; near 0 the word overwrites it."
               if field == "update" else ""))
+if not sentence.splits_by_unit:
+    st.info(state.NO_UNIT_SPLIT)
 
 # ---- which words decided: the exact change against the retention decomposition ----
 box, open_ = section("Which words decided: the exact change against the retention decomposition", "open_words")
 with box:
-    if open_ and model.arch == "gru":
+    if open_ and not sentence.splits_by_unit:
+        st.info("The retention decomposition reads the memory the head reads: it needs a one-direction \"last\" "
+                "readout, seen at its top layer. The exact change per word is the story chart's middle row.")
+    elif open_ and model.arch == "gru":
         chart(caches.retention_figure(model_key, text, _sentence=sentence), "chart_words")
         st.caption("Coloured: each word's exact change of the logit (the story chart's middle row). Grey: the "
                    "retention decomposition `h_T = Σ_t (∏_{s>t} z_s)(1 − z_t) n_t`, read by the head. It measures what "
@@ -102,10 +115,13 @@ with box:
 # ---- the path of the memory ----
 box, open_ = section("The path of the memory, word by word", "open_path")
 with box:
-    if open_:
+    if open_ and sentence.direction == 1:
+        st.info("The path is drawn in reading order from the start: pick the forward direction. The backward direction "
+                "reads from the last word, so joining its states word by word would draw a path it never took.")
+    elif open_:
         solid = st.toggle("3-D", key="trajectory_3d", help="Draws a WebGL scene: slower to draw than 2-D.")
         trajectory, source = caches.trajectory_figure(model_key, text, 3 if solid else 2, _sentence=sentence,
-                                                      _card=model.card)
+                                                      _card=model.card if model.single_path else {})
         chart(trajectory, "chart_trajectory")
         st.caption(f"Each point is the memory after a word, seen along the directions in which memory varies most "
                    f"(PCA fitted on {source}). Colour is P(positive) at that point; ◇ marks the start, □ the end.")

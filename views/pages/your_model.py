@@ -8,9 +8,10 @@ from gru_viz import upload
 from views.parts import caches, state
 
 st.subheader("Bring your own GRU")
-st.markdown("Upload the three files of a model folder — `model.safetensors`, `vocab.json` and `card.json` — for any "
-            "classifier of this project's shape: `nn.Embedding → nn.GRU (or nn.RNN) → nn.Linear(H, 1)` on the last "
-            f"hidden state, up to {upload.MAX_UPLOAD_BYTES // 2**20} MB together. Weights are read with safetensors "
+st.markdown("Upload the three files of a model folder — `model.safetensors`, `vocab.json` (or a Hugging Face "
+            "`tokenizer.json`) and `card.json` — for any classifier `nn.Embedding → nn.GRU (or nn.RNN) → nn.Linear`: "
+            "any number of layers, one or two directions, one logit or several classes, read from the last states or "
+            f"their mean, up to {upload.MAX_UPLOAD_BYTES // 2**20} MB together. Weights are read with safetensors "
             "only, so no code in a file can run, and every shape is checked against the card first. The model "
             "stays in your session: it is never written to disk or put in a link.")
 # no type= filter: Streamlit would raise on another extension; upload.py refuses other names in words
@@ -35,7 +36,8 @@ if files:
     else:
         st.session_state["uploaded"] = (digest, model)
         st.success(f"Loaded. Choose “{state.UPLOADED}” under Model on any page.")
-        st.text(f"{model.name}: {model.arch}, {model.config.hidden_size} units, {model.config.vocab_size:,} words")
+        st.text(f"{model.name}: {model.arch}, {model.num_layers} layer(s), {model.num_directions} direction(s), "
+                f"{model.config.hidden_size} units, {model.num_classes} logit(s), {model.config.vocab_size:,} words")
         if st.button("Read my sentence with it", key="use_uploaded"):
             st.session_state["model"] = state.UPLOADED
             st.switch_page("views/pages/read.py")
@@ -45,5 +47,5 @@ else:
 st.subheader("Start from a template")
 st.markdown("`python -m gru_viz template my-model --hidden-size 32 --embed-dim 64 --vocab words.txt` writes a valid "
             "(random, untrained) folder to fill with your weights; `python -m gru_viz trace \"a great movie\" --model "
-            "my-model` reads a sentence with it on the command line. The README's *Bring your own GRU* lists every "
-            "tensor name and shape.")
+            "my-model` reads a sentence with it on the command line. docs/bring-your-own-model.md lists every "
+            "card key, tensor name and shape.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 from gru_viz import analysis, figures, lesson, paths, upload
@@ -92,17 +93,31 @@ def _unit_changes(model_key: tuple, text: str, _sentence):
 
 
 def unit_changes(model_key: tuple, text: str, sentence):
-    """(T, H) the exact change of the logit by word and unit (``analysis.sentence_logit_changes``)."""
+    """(T, H) the exact change of the logit by word and unit (``analysis.sentence_logit_changes``); None where the
+    head does not read the states shown (``sentence.splits_by_unit`` is False: several directions, a "mean"
+    readout, or a layer below the top)."""
+    if not sentence.splits_by_unit:
+        return None
     return _unit_changes(model_key, text, _sentence=sentence)
 
 
+def unit_ranking(changes, units: int, count: int | None = None):
+    """(units by their share of the verdict, their shares (H,)) from ``unit_changes``; where the logit does not
+    split by unit (``changes`` None): (units by index, None)."""
+    if changes is None:
+        return np.arange(units)[:count], None
+    return analysis.rank_units(changes, count), analysis.unit_shares(changes)
+
+
 def ranked_units(model_key: tuple, model, text: str):
-    """The units by their share of ``text``'s verdict (H,), or None when the text cannot be read; says nothing."""
+    """The units by their share of ``text``'s verdict (H,), or None when the text cannot be read or the logit does
+    not split by unit; says nothing."""
     try:
         sentence = trace(model_key, text, model)
     except ValueError:
         return None
-    return analysis.rank_units(unit_changes(model_key, text, sentence))
+    changes = unit_changes(model_key, text, sentence)
+    return None if changes is None else analysis.rank_units(changes)
 
 
 def story_field(sentence) -> str:
@@ -115,18 +130,24 @@ def story_field(sentence) -> str:
 @st.cache_resource(max_entries=64, show_spinner=False)
 def story_specs(model_key: tuple, text: str, _sentence, _changes) -> dict[str, dict]:
     """The first chart's three Vega-Lite rows (``gru_viz.figures.story``)."""
-    units = analysis.rank_units(_changes, STORY_UNITS)
+    units, shares = unit_ranking(_changes, _sentence.hidden.shape[1], STORY_UNITS)
     return figures.story_specs(_sentence.tokens, _sentence.probability, _sentence.start_probability,
                                _sentence.logit_changes, getattr(_sentence, story_field(_sentence)), units,
-                               analysis.unit_shares(_changes)[units], field=story_field(_sentence))
+                               None if shares is None else shares[units], field=story_field(_sentence),
+                               probability_title=probability_title(_sentence))
+
+
+def probability_title(sentence) -> str:
+    """What the probability line shows: P(positive), or P(the predicted class) with C ≥ 2 classes."""
+    return "P(positive)" if sentence.num_classes == 1 else f"P({sentence.labels[sentence.predicted]})"
 
 
 def story_figure(sentence, changes):
     """The same story as one Plotly figure, for the HTML download (built only when it is asked for)."""
-    units = analysis.rank_units(changes, STORY_UNITS)
+    units, shares = unit_ranking(changes, sentence.hidden.shape[1], STORY_UNITS)
     return figures.story_figure(sentence.tokens, sentence.probability, sentence.start_probability,
                                 getattr(sentence, story_field(sentence)), units,
-                                analysis.unit_shares(changes)[units], field=story_field(sentence))
+                                None if shares is None else shares[units], field=story_field(sentence))
 
 
 def story(model_key: tuple, text: str, sentence):
@@ -144,8 +165,8 @@ def retention_figure(model_key: tuple, text: str, _sentence):
 @st.cache_resource(max_entries=64, show_spinner=False)
 def units_figure(model_key: tuple, text: str, field: str, scope: str, order: str, _sentence, _changes):
     units = analysis.shown_units(_sentence, None if scope == "all" else TOP_UNITS, order)
-    return figures.unit_heatmaps_figure({field: getattr(_sentence, field)}, _sentence.tokens, units,
-                                        analysis.unit_shares(_changes)[units])
+    shares = None if _changes is None else analysis.unit_shares(_changes)[units]
+    return figures.unit_heatmaps_figure({field: getattr(_sentence, field)}, _sentence.tokens, units, shares)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -178,13 +199,16 @@ def step_rows(model_key: tuple, text: str, position: int, units: tuple, _model, 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def compare_figures(model_key: tuple, texts: tuple, _sentences, _changes) -> dict:
-    units = analysis.rank_units(list(_changes), TOP_UNITS)
+    split = all(changes is not None for changes in _changes)
+    units = (analysis.rank_units(list(_changes), TOP_UNITS) if split
+             else np.arange(_sentences[0].hidden.shape[1])[:TOP_UNITS])
     field = story_field(_sentences[0])
     series = [(name, sentence.tokens, sentence.probability, sentence.start_probability)
               for name, sentence in zip("AB", _sentences)]
     return {"prediction": figures.compare_prediction_figure(series),
             **{f"units_{name}": figures.unit_heatmaps_figure({field: getattr(sentence, field)}, sentence.tokens,
-                                                             units, analysis.unit_shares(changes)[units])
+                                                             units,
+                                                             analysis.unit_shares(changes)[units] if split else None)
                for name, sentence, changes in zip("AB", _sentences, _changes)}}
 
 

@@ -28,6 +28,8 @@ CONNECTIVITY_MODELS = paths.SHIPPED_MODELS  # shown side by side where they ship
 FIXED_POINT_SENTENCES = 400  # validation sentences whose visited states start the search
 FIXED_POINT_STARTS = 192
 INPUTS = {"the mean word": "mean", "zero (the padding embedding)": "zero", "a word…": None}
+SHAPE_NOTE = ("{view} is shown for one layer, one direction and one logit read from the last state: it reads the "
+              "memory the head reads. Pick such a model for it.")
 
 
 def _key(model, model_key):
@@ -53,6 +55,12 @@ def _patching(model_key, base: str, source: str, mode: str, _model):
 def _connectivity(model_key, text: str, _model):
     _, ids = _model.tokenize(text)
     return analysis.connectivity(_model.gru, _model.embed(ids[:caches.PAGE_MAX_TOKENS]))  # embedded (T, E)
+
+
+@st.cache_data(max_entries=32, show_spinner="Chaining one layer's step Jacobians (float64)…")
+def _layer_connectivity(model_key, text: str, layer: int, direction: int, _model):
+    _, ids = _model.tokenize(text, caches.PAGE_MAX_TOKENS)
+    return analysis.layer_connectivity(_model.gru, _model.embed(ids), layer, direction)  # embedded (T, E)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Searching for fixed points (a few seconds, once per model and "
@@ -85,6 +93,9 @@ def patching_section(model, base_text: str = SEED_PAIR[0], source_text: str = SE
                      model_key=None) -> None:
     """The patching heatmap of ``base_text`` (rows) with states copied in from ``source_text``."""
     st.subheader("Activation patching: carry one sentence's memory into the other")
+    if not model.single_path:
+        st.info(SHAPE_NOTE.format(view="Activation patching"))
+        return
     mode = st.radio("Patch", ["all units, every source word", "unit groups, the source's final state"],
                     key="research_patching_mode", horizontal=True,
                     help="Rows: the base word after which the base's hidden state is replaced. Columns: the source "
@@ -115,9 +126,14 @@ def patching_section(model, base_text: str = SEED_PAIR[0], source_text: str = SE
                "caused it, and a state from another sentence may be one the base never visits.")
 
 
-def connectivity_section(models: dict, text: str, *, model_keys: dict | None = None) -> None:
-    """T×T connectivity of ``text`` for each model of ``models`` ({name: SentimentModel}), side by side."""
+def connectivity_section(models: dict, text: str, *, model_keys: dict | None = None, note: str | None = None,
+                         layered=None) -> None:
+    """T×T connectivity of ``text`` for each model of ``models`` ({name: SentimentModel}), side by side; ``note``:
+    a line on how the chosen model is shown; ``layered``: (model, key, layer, direction) of a stack, shown first,
+    one layer at a time (``analysis.layer_connectivity``)."""
     st.subheader("Connectivity: which earlier states each state still depends on")
+    if note:
+        st.info(note)
     if not models:
         st.caption("No model to show.")
         return
@@ -126,6 +142,11 @@ def connectivity_section(models: dict, text: str, *, model_keys: dict | None = N
         return
     matrices, tokens = {}, {}
     try:
+        if layered is not None:
+            model, key, layer, direction = layered
+            name = f"{model.name}, layer {layer + 1} {('forward', 'backward')[direction]}"
+            matrices[name] = _layer_connectivity(key, text, layer, direction, _model=model)
+            tokens[name] = model.tokenize(text, caches.PAGE_MAX_TOKENS)[0].tokens
         for name, model in models.items():
             key = (model_keys or {}).get(name) or _key(model, None)
             matrices[name] = _connectivity(key, text, _model=model)
@@ -145,6 +166,10 @@ def connectivity_section(models: dict, text: str, *, model_keys: dict | None = N
 def fixed_points_section(model, text: str, *, model_key=None) -> None:
     """Fixed points of the model's step under a constant input, drawn into the sentence's 2-D path."""
     st.subheader("Fixed points: where the memory settles (a line attractor, or separate attractors?)")
+    if not model.single_path:
+        st.info(SHAPE_NOTE.format(view="The fixed-point search") + " A layer above the first reads the layer "
+                "below's outputs, which change with every word: there is no constant input to settle under.")
+        return
     left, right = st.columns([2, 1])
     choice = left.selectbox("Constant input", list(INPUTS), key="research_fixed_input",
                             help="The word the network keeps reading while the state settles.")
@@ -214,6 +239,9 @@ def _kind_counts(kinds) -> str:
 def attribution_section(model, text: str, *, model_key=None) -> None:
     """Integrated gradients (Captum, from the padding embedding) beside the exact per-word logit change."""
     st.subheader("Integrated gradients beside the exact logit change")
+    if not model.single_path:
+        st.info(SHAPE_NOTE.format(view="Integrated gradients"))
+        return
     if not st.toggle("Compute integrated gradients", key="research_ig_on",
                      help="Captum's IntegratedGradients on the word embeddings; more integration points are taken "
                           f"until the completeness delta is below {DELTA_TOLERANCE:g}."):
@@ -238,18 +266,26 @@ def attribution_section(model, text: str, *, model_key=None) -> None:
                "on the words before it. Neither is a causal effect of removing the word.")
 
 
-def dynamics_sections(model, text: str, *, model_key=None) -> None:
+def dynamics_sections(model, text: str, *, model_key=None, view: tuple[int, int] = (0, 0)) -> None:
     """Connectivity (the shipped GRU, no-reset GRU and RNN beside the chosen model), fixed points and
-    integrated gradients of ``text``: the research views of the dynamics page."""
+    integrated gradients of ``text``: the research views of the dynamics page. ``view``: the (layer, direction)
+    shown of a model with several layers or two directions."""
     models, keys = _comparison_models(model, model_key)
-    connectivity_section(models, text, model_keys=keys)
+    note = layered = None
+    if not model.single_path and model.arch == "gru":
+        layered = (model, _key(model, model_key), *view)
+        note = ("This model's connectivity is shown one layer and direction at a time (the ones picked above), with "
+                "the layer's input held at what it read: the layer below's outputs, or the words.")
+    connectivity_section(models, text, model_keys=keys, note=note, layered=layered)
     fixed_points_section(model, text, model_key=model_key)
     attribution_section(model, text, model_key=model_key)
 
 
 def _comparison_models(model, model_key):
     """({name: model}, {name: key}): the chosen model, then the shipped comparison models that exist."""
-    models, keys = {model.name: model}, {model.name: _key(model, model_key)}
+    models, keys = {}, {}
+    if model.single_path:
+        models[model.name], keys[model.name] = model, _key(model, model_key)
     folders = caches.model_folders(caches.models_root())
     for name in CONNECTIVITY_MODELS:
         if name in folders and name not in models:

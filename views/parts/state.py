@@ -1,9 +1,11 @@
 """The sentence and the model every page shares: kept in the session across pages and written into the link
-(``?text=``, ``?model=``), and the sentence box and model picker the pages open with.
+(``?text=``, ``?model=``, and for a model of several layers or two directions ``?layer=`` and ``?direction=``),
+and the sentence box, model picker and layer/direction picker the pages open with.
 
 Session keys shared by the pages: ``text`` (the sentence), ``model`` (a folder name under models/, or
 ``UPLOADED``), ``uploaded`` (the model uploaded on *Your model*: (digest, SentimentModel)), ``compare_b`` (the
-second sentence of *Compare & intervene*).
+second sentence of *Compare & intervene*), ``layer`` (1 … L from the bottom) and ``direction`` ("forward" or
+"backward"): the layer and direction every view that draws gates shows (default: the top layer, forward).
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ import streamlit as st
 
 from gru_viz import paths
 from gru_viz.examples import SEED_PAIR
+from gru_viz.model import DIRECTIONS
 from views.parts import caches
 
 DEFAULT_MODEL = paths.DEFAULT_MODEL
 DEFAULT_TEXT = SEED_PAIR[0]
 URL_MAX_CHARACTERS = 2000  # longer text stays out of the link (browsers and proxies cap URL length)
 UPLOADED = "your uploaded model"  # the model choice for a model uploaded in this session (never in the link)
+NO_UNIT_SPLIT = ("For this model's shape and view, the middle row is the difference of each prefix's logit (the model "
+                 "run on each prefix); it splits by unit only for a one-direction \"last\" readout at its top layer, "
+                 "so the units are shown by index, without shares.")
 # kept when a page does not draw their widgets
-SHARED_KEYS = ("text", "model", "compare_b", "unit_field", "unit_scope", "unit_order")
+SHARED_KEYS = ("text", "model", "compare_b", "unit_field", "unit_scope", "unit_order", "layer", "direction")
 
 
 def _fallback_model(folders: list[str]) -> str:
@@ -42,6 +48,12 @@ def init_session() -> None:
         state["model"] = _fallback_model(folders)
     if "compare_b" not in state:
         state["compare_b"] = SEED_PAIR[1]
+    if "layer" not in state:  # checked against the model's layers when it is loaded (current_model)
+        asked = st.query_params.get("layer", "")
+        state["layer"] = int(asked) if asked.isdecimal() and len(asked) <= 2 else None
+    if "direction" not in state:
+        asked = st.query_params.get("direction")
+        state["direction"] = asked if asked in DIRECTIONS else DIRECTIONS[0]
     for key in SHARED_KEYS:  # Streamlit forgets a widget's value on a page that does not draw it
         if key in state:
             state[key] = state[key]
@@ -59,6 +71,12 @@ def write_link() -> None:
         st.query_params.pop("model", None)
     elif st.query_params.get("model") != model:
         st.query_params["model"] = model
+    view = st.session_state.get("_view_shown")  # (layer, direction) of a model with a choice; None otherwise
+    for name, value in zip(("layer", "direction"), view or (None, None)):
+        if value is None:
+            st.query_params.pop(name, None)
+        elif st.query_params.get(name) != str(value):
+            st.query_params[name] = str(value)
 
 
 def model_picker(container=st) -> None:
@@ -67,11 +85,20 @@ def model_picker(container=st) -> None:
     # a radio, not a select box: the select box's three script chunks cost the first screen ~0.3 s in Chromium
     container.radio("Model", options, key="model",
                     help="sst2-gru is the GRU; sst2-rnn a vanilla RNN of the same size (no gates); "
-                         "sst2-gru-noreset a GRU whose reset gate is always 1. Upload your own on *Your model*.")
+                         "sst2-gru-noreset a GRU whose reset gate is always 1; sst2-gru-2layer a smaller 2-layer GRU "
+                         "(pick a layer beside it). Upload your own on *Your model*.")
 
 
 def current_model():
-    """(cache key, model) of the chosen model; stops the page with a message when there is none."""
+    """(cache key, model) of the chosen model; stops the page with a message when there is none. For a model of
+    several layers or two directions the key ends with the chosen view, so every cached chart follows it."""
+    key, model = _chosen_model()
+    view = _checked_view(model)
+    st.session_state["_view_shown"] = view
+    return (key if view is None else (*key, "view", *view)), model
+
+
+def _chosen_model():
     name = st.session_state.get("model", DEFAULT_MODEL)
     if name == UPLOADED and st.session_state.get("uploaded") is not None:
         digest, model = st.session_state["uploaded"]
@@ -88,10 +115,50 @@ def current_model():
         st.stop()
 
 
+def _checked_view(model) -> tuple[int, str] | None:
+    """The session's (layer 1 … L, direction) made valid for ``model`` (default: the top layer, forward); None when
+    the model has one layer and one direction, so nothing is picked."""
+    layers, directions = model.num_layers, DIRECTIONS[:model.num_directions]
+    if layers == 1 and len(directions) == 1:
+        return None
+    state = st.session_state
+    if state.get("layer") not in range(1, layers + 1):
+        state["layer"] = layers
+    if state.get("direction") not in directions:
+        state["direction"] = directions[0]
+    return state["layer"], state["direction"]
+
+
+def view_picker(model, container=st) -> None:
+    """The layer and direction the gates are drawn for; shown only for a model with a choice."""
+    if _checked_view(model) is None:
+        return
+    layers = model.num_layers
+    # one under the other: side by side, an 800 px page cuts the layer's name; a choice of one is not drawn
+    if layers > 1:
+        names = {1: "1 (bottom)", layers: f"{layers} (top)"}
+        container.selectbox("Layer", list(range(1, layers + 1)), key="layer",
+                            format_func=lambda k: names.get(k, str(k)),
+                            help="Counted from the bottom: layer 1 reads the words, the top layer feeds the "
+                                 "classifier.")
+    if model.num_directions > 1:
+        container.radio("Direction", list(DIRECTIONS), key="direction", horizontal=True,
+                        help="The backward direction reads the sentence from its last word; its values stay at the "
+                             "word they belong to.")
+
+
+def shown(sentence):
+    """``sentence`` seen at the session's layer and direction (the top layer, forward, by default)."""
+    view = st.session_state.get("_view_shown")
+    if view is None or sentence.num_layers == 1 and sentence.num_directions == 1:
+        return sentence
+    return sentence.at(view[0] - 1, DIRECTIONS.index(view[1]))
+
+
 def read_sentence(model_key: tuple, model, text: str):
     """The ``SentenceTrace`` of ``text`` (cached; immutable), or None after saying why (blank text)."""
     try:
-        sentence = caches.trace(model_key, text, model)
+        sentence = shown(caches.trace(model_key, text, model))
     except ValueError as error:  # blank text: the tokenizer says what to do
         st.warning(str(error))
         return None
@@ -112,6 +179,7 @@ def sentence_header():
     typing.text_area("Sentence", key="text", height=68, help="The same sentence on every page; Ctrl+Enter applies it.")
     with side:
         model_picker()
+        view_picker(model)
     text = st.session_state["text"]
     sentence = read_sentence(model_key, model, text)
     if sentence is None:
