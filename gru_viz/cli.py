@@ -3,8 +3,8 @@
 ``gradient-flow [--data TSV] [--models DIR DIR] [--min-tokens N] [--json]`` and
 ``python -m gru_viz template OUT [--arch gru|rnn] [--embed-dim E] [--hidden-size H] [--vocab FILE]``
 (a small random model folder in the format ``--model`` and the page's upload accept) and
-``index --data PATH --out DIR [--model DIR] [--engine local|ray] [--address ADDR] [--json]`` (an activation
-index of a whole corpus, ``gru_viz.corpus``) and
+``index --data PATH --out DIR [--model DIR] [--heldout TSV] [--engine local|ray] [--address ADDR] [--json]``
+(an activation index of a whole corpus, ``gru_viz.corpus``) and
 ``fixed-points [--model DIR] [--input zero|mean|WORD] [--data TSV] [--json]`` (fixed points of the GRU step,
 ``analysis.fixed_points``) and
 ``study --out DIR [--variants …] [--seeds N] [--budget quick|full] [--jobs N] [--json]`` (every variant trained

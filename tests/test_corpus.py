@@ -210,6 +210,30 @@ def test_histograms_and_verdict_direction_equal_the_oracle(local_index, model, t
     np.testing.assert_allclose(index.verdict["mean_abs_share"], np.abs(weight * final).mean(0), atol=1e-6)
 
 
+def test_one_context_per_sentence_are_the_sentences_of_most_extreme_h(local_index, model, oracle):
+    out, _ = local_index
+    values, sentence_of, position_of = oracle
+    index = open_index(out, model)
+    for unit in (0, 12, 63):
+        for largest in (True, False):
+            hits = index.contexts(unit, "hidden", largest=largest, one_per_sentence=True)
+            h = values["hidden"][:, unit] * (1 if largest else -1)
+            best = {}  # sentence → (its most extreme value, the first position holding it)
+            for value, sentence, position in zip(h, sentence_of, position_of):
+                if sentence not in best or value > best[sentence][0]:
+                    best[sentence] = (value, position)
+            expected = sorted(best, key=lambda sentence: (-best[sentence][0], sentence))[:20]
+            assert len(hits) == 20
+            # float32 batched against one by one: the order may differ only between values within 1e-6
+            for hit, sentence in zip(hits, expected):
+                assert abs(hit.value * (1 if largest else -1) - best[sentence][0]) < 1e-5
+            assert {hit.sentence for hit in hits} ^ set(expected) <= {
+                s for s in best if abs(best[s][0] - best[expected[-1]][0]) < 1e-5}
+            for hit in hits:
+                if hit.sentence in best and abs(best[hit.sentence][0] - hit.value * (1 if largest else -1)) < 1e-5:
+                    assert hit.values[hit.position] == hit.value
+
+
 def test_heldout_adds_the_per_unit_ablation(tmp_path, model, corpus_file):
     lines = corpus_file.read_text(encoding="utf-8").splitlines()
     heldout = tmp_path / "heldout.tsv"

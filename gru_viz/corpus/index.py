@@ -26,6 +26,9 @@ by the model's SHA-256.
     histograms.parquet       unit, field, bin_low, bin_high, count: every step of every sentence, in
                              ``Options.bins`` fixed bins of ``statistics.FIELD_RANGES`` (z, r in [0, 1];
                              n, h in [−1, 1]; values beyond a range count in its end bin)
+    unit_contexts.parquet    unit, direction, rank, sentence, position, value, window: for every unit the
+                             ``Options.sentence_contexts`` sentences of highest (lowest) h, one step each
+                             (its strongest, ties to the earlier position), with its window as above
     verdict.parquet          unit, direction, mean_final, mean_share, mean_abs_share: the verdict direction
                              (mean h_T of positive minus negative sentences), the mean h_T, and each unit's
                              mean share w_u (h_T,u − h_0,u) of the logit and its mean size
@@ -74,6 +77,7 @@ from gru_viz.corpus.reading import read_corpus
 from gru_viz.corpus.statistics import (
     DIRECTIONS,
     FIELDS,
+    SENTENCE_DIRECTIONS,
     Options,
     bin_edges,
     merge_partials,
@@ -89,7 +93,8 @@ UNIT_COLUMNS = ("unit", "update_mean", "reset_mean", "update_low", "update_high"
                 "timescale")
 CONTEXT_COLUMNS = ("unit", "field", "rank", "sentence", "position", "value")
 OUTPUTS = ("units.parquet", "top_contexts.parquet", "bottom_contexts.parquet", "context_windows.parquet",
-           "sentences.parquet", "gradient_flow.parquet", "histograms.parquet", "verdict.parquet")
+           "sentences.parquet", "gradient_flow.parquet", "histograms.parquet", "verdict.parquet",
+           "unit_contexts.parquet")
 HELDOUT_OUTPUTS = ("unit_ablation.parquet", "unit_flips.parquet")  # written when a held-out file is given
 
 
@@ -414,6 +419,21 @@ def _write_outputs(out: Path, merged: dict, corpus, flow, flow_rows, ablation, w
     table = {name: np.concatenate(parts) for name, parts in window_columns.items()}
     table["window"] = pa.FixedSizeListArray.from_arrays(pa.array(windows.ravel(), pa.float32()), windows.shape[1])
     _write_table(out / "context_windows.parquet", table)
+    columns = {"unit": [], "direction": [], "rank": [], "sentence": [], "position": [], "value": [], "window": []}
+    for direction in SENTENCE_DIRECTIONS:
+        sentence = merged[f"{direction}_sentence"][0]  # (H, S)
+        unit_, rank_ = np.nonzero(sentence >= 0)  # row-major: by unit, then rank
+        columns["unit"].append(unit_.astype(np.int64))
+        columns["direction"].append(np.full(len(unit_), direction.removeprefix("sentence_")))
+        columns["rank"].append(rank_.astype(np.int64))
+        for name in ("sentence", "position", "value", "window"):
+            columns[name].append(merged[f"{direction}_{name}"][0][unit_, rank_])
+        referenced.update(sentence[unit_, rank_].tolist())
+    table = {name: np.concatenate(parts) for name, parts in columns.items()}
+    table["value"] = table["value"].astype(np.float64)
+    table["window"] = pa.FixedSizeListArray.from_arrays(pa.array(table["window"].ravel(), pa.float32()),
+                                                        table["window"].shape[1])
+    _write_table(out / "unit_contexts.parquet", table)
     rows = np.array(sorted(referenced), dtype=np.int64)
     _write_table(out / "sentences.parquet", {
         "sentence": rows, "file": [corpus.files[corpus.file_of[i]] for i in rows],
@@ -490,6 +510,7 @@ class CorpusIndex:
     verdict: dict | None = None
     unit_ablation: dict | None = None
     _flips: dict | None = field(default=None, repr=False)
+    _sentence_contexts: dict | None = field(default=None, repr=False)
 
     def histogram(self, unit: int, field: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(bin_low, bin_high, count) of ``unit``'s ``field`` over every step of the corpus, bins in order."""
@@ -526,9 +547,18 @@ class CorpusIndex:
 
         direction = "top" if largest else "bottom"
         table = self._contexts[direction]
-        rows = np.flatnonzero((table["unit"] == unit) & (table["field"] == field))
-        rows = rows[np.argsort(table["rank"][rows], kind="stable")]
-        windows = self._windows[direction][(unit, field)]
+        if field == "hidden" and one_per_sentence and self._sentence_contexts is not None:
+            table = self._sentence_contexts  # the sentences kept one step each: more of them than the top steps hold
+            rows = np.flatnonzero((table["unit"] == unit) & (table["direction"] == direction))
+            rows = rows[np.argsort(table["rank"][rows], kind="stable")]
+            windows = table["window"][rows]
+            table = {name: table[name][rows] for name in ("sentence", "position", "value")}
+            table["rank"] = np.arange(len(rows))
+            rows = np.arange(len(rows))
+        else:
+            rows = np.flatnonzero((table["unit"] == unit) & (table["field"] == field))
+            rows = rows[np.argsort(table["rank"][rows], kind="stable")]
+            windows = self._windows[direction][(unit, field)]
         window = (windows.shape[1] - 1) // 2
         hits, seen = [], set()
         for row in rows:
@@ -606,7 +636,22 @@ def open_index(folder, model: SentimentModel | None = None) -> CorpusIndex:
                        _contexts={"top": tables["top_contexts.parquet"], "bottom": tables["bottom_contexts.parquet"]},
                        _windows=windows, _texts=texts, _where=where, histograms=optional["histograms"],
                        verdict=optional["verdict"], unit_ablation=optional["unit_ablation"],
-                       _flips=optional["unit_flips"])
+                       _flips=optional["unit_flips"], _sentence_contexts=_sentence_contexts(folder))
+
+
+def _sentence_contexts(folder: Path) -> dict | None:
+    """unit_contexts.parquet as columns, its windows as one (rows, W) array; None in an older index."""
+    path = folder / "unit_contexts.parquet"
+    if not path.is_file():
+        return None
+    try:
+        table = pq.read_table(path)
+        columns = {name: table[name].to_numpy(zero_copy_only=False) for name in table.column_names if name != "window"}
+        span = table.schema.field("window").type.list_size
+        columns["window"] = table["window"].combine_chunks().flatten().to_numpy().reshape(-1, span)  # (rows, W)
+    except (OSError, ValueError, pa.ArrowException) as error:
+        raise ValueError(f"{folder}: unit_contexts.parquet is unreadable ({error}); build the index again") from None
+    return columns
 
 
 def _columns(path: Path) -> dict:
