@@ -43,6 +43,8 @@ ranked = [int(u) for u in analysis.rank_units(changes)]
 unit = unit_column.selectbox("Unit (ranked by its share of the verdict)", ranked, key="cell_unit",
                              format_func=lambda u: f"unit {u} (share {shares[u]:+.2f})")
 
+unit_column.page_link("views/pages/unit.py", label=f"Unit {unit}'s page", icon=":material/arrow_forward:",
+                      query_params={"unit": unit, "model": model.name})
 step = analysis.sentence_cell_step(model, sentence, position, unit)
 st.markdown(f"**Unit {unit} at word {position}, “{step.token}”**, with the model's own numbers (each brace is the "
             f"value of the term above it):")

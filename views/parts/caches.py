@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -118,7 +119,15 @@ def story_specs(model_key: tuple, text: str, _sentence, _changes) -> dict[str, d
     units = analysis.rank_units(_changes, STORY_UNITS)
     return figures.story_specs(_sentence.tokens, _sentence.probability, _sentence.start_probability,
                                _sentence.logit_changes, getattr(_sentence, story_field(_sentence)), units,
-                               analysis.unit_shares(_changes)[units], field=story_field(_sentence))
+                               analysis.unit_shares(_changes)[units], field=story_field(_sentence),
+                               unit_link=unit_link(model_key))
+
+
+def unit_link(model_key: tuple) -> str:
+    """The unit page's link with ``{unit}`` to fill in: the model named when it is a folder (an upload is
+    not in any link)."""
+    named = model_key[0] != "upload"
+    return "unit?unit={unit}" + (f"&{urlencode({'model': model_key[1]})}" if named else "")
 
 
 def story_figure(sentence, changes):
@@ -145,7 +154,7 @@ def retention_figure(model_key: tuple, text: str, _sentence):
 def units_figure(model_key: tuple, text: str, field: str, scope: str, order: str, _sentence, _changes):
     units = analysis.shown_units(_sentence, None if scope == "all" else TOP_UNITS, order)
     return figures.unit_heatmaps_figure({field: getattr(_sentence, field)}, _sentence.tokens, units,
-                                        analysis.unit_shares(_changes)[units])
+                                        analysis.unit_shares(_changes)[units], unit_link=unit_link(model_key))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -184,7 +193,8 @@ def compare_figures(model_key: tuple, texts: tuple, _sentences, _changes) -> dic
               for name, sentence in zip("AB", _sentences)]
     return {"prediction": figures.compare_prediction_figure(series),
             **{f"units_{name}": figures.unit_heatmaps_figure({field: getattr(sentence, field)}, sentence.tokens,
-                                                             units, analysis.unit_shares(changes)[units])
+                                                             units, analysis.unit_shares(changes)[units],
+                                                             unit_link=unit_link(model_key))
                for name, sentence, changes in zip("AB", _sentences, _changes)}}
 
 
@@ -241,3 +251,20 @@ def memory_statistics(model_key: tuple, data_key: tuple, _model, _texts: tuple):
 def top_activations(model_key: tuple, data_key: tuple, unit: int, field: str, largest: bool, _model, _texts: tuple):
     hits = analysis.top_activations(_model, list(_texts), unit, k=TOP_POOL, field=field, largest=largest)
     return analysis.one_per_sentence(hits, TOP_CONTEXTS)
+
+
+# ---- one unit: its profile from the corpus index, and steering ----
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def unit_profile(model_key: tuple, index_folder: str, index_created: str, unit: int, _index, _model):
+    from gru_viz.corpus import unit_profile as profile
+
+    return profile(_index, _model, unit)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def steer(model_key: tuple, text: str, direction_name: str, alpha: float, _model, _direction):
+    """``analysis.steer`` of ``text`` with α·direction after every word: (tokens, steered, free), each (T,)."""
+    steered, free = analysis.steer(_model, text, _direction, alpha)
+    return _model.tokenize(text)[0].tokens, steered, free
