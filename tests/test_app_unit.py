@@ -97,7 +97,7 @@ def test_the_unit_page_shows_the_units_numbers(app, corpus):
     size = np.abs(weight * final).mean(0)
     metrics = {metric.label: metric.value for metric in app.metric}
     assert metrics == {"Readout weight w": f"{weight[UNIT]:+.4f}",
-                       "Mean share of the verdict": f"{size[UNIT] / size.sum():.1%}",
+                       "Verdict share": f"{size[UNIT] / size.sum():.1%}",
                        "τ (words)": f"{-1 / np.log(update.mean()):.2f}", "Mean z": f"{update.mean():.3f}",
                        "Mean r": f"{reset.mean():.3f}"}
     histogram = charts(app)["chart_unit_histograms"]

@@ -34,8 +34,8 @@ def test_shaded_words_are_escaped_and_shaded_by_value():
     line = shaded_words_html(TOKENS, np.array([0.5, -1.0, np.nan, 0.0, 2.0]), link='read?text=a"b&model=m')
     assert "&lt;b&gt;bad&lt;/b&gt;" in line and "&amp;" in line and "&quot;x&quot;" in line and "<b>" not in line
     assert 'href="read?text=a&quot;b&amp;model=m"' in line
-    assert "rgba(178,24,43,1.000)" in line and "rgba(33,102,172,0.500)" in line  # red for −1, half blue for 0.5
-    assert "rgba(33,102,172,1.000)" in line  # beyond 1: full colour
+    assert "rgba(178,24,43,0.550)" in line and "rgba(33,102,172,0.275)" in line  # red for −1, half blue for 0.5
+    assert line.count("rgba(33,102,172,0.550)") == 1  # beyond 1: the colour of 1
     hit = Activation(sentence=0, position=2, value=0.0, tokens=TOKENS, values=np.zeros(5, dtype=np.float32))
     block = shaded_contexts_html([hit], ["read?text=x"], window=1)
     assert block.count("<span class=\"unit-hit\"") == 1 and "… " in block and " …" in block  # words cut on both sides

@@ -22,13 +22,15 @@ __all__ = ["shaded_contexts_html", "shaded_words_html", "steering_figure", "unit
 
 _POSITIVE_RGB, _NEGATIVE_RGB = "33,102,172", "178,24,43"  # DIVERGING's ends, as rgba() wants them
 _SYMBOLS = {"hidden": "h", "update": "z", "reset": "r", "candidate": "n"}
+_MAX_OPACITY = 0.55  # |value| = 1 at this opacity: dark enough to read the sign, light enough to read the word
 
 
 def _shade(value: float) -> str:
     if not np.isfinite(value):
         return ""
     rgb = _POSITIVE_RGB if value >= 0 else _NEGATIVE_RGB
-    return f' style="background:rgba({rgb},{min(abs(float(value)), 1.0):.3f})" title="{float(value):.4g}"'
+    opacity = min(abs(float(value)), 1.0) * _MAX_OPACITY
+    return f' style="background:rgba({rgb},{opacity:.3f})" title="{float(value):.4g}"'
 
 
 def shaded_words_html(tokens, values, *, center: int | None = None, window: int | None = None,

@@ -50,7 +50,7 @@ else:
     columns[0].metric("Readout weight w", f"{profile.readout_weight:+.4f}",
                       help="The verdict's logit is w · h_T + b: this unit's weight in it.")
     if profile.mean_share is not None:
-        columns[1].metric("Mean share of the verdict", f"{profile.share_fraction:.1%}",
+        columns[1].metric("Verdict share", f"{profile.share_fraction:.1%}",
                           help=f"Mean |w (h_T − h_0)| of this unit over the mean of all units' sum. Its signed mean "
                                f"w (h_T − h_0) over the corpus is {profile.mean_share:+.4f}.")
     if profile.arch == "gru":
