@@ -26,6 +26,7 @@ if __name__ == "__main__":  # one visitor's run of the page
         st.Page("views/pages/compare.py", title="Compare & intervene", url_path="compare"),
         st.Page("views/pages/dynamics.py", title="Memory dynamics", url_path="dynamics"),
         st.Page("views/pages/dataset.py", title="Across the data set", url_path="dataset"),
+        st.Page("views/pages/unit.py", title="Units", url_path="unit"),
         st.Page("views/pages/seeds.py", title="Across seeds", url_path="seeds"),
         st.Page("views/pages/lesson.py", title="Lesson", url_path="lesson"),
         st.Page("views/pages/your_model.py", title="Your model", url_path="your-model"),

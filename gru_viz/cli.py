@@ -3,8 +3,8 @@
 ``gradient-flow [--data TSV] [--models DIR DIR] [--min-tokens N] [--json]`` and
 ``python -m gru_viz template OUT [--arch gru|rnn] [--embed-dim E] [--hidden-size H] [--vocab FILE]``
 (a small random model folder in the format ``--model`` and the page's upload accept) and
-``index --data PATH --out DIR [--model DIR] [--engine local|ray] [--address ADDR] [--json]`` (an activation
-index of a whole corpus, ``gru_viz.corpus``) and
+``index --data PATH --out DIR [--model DIR] [--heldout TSV] [--engine local|ray] [--address ADDR] [--json]``
+(an activation index of a whole corpus, ``gru_viz.corpus``) and
 ``fixed-points [--model DIR] [--input zero|mean|WORD] [--data TSV] [--json]`` (fixed points of the GRU step,
 ``analysis.fixed_points``) and
 ``study --out DIR [--variants …] [--seeds N] [--budget quick|full] [--jobs N] [--json]`` (every variant trained
@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                                          "(default: start a local Ray runtime)")
     index.add_argument("--workers", type=_positive, help="Ray actors at most (default: the cluster's CPUs)")
     index.add_argument("--shard-rows", type=_positive, default=4096, help="rows per shard (default: %(default)s)")
+    index.add_argument("--heldout", type=Path, help="a labelled TSV (e.g. data/sst2/val.tsv) on which to measure "
+                       "each unit's ablation")
     index.add_argument("--json", action="store_true", help="print the manifest as JSON (with \"skipped\")")
     fixed = commands.add_parser("fixed-points", help="fixed points of the GRU step under a constant input, their "
                                                      "eigenvalues, timescales and alignment with the readout")
@@ -273,7 +275,8 @@ def index_command(args) -> str:
     from gru_viz.corpus import build_index
 
     manifest = build_index(args.data, args.model or paths.default_model_dir(), args.out, engine=args.engine,
-                           address=args.address, workers=args.workers, shard_rows=args.shard_rows)
+                           address=args.address, workers=args.workers, shard_rows=args.shard_rows,
+                           heldout=args.heldout)
     if args.json:
         return json.dumps(asdict(manifest), ensure_ascii=False)
     if manifest.skipped:

@@ -54,10 +54,23 @@ def data_file(tmp_path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def models_without_index(tmp_path_factory) -> Path:
+    """The shipped models' files without their corpus index, so the data-set views compute live on the small TSV
+    (the index is the subject of test_views_corpus.py and test_shipped_index.py)."""
+    root = tmp_path_factory.mktemp("models")
+    for folder in (ROOT / "models").iterdir():
+        if (folder / "card.json").is_file():
+            (root / folder.name).mkdir()
+            for name in ("card.json", "model.safetensors", "vocab.json"):
+                (root / folder.name / name).symlink_to(folder / name)
+    return root
+
+
 @pytest.fixture
-def app(data_file, monkeypatch):
+def app(data_file, models_without_index, monkeypatch):
     """A fresh AppTest of app.py over the shipped models, with the small TSV as its data set (not yet run)."""
-    monkeypatch.delenv("GRU_VIZ_MODELS", raising=False)
+    monkeypatch.setenv("GRU_VIZ_MODELS", str(models_without_index))
     monkeypatch.setenv("GRU_VIZ_DATA", str(data_file))
     app = AppTest.from_file(APP, default_timeout=TIMEOUT)
     app.query_params["text"] = SENTENCE

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
 FIRST_SCREEN = ARTIFACTS / "first-screen.png"  # the README's picture, docs/screenshot.png, when copied there
 PAGES = {"": "read", "cell": "cell", "compare": "compare", "dynamics": "dynamics", "dataset": "dataset",
-         "seeds": "seeds", "your-model": "your-model"}  # URL path → screenshot name
+         "seeds": "seeds", "your-model": "your-model", "unit": "unit"}  # URL path → screenshot name
 SENTENCE = "I love this movie so much but the ending is really boring"
 WORDS = ["love", "movie", "ending", "really", "boring"]  # distinctive enough to be found only as labels
 PLOTLY = ".stPlotlyChart .js-plotly-plot"
@@ -195,3 +195,46 @@ def test_every_other_page_at_800_px_cuts_no_chart_text(app_url, browser, path):
         _screenshot_whole_page(page, ARTIFACTS / f"page-{PAGES[path]}-800.png")
     finally:
         context.close()
+
+
+MARKUP = "<b>bold</b> & <script>alert(1)</script> a gorgeous movie"  # typed text that looks like HTML
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_the_unit_page_shows_markup_literally_and_links_to_its_neighbours_and_sentences(app_url, browser, width):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        _open(page, f"{app_url}/unit?unit=7&text={quote(MARKUP)}")
+        assert not _problems(page), _problems(page)
+        assert page.get_by_text("Unit 7 of 64 in sst2-gru").count() == 1
+        shaded = page.locator(".unit-words")  # 20 top and 20 bottom contexts, then the typed sentence
+        assert shaded.count() == 41
+        typed = shaded.last
+        assert "<" in typed.inner_text() and "script" in typed.inner_text()  # the characters, as typed
+        assert typed.locator("b, script").count() == 0  # and no element made of them
+        assert page.locator(".unit-contexts a[href^='read?text=']").count() == 40
+        assert page.locator(PLOTLY).count() >= 3  # histograms, the sentence through the unit, steering
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        _screenshot_whole_page(page, ARTIFACTS / f"unit-page-{width}.png")
+        if width == 1400:
+            page.screenshot(path=str(ARTIFACTS / "unit-page-first-screen.png"))  # docs/unit-page.png, when copied
+            page.get_by_text("unit 8 →").click()
+            _wait_until_idle(page)
+            assert page.get_by_text("Unit 8 of 64 in sst2-gru").count() == 1
+            assert parse_qs(urlparse(page.url).query).get("unit") == ["8"]
+            first = page.locator(".unit-contexts a").first
+            text = parse_qs(urlparse(first.get_attribute("href")).query)["text"][0]
+            first.click()
+            page.wait_for_url(re.compile(r"/read\?"), timeout=LOAD_TIMEOUT)
+            _wait_until_idle(page)
+            assert parse_qs(urlparse(page.url).query).get("text") == [text]
+    finally:
+        context.close()
+
+
+def test_a_bad_unit_in_the_link_is_one_message_and_unit_0(app_url, page):
+    _open(page, f"{app_url}/unit?unit={quote('<i>9999')}")
+    errors = page.locator('[data-testid="stAlertContentError"]')
+    assert errors.count() == 1 and "<i>" not in errors.inner_text() and "showing unit 0" in errors.inner_text()
+    assert page.get_by_text("Unit 0 of 64 in sst2-gru").count() == 1

@@ -186,6 +186,79 @@ def test_opened_index_gives_the_page_what_it_needs(local_index, model, texts_lab
         index.contexts(64)
 
 
+def test_histograms_and_verdict_direction_equal_the_oracle(local_index, model, texts_labels, oracle):
+    out, manifest = local_index
+    texts, labels = texts_labels
+    values, _, _ = oracle
+    index = open_index(out, model)
+    ranges = {"update": (0, 1), "reset": (0, 1), "candidate": (-1, 1), "hidden": (-1, 1)}
+    for field in FIELDS:
+        for unit in (0, 12, 63):
+            low, high, count = index.histogram(unit, field)
+            edges = np.linspace(*ranges[field], 41)
+            np.testing.assert_allclose(low, edges[:-1])
+            np.testing.assert_allclose(high, edges[1:])
+            assert count.tolist() == np.histogram(np.clip(values[field][:, unit], *ranges[field]), edges)[0].tolist()
+            assert count.sum() == manifest.tokens
+    final = np.array([model.trace(text).hidden[-1] for text in texts], dtype=np.float64)  # (N, H)
+    positive = np.asarray(labels) == 1
+    np.testing.assert_allclose(index.verdict["direction"], final[positive].mean(0) - final[~positive].mean(0),
+                               atol=1e-6)
+    np.testing.assert_allclose(index.verdict["mean_final"], final.mean(0), atol=1e-6)
+    weight = model.readout_weight  # float32 traces batched or one by one differ in the last bits: atol 1e-6
+    np.testing.assert_allclose(index.verdict["mean_share"], (weight * final).mean(0), atol=1e-6)
+    np.testing.assert_allclose(index.verdict["mean_abs_share"], np.abs(weight * final).mean(0), atol=1e-6)
+
+
+def test_one_context_per_sentence_are_the_sentences_of_most_extreme_h(local_index, model, oracle):
+    out, _ = local_index
+    values, sentence_of, position_of = oracle
+    index = open_index(out, model)
+    for unit in (0, 12, 63):
+        for largest in (True, False):
+            hits = index.contexts(unit, "hidden", largest=largest, one_per_sentence=True)
+            h = values["hidden"][:, unit] * (1 if largest else -1)
+            best = {}  # sentence → (its most extreme value, the first position holding it)
+            for value, sentence, position in zip(h, sentence_of, position_of):
+                if sentence not in best or value > best[sentence][0]:
+                    best[sentence] = (value, position)
+            expected = sorted(best, key=lambda sentence: (-best[sentence][0], sentence))[:20]
+            assert len(hits) == 20
+            # float32 batched against one by one: the order may differ only between values within 1e-6
+            for hit, sentence in zip(hits, expected):
+                assert abs(hit.value * (1 if largest else -1) - best[sentence][0]) < 1e-5
+            assert {hit.sentence for hit in hits} ^ set(expected) <= {
+                s for s in best if abs(best[s][0] - best[expected[-1]][0]) < 1e-5}
+            for hit in hits:
+                if hit.sentence in best and abs(best[hit.sentence][0] - hit.value * (1 if largest else -1)) < 1e-5:
+                    assert hit.values[hit.position] == hit.value
+
+
+def test_heldout_adds_the_per_unit_ablation(tmp_path, model, corpus_file):
+    lines = corpus_file.read_text(encoding="utf-8").splitlines()
+    heldout = tmp_path / "heldout.tsv"
+    heldout.write_text("\n".join(lines[:301]) + "\n", encoding="utf-8")
+    out = tmp_path / "index"
+    manifest = build_index(heldout, MODEL, out, progress=False, heldout=heldout)
+    assert manifest.heldout["sentences"] == 300 and manifest.heldout["file"] == str(heldout)
+    texts, labels = parse_labelled_tsv(heldout.read_bytes(), str(heldout))
+    expected = analysis.unit_ablation(model, texts, labels)
+    index = open_index(out, model)
+    table = index.unit_ablation
+    for c, condition in enumerate(analysis.UNIT_ABLATIONS):
+        rows = table["condition"] == condition
+        assert table["unit"][rows].tolist() == list(range(64))
+        np.testing.assert_array_equal(table["accuracy"][rows], expected.accuracy[c])
+        for unit in range(64):
+            flips = index.unit_flips(unit, condition)
+            assert [flip["line"] - 2 for flip in flips] == expected.flips(condition, unit).tolist()
+            assert table["flips"][rows][unit] == len(flips)
+    assert manifest.heldout["free_accuracy"] == expected.free_accuracy
+    assert build_index(heldout, MODEL, out, progress=False, heldout=heldout).skipped
+    assert not build_index(heldout, MODEL, out, progress=False).skipped  # the ablation goes with its file
+    assert open_index(out, model).unit_ablation is None
+
+
 def test_an_index_of_another_model_is_refused(local_index):
     out, _ = local_index
     with pytest.raises(ValueError, match="built with another model"):
@@ -322,7 +395,7 @@ def test_both_engines_give_the_same_numbers(ray_runtime, local_index, corpus_fil
     manifest = build_index(corpus_file, MODEL, out, engine="ray", workers=2, shard_rows=SHARD_ROWS, progress=False)
     assert manifest.engine == "ray" and manifest.shards_reused == 0
     for name in ("units.parquet", "top_contexts.parquet", "bottom_contexts.parquet", "context_windows.parquet",
-                 "sentences.parquet", "gradient_flow.parquet"):
+                 "sentences.parquet", "gradient_flow.parquet", "histograms.parquet", "verdict.parquet"):
         _assert_same_table(pq.read_table(out / name), pq.read_table(local_out / name))
     assert (out / "ablation.json").read_text() == (local_out / "ablation.json").read_text()
     for key in ("sentences", "tokens", "model_sha256", "data_sha256", "gradient_flow", "ablation"):

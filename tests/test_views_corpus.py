@@ -41,8 +41,14 @@ def _section(model_folder: str):
     st.text(f"shown: {shown}")
 
 
-def _run(monkeypatch, index: Path | str, model: Path = MODEL) -> AppTest:
-    monkeypatch.setenv("GRU_VIZ_INDEX", str(index))
+def _run(monkeypatch, index: Path | str | None, model: Path = MODEL, models: Path | None = None) -> AppTest:
+    """The section with ``index`` as $GRU_VIZ_INDEX; ``models`` as $GRU_VIZ_MODELS (default: a folder of no
+    models, so the index each shipped model carries stays out of the choices)."""
+    if index is None:
+        monkeypatch.delenv("GRU_VIZ_INDEX", raising=False)
+    else:
+        monkeypatch.setenv("GRU_VIZ_INDEX", str(index))
+    monkeypatch.setenv("GRU_VIZ_MODELS", str(models or Path(str(index)).parent / "no-models"))
     app = AppTest.from_function(_section, args=(str(model),), default_timeout=120)
     app.run()
     assert not app.exception, app.exception
@@ -113,3 +119,11 @@ def test_indexes_are_chosen_by_name_and_no_server_path_is_shown(monkeypatch, ind
     shown = " ".join(str(element.value) for kind in ("caption", "markdown", "text", "error", "subheader")
                      for element in getattr(app, kind))
     assert str(tmp_path) not in shown and str(ROOT) not in shown
+
+
+def test_the_index_a_model_ships_with_is_found_by_itself(monkeypatch):
+    app = _run(monkeypatch, None, models=ROOT / "models")
+    assert _shown(app) and not app.error
+    assert app.selectbox(key="corpus_index").options[0] == "shipped with sst2-gru"
+    units = pq.read_table(ROOT / "models" / "sst2-gru" / "index" / "units.parquet").to_pandas()
+    np.testing.assert_array_equal(_table(app, "τ (words)")["τ (words)"], units["timescale"])

@@ -13,6 +13,7 @@ One module per concept, every public name re-exported here (import from ``gru_vi
 - ``cell``:          one step of the cell for one unit, every term with the model's numbers.
 - ``interventions``: clamps, a sentence free vs clamped, accuracy with gates forced (ablation).
 - ``units``:         gate saturation and timescales per unit, unit search.
+- ``unit_ablation``: accuracy with one unit's memory zeroed or frozen, for every unit.
 - ``projection``:    principal axes of hidden states and the 2-D/3-D path.
 - ``gradients``:     ‖∂h_T/∂h_t‖ for a sentence and by distance over a data set.
 - ``connectivity``, ``patching``, ``fixed_points``, ``integrated_gradients``: the research tools.
@@ -83,6 +84,7 @@ from gru_viz.analysis.ranking import (
     unit_shares,
 )
 from gru_viz.analysis.steering import steer, unit_direction
+from gru_viz.analysis.unit_ablation import UNIT_ABLATIONS, UnitAblation, unit_ablation
 from gru_viz.analysis.units import (
     CLUSTER_LIMIT,
     FAST_TIMESCALE,
@@ -131,4 +133,6 @@ __all__ = [
     "WordAttribution", "integrated_gradients",
     # steering: push the memory along a direction and read on
     "steer", "unit_direction",
+    # one unit taken away: accuracy and the verdicts that flip
+    "UNIT_ABLATIONS", "UnitAblation", "unit_ablation",
 ]

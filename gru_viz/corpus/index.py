@@ -23,6 +23,20 @@ by the model's SHA-256.
     gradient_flow.parquet    distance, mean, geometric_mean, count: ``analysis.dataset_gradient_flow`` over
                              the sample described in the manifest (by default the 400 sentences of ≥ 15 tokens
                              of smallest seeded priority, ``statistics.flow_priority``; all of them if fewer)
+    histograms.parquet       unit, field, bin_low, bin_high, count: every step of every sentence, in
+                             ``Options.bins`` fixed bins of ``statistics.FIELD_RANGES`` (z, r in [0, 1];
+                             n, h in [−1, 1]; values beyond a range count in its end bin)
+    unit_contexts.parquet    unit, direction, rank, sentence, position, value, window: for every unit the
+                             ``Options.sentence_contexts`` sentences of highest (lowest) h, one step each
+                             (its strongest, ties to the earlier position), with its window as above
+    verdict.parquet          unit, direction, mean_final, mean_share, mean_abs_share: the verdict direction
+                             (mean h_T of positive minus negative sentences), the mean h_T, and each unit's
+                             mean share w_u (h_T,u − h_0,u) of the logit and its mean size
+    unit_ablation.parquet    unit, condition, accuracy, correct, flips: with ``heldout``, accuracy on that
+                             file with one unit zeroed (or frozen at h0) after every word
+                             (``analysis.unit_ablation``), and how many verdicts flip
+    unit_flips.parquet       unit, condition, rank, line, text, label, free, ablated: those sentences,
+                             largest move of P(positive) first
     manifest.json            see ``Manifest``; written last, so its presence means the index is complete
 
 >>> manifest = build_index("data/sst2/val.tsv", "models/sst2-gru", "artifacts/index-val")  # doctest: +SKIP
@@ -48,12 +62,28 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from gru_viz.analysis import ABLATIONS, Activation, GradientFlowByDistance, dataset_gradient_flow, embed_texts
+from gru_viz.analysis import (
+    ABLATIONS,
+    UNIT_ABLATIONS,
+    Activation,
+    GradientFlowByDistance,
+    dataset_gradient_flow,
+    embed_texts,
+    unit_ablation,
+)
 from gru_viz.corpus.engines import ENGINES, Shard, run_local, run_ray
 from gru_viz.corpus.reading import data_sha256 as _data_sha256
 from gru_viz.corpus.reading import read_corpus
-from gru_viz.corpus.statistics import DIRECTIONS, FIELDS, Options, merge_partials, partial_from_bytes
-from gru_viz.model import CARD, VOCAB, WEIGHTS, SentimentModel, load_model
+from gru_viz.corpus.statistics import (
+    DIRECTIONS,
+    FIELDS,
+    SENTENCE_DIRECTIONS,
+    Options,
+    bin_edges,
+    merge_partials,
+    partial_from_bytes,
+)
+from gru_viz.model import CARD, VOCAB, WEIGHTS, SentimentModel, is_positive, load_model
 
 __all__ = ["INDEX_FORMAT", "CorpusIndex", "Manifest", "build_index", "model_sha256", "open_index"]
 
@@ -63,7 +93,9 @@ UNIT_COLUMNS = ("unit", "update_mean", "reset_mean", "update_low", "update_high"
                 "timescale")
 CONTEXT_COLUMNS = ("unit", "field", "rank", "sentence", "position", "value")
 OUTPUTS = ("units.parquet", "top_contexts.parquet", "bottom_contexts.parquet", "context_windows.parquet",
-           "sentences.parquet", "gradient_flow.parquet")
+           "sentences.parquet", "gradient_flow.parquet", "histograms.parquet", "verdict.parquet",
+           "unit_contexts.parquet")
+HELDOUT_OUTPUTS = ("unit_ablation.parquet", "unit_flips.parquet")  # written when a held-out file is given
 
 
 @dataclass(frozen=True)
@@ -82,6 +114,8 @@ class Manifest:
     workers: {"processes": the processes that read shards, "peak_rss_mib": their peak resident memory}.
     ablation: {"accuracy", "correct", "sentences"} or None (an RNN, or no labels).
     gradient_flow: {"sample", "min_tokens", "seed", "eligible" (sentences long enough), "sentences": [rows]}.
+    heldout: {"file", "data_sha256", "sentences", "free_accuracy", "bad_rows"} of the held-out file the
+    per-unit ablation read, or None (no file given, or an index older than the per-unit ablation).
     skipped: True when ``build_index`` found this index up to date and did nothing (not stored).
     """
 
@@ -107,6 +141,7 @@ class Manifest:
     timings: dict
     workers: dict
     format: str = INDEX_FORMAT
+    heldout: dict | None = None
     skipped: bool = field(default=False, compare=False)
 
     def to_json(self) -> str:
@@ -124,10 +159,10 @@ class Manifest:
                              "python -m gru_viz index)") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
             raise ValueError(f"{path}: not readable JSON ({error})") from None
-        names = {f.name for f in fields(cls)} - {"skipped"}
+        names = {f.name for f in fields(cls)} - {"skipped", "heldout"}
         if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT or not names <= set(data):
             raise ValueError(f"{path}: not a {INDEX_FORMAT} manifest")
-        return cls(**{name: data[name] for name in names})
+        return cls(**{name: data[name] for name in names}, heldout=data.get("heldout"))
 
 
 def model_sha256(model: SentimentModel) -> str:
@@ -149,10 +184,20 @@ def _version() -> str:
     return getattr(gru_viz, "__version__", "unknown")
 
 
+def _indexable_model(model_dir):
+    model = load_model(model_dir)
+    if not model.single_path:  # the statistics read the memory the head reads, one layer and one logit
+        raise ValueError(f"{model.name}: a corpus index is built for one layer, one direction and one logit read "
+                         "from the last state")
+    return model
+
+
 def build_index(data, model_dir, out, *, engine: str = "local", address: str | None = None, workers: int | None = None,
-                shard_rows: int = SHARD_ROWS, options: Options | None = None, progress: bool = True) -> Manifest:
+                shard_rows: int = SHARD_ROWS, options: Options | None = None, progress: bool = True,
+                heldout=None) -> Manifest:
     """Index the corpus ``data`` (a labelled TSV or a folder of them) with the model folder ``model_dir``
-    into the folder ``out`` (created if needed). ``engine``: "local" (in this process) or "ray" (Ray
+    into the folder ``out`` (created if needed). ``heldout``, a labelled TSV (e.g. the validation file),
+    adds the per-unit ablation on it. ``engine``: "local" (in this process) or "ray" (Ray
     Data; ``address`` joins a cluster, ``workers`` caps the actor pool). ``progress`` draws a tqdm bar on
     stderr. Returns the ``Manifest``; its ``skipped`` is True when the index was already up to date.
     Every fault a user can cause is a ``ValueError``."""
@@ -164,16 +209,14 @@ def build_index(data, model_dir, out, *, engine: str = "local", address: str | N
         raise ValueError(f"shard_rows must be a positive whole number, got {shard_rows!r}")
     if address and engine != "ray":
         raise ValueError("--address joins a Ray cluster: use it with --engine ray")
-    model = load_model(model_dir)
-    if not model.single_path:  # the statistics read the memory the head reads, one layer and one logit
-        raise ValueError(f"{model.name}: a corpus index is built for one layer, one direction and one logit read "
-                         "from the last state")
+    model = _indexable_model(model_dir)
     load_seconds = time.perf_counter() - started
     model_hash, data_hash = model_sha256(model), _data_sha256(data)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out}: exists and is not a folder")
-    current = _up_to_date(out, model_hash, data_hash, shard_rows, options)
+    heldout_hash = None if heldout is None else _data_sha256(heldout)
+    current = _up_to_date(out, model_hash, data_hash, shard_rows, options, heldout_hash)
     if current is not None:
         return current
     (out / "manifest.json").unlink(missing_ok=True)  # until the new one is written, the folder is no index
@@ -226,8 +269,17 @@ def build_index(data, model_dir, out, *, engine: str = "local", address: str | N
         correct = {name: int(count) for name, count in zip(ABLATIONS, merged["ablation_correct"])}
         ablation = {"accuracy": {name: count / len(corpus.texts) for name, count in correct.items()},
                     "correct": correct, "sentences": len(corpus.texts)}
-    _write_outputs(out, merged, corpus, flow, flow_rows, ablation)
+    _write_outputs(out, merged, corpus, flow, flow_rows, ablation, model.readout_weight)
     timings["write"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    heldout_note = None
+    with _torch_threads(1):
+        if heldout is not None:
+            heldout_note = _write_unit_ablation(out, model, heldout, heldout_hash)
+        else:
+            for name in HELDOUT_OUTPUTS:
+                (out / name).unlink(missing_ok=True)
+    timings["unit_ablation"] = time.perf_counter() - clock
     manifest = Manifest(
         sentences=len(corpus.texts), tokens=int(merged["steps"]), model_sha256=model_hash, data_sha256=data_hash,
         engine=engine, version=_version(), wall_seconds=round(time.perf_counter() - started, 3),
@@ -241,7 +293,8 @@ def build_index(data, model_dir, out, *, engine: str = "local", address: str | N
                        "sentences": flow_rows.tolist()},
         timings={name: round(seconds, 3) for name, seconds in timings.items()},
         workers={"processes": len(peak_rss), "peak_rss_mib": [round(value / 2**20, 1) for value in
-                                                              sorted(peak_rss.values())]})
+                                                              sorted(peak_rss.values())]},
+        heldout=heldout_note)
     _write_atomic(out / "manifest.json", manifest.to_json().encode())
     kept = set(paths.values())
     for stale in store.glob("*.npz"):  # shards of earlier data or another model: this folder holds one index
@@ -250,14 +303,16 @@ def build_index(data, model_dir, out, *, engine: str = "local", address: str | N
     return manifest
 
 
-def _up_to_date(out: Path, model_hash, data_hash, shard_rows, options) -> Manifest | None:
+def _up_to_date(out: Path, model_hash, data_hash, shard_rows, options, heldout_hash) -> Manifest | None:
     try:
         manifest = Manifest.read(out)
     except ValueError:
         return None
     same = (manifest.model_sha256 == model_hash and manifest.data_sha256 == data_hash
-            and manifest.shard_rows == shard_rows and manifest.options == asdict(options))
-    if same and all((out / name).is_file() for name in OUTPUTS):
+            and manifest.shard_rows == shard_rows and manifest.options == asdict(options)
+            and (manifest.heldout or {}).get("data_sha256") == heldout_hash)
+    outputs = OUTPUTS + (HELDOUT_OUTPUTS if heldout_hash else ())
+    if same and all((out / name).is_file() for name in outputs):
         return Manifest(**{**asdict(manifest), "skipped": True})
     return None
 
@@ -307,7 +362,39 @@ def _gradient_flow(model: SentimentModel, texts: list[str]) -> GradientFlowByDis
     return dataset_gradient_flow(model.gru, embed_texts(model, texts))
 
 
-def _write_outputs(out: Path, merged: dict, corpus, flow, flow_rows, ablation) -> None:
+def _write_unit_ablation(out: Path, model: SentimentModel, heldout, heldout_hash: str) -> dict:
+    """``analysis.unit_ablation`` of every unit on the held-out file: unit_ablation.parquet, unit_flips.parquet,
+    and the manifest's note on what was read."""
+    data = read_corpus(heldout)
+    result = unit_ablation(model, data.texts, data.labels)
+    summary = {"unit": [], "condition": [], "accuracy": [], "correct": [], "flips": []}
+    flips = {"unit": [], "condition": [], "rank": [], "line": [], "text": [], "label": [], "free": [], "ablated": []}
+    correct = is_positive(result.probability) == result.labels  # (C, U, N)
+    for c, condition in enumerate(UNIT_ABLATIONS):
+        for i, unit in enumerate(result.units.tolist()):
+            flipped = result.flips(condition, unit)
+            summary["unit"].append(unit)
+            summary["condition"].append(condition)
+            summary["accuracy"].append(float(result.accuracy[c, i]))
+            summary["correct"].append(int(correct[c, i].sum()))
+            summary["flips"].append(len(flipped))
+            for rank, row in enumerate(flipped.tolist()):
+                for name, value in (("unit", unit), ("condition", condition), ("rank", rank),
+                                    ("line", int(data.line_of[row])), ("text", data.texts[row]),
+                                    ("label", int(data.labels[row])), ("free", float(result.free[row])),
+                                    ("ablated", float(result.probability[c, i, row]))):
+                    flips[name].append(value)
+    _write_table(out / "unit_ablation.parquet", {name: np.asarray(values) for name, values in summary.items()})
+    _write_table(out / "unit_flips.parquet", {
+        "unit": np.asarray(flips["unit"], dtype=np.int64), "condition": pa.array(flips["condition"], pa.string()),
+        "rank": np.asarray(flips["rank"], dtype=np.int64), "line": np.asarray(flips["line"], dtype=np.int64),
+        "text": pa.array(flips["text"], pa.string()), "label": np.asarray(flips["label"], dtype=np.int64),
+        "free": np.asarray(flips["free"], dtype=np.float64), "ablated": np.asarray(flips["ablated"], dtype=np.float64)})
+    return {"file": str(heldout), "data_sha256": heldout_hash, "sentences": len(data.texts),
+            "free_accuracy": result.free_accuracy, "bad_rows": len(data.bad_rows)}
+
+
+def _write_outputs(out: Path, merged: dict, corpus, flow, flow_rows, ablation, weight) -> None:
     steps = int(merged["steps"])
     update_mean, reset_mean = merged["update_sum"] / steps, merged["reset_sum"] / steps
     with np.errstate(divide="ignore"):  # as memory_statistics: mean z = 1 → τ = inf, mean z = 0 → τ = 0
@@ -340,6 +427,21 @@ def _write_outputs(out: Path, merged: dict, corpus, flow, flow_rows, ablation) -
     table = {name: np.concatenate(parts) for name, parts in window_columns.items()}
     table["window"] = pa.FixedSizeListArray.from_arrays(pa.array(windows.ravel(), pa.float32()), windows.shape[1])
     _write_table(out / "context_windows.parquet", table)
+    columns = {"unit": [], "direction": [], "rank": [], "sentence": [], "position": [], "value": [], "window": []}
+    for direction in SENTENCE_DIRECTIONS:
+        sentence = merged[f"{direction}_sentence"][0]  # (H, S)
+        unit_, rank_ = np.nonzero(sentence >= 0)  # row-major: by unit, then rank
+        columns["unit"].append(unit_.astype(np.int64))
+        columns["direction"].append(np.full(len(unit_), direction.removeprefix("sentence_")))
+        columns["rank"].append(rank_.astype(np.int64))
+        for name in ("sentence", "position", "value", "window"):
+            columns[name].append(merged[f"{direction}_{name}"][0][unit_, rank_])
+        referenced.update(sentence[unit_, rank_].tolist())
+    table = {name: np.concatenate(parts) for name, parts in columns.items()}
+    table["value"] = table["value"].astype(np.float64)
+    table["window"] = pa.FixedSizeListArray.from_arrays(pa.array(table["window"].ravel(), pa.float32()),
+                                                        table["window"].shape[1])
+    _write_table(out / "unit_contexts.parquet", table)
     rows = np.array(sorted(referenced), dtype=np.int64)
     _write_table(out / "sentences.parquet", {
         "sentence": rows, "file": [corpus.files[corpus.file_of[i]] for i in rows],
@@ -351,6 +453,24 @@ def _write_outputs(out: Path, merged: dict, corpus, flow, flow_rows, ablation) -
         flow_table = {"distance": flow.distance.astype(np.int64), "mean": flow.mean,
                       "geometric_mean": flow.geometric_mean, "count": flow.count.astype(np.int64)}
     _write_table(out / "gradient_flow.parquet", flow_table)
+    histogram = merged["histogram"]  # (F, H, B)
+    bins = histogram.shape[-1]
+    f, u, b = np.meshgrid(np.arange(len(FIELDS)), np.arange(units), np.arange(bins), indexing="ij")
+    edges = np.stack([bin_edges(name, bins) for name in FIELDS])  # (F, B + 1)
+    _write_table(out / "histograms.parquet", {
+        "unit": u.ravel().astype(np.int64), "field": np.array(FIELDS)[f.ravel()],
+        "bin_low": edges[f.ravel(), b.ravel()], "bin_high": edges[f.ravel(), b.ravel() + 1],
+        "count": histogram.ravel().astype(np.int64)})  # rows by field, unit, bin
+    sentences, positive = int(merged["sentences"]), int(merged["positive"])
+    negative = sentences - positive
+    with np.errstate(invalid="ignore", divide="ignore"):  # a corpus of one polarity has no direction: NaN
+        direction = (merged["final_sum_positive"] / positive
+                     - (merged["final_sum"] - merged["final_sum_positive"]) / negative)
+    mean_final = merged["final_sum"] / sentences
+    _write_table(out / "verdict.parquet", {
+        "unit": np.arange(units, dtype=np.int64), "direction": direction, "mean_final": mean_final,
+        "mean_share": np.asarray(weight) * mean_final,  # the index traces from h0 = 0
+        "mean_abs_share": merged["share_abs_sum"] / sentences})
     ablation_path = out / "ablation.json"
     if ablation is not None:
         _write_atomic(ablation_path, (json.dumps(ablation, indent=1) + "\n").encode())
@@ -379,6 +499,9 @@ class CorpusIndex:
     labels:      H str, ``analysis`` rules (integrator, resetter, fast, mixed) applied to ``units``.
     ablation:    {condition: accuracy} (the keys of ``analysis.ABLATIONS``) or None.
     flow:        ``analysis.GradientFlowByDistance`` over the sample, or None when no sentence was long enough.
+    histograms:  {column: array} of histograms.parquet, or None (an index built before it existed).
+    verdict:     {column: (H,) array} of verdict.parquet (``direction``, ``mean_share`` …), or None.
+    unit_ablation: {column: array} of unit_ablation.parquet, or None (built without a held-out file).
     """
 
     folder: Path
@@ -391,6 +514,31 @@ class CorpusIndex:
     _windows: dict = field(repr=False)
     _texts: dict = field(repr=False)
     _where: dict = field(repr=False)
+    histograms: dict | None = None
+    verdict: dict | None = None
+    unit_ablation: dict | None = None
+    _flips: dict | None = field(default=None, repr=False)
+    _sentence_contexts: dict | None = field(default=None, repr=False)
+
+    def histogram(self, unit: int, field: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(bin_low, bin_high, count) of ``unit``'s ``field`` over every step of the corpus, bins in order."""
+        if self.histograms is None:
+            raise ValueError("this index has no histograms: build it again with python -m gru_viz index")
+        table = self.histograms
+        rows = np.flatnonzero((table["unit"] == unit) & (table["field"] == field))
+        rows = rows[np.argsort(table["bin_low"][rows], kind="stable")]
+        return table["bin_low"][rows], table["bin_high"][rows], table["count"][rows]
+
+    def unit_flips(self, unit: int, condition: str) -> list[dict]:
+        """The held-out sentences whose verdict flips when ``unit`` is taken away under ``condition``
+        (``analysis.UNIT_ABLATIONS``), largest move first: {"line", "text", "label", "free", "ablated"}."""
+        if self._flips is None:
+            return []
+        table = self._flips
+        rows = np.flatnonzero((table["unit"] == unit) & (table["condition"] == condition))
+        rows = rows[np.argsort(table["rank"][rows], kind="stable")]
+        return [{name: table[name][row].item() if hasattr(table[name][row], "item") else table[name][row]
+                 for name in ("line", "text", "label", "free", "ablated")} for row in rows]
 
     def contexts(self, unit: int, field: str = "hidden", *, largest: bool = True, k: int | None = None,
                  one_per_sentence: bool = False) -> list[Activation]:
@@ -407,9 +555,18 @@ class CorpusIndex:
 
         direction = "top" if largest else "bottom"
         table = self._contexts[direction]
-        rows = np.flatnonzero((table["unit"] == unit) & (table["field"] == field))
-        rows = rows[np.argsort(table["rank"][rows], kind="stable")]
-        windows = self._windows[direction][(unit, field)]
+        if field == "hidden" and one_per_sentence and self._sentence_contexts is not None:
+            table = self._sentence_contexts  # the sentences kept one step each: more of them than the top steps hold
+            rows = np.flatnonzero((table["unit"] == unit) & (table["direction"] == direction))
+            rows = rows[np.argsort(table["rank"][rows], kind="stable")]
+            windows = table["window"][rows]
+            table = {name: table[name][rows] for name in ("sentence", "position", "value")}
+            table["rank"] = np.arange(len(rows))
+            rows = np.arange(len(rows))
+        else:
+            rows = np.flatnonzero((table["unit"] == unit) & (table["field"] == field))
+            rows = rows[np.argsort(table["rank"][rows], kind="stable")]
+            windows = self._windows[direction][(unit, field)]
         window = (windows.shape[1] - 1) // 2
         hits, seen = [], set()
         for row in rows:
@@ -448,7 +605,7 @@ def open_index(folder, model: SentimentModel | None = None) -> CorpusIndex:
                          f"({model_sha256(model)[:12]}…); build one for this model with "
                          f"python -m gru_viz index --model …")
     try:
-        tables = {name: _columns(folder / name) for name in OUTPUTS if name != "context_windows.parquet"}
+        tables = {name: _columns(folder / name) for name in OUTPUTS[:6] if name != "context_windows.parquet"}
         windows_table = pq.read_table(folder / "context_windows.parquet")
         ablation = json.loads((folder / "ablation.json").read_text()) if (folder / "ablation.json").is_file() else None
     except (OSError, ValueError, pa.ArrowException) as error:
@@ -476,10 +633,33 @@ def open_index(folder, model: SentimentModel | None = None) -> CorpusIndex:
     if len(flow_table["distance"]):
         flow = GradientFlowByDistance(**{name: np.asarray(flow_table[name]) for name in
                                          ("distance", "mean", "geometric_mean", "count")})
+    optional = {}  # files added to the format later: an older index opens without them
+    for name in ("histograms", "verdict", "unit_ablation", "unit_flips"):
+        try:
+            optional[name] = _columns(folder / f"{name}.parquet") if (folder / f"{name}.parquet").is_file() else None
+        except (OSError, ValueError, pa.ArrowException) as error:
+            raise ValueError(f"{folder}: {name}.parquet is unreadable ({error}); build the index again") from None
     return CorpusIndex(folder=folder, manifest=manifest, units=units, labels=_labels(units),
                        ablation=None if ablation is None else ablation["accuracy"], flow=flow,
                        _contexts={"top": tables["top_contexts.parquet"], "bottom": tables["bottom_contexts.parquet"]},
-                       _windows=windows, _texts=texts, _where=where)
+                       _windows=windows, _texts=texts, _where=where, histograms=optional["histograms"],
+                       verdict=optional["verdict"], unit_ablation=optional["unit_ablation"],
+                       _flips=optional["unit_flips"], _sentence_contexts=_sentence_contexts(folder))
+
+
+def _sentence_contexts(folder: Path) -> dict | None:
+    """unit_contexts.parquet as columns, its windows as one (rows, W) array; None in an older index."""
+    path = folder / "unit_contexts.parquet"
+    if not path.is_file():
+        return None
+    try:
+        table = pq.read_table(path)
+        columns = {name: table[name].to_numpy(zero_copy_only=False) for name in table.column_names if name != "window"}
+        span = table.schema.field("window").type.list_size
+        columns["window"] = table["window"].combine_chunks().flatten().to_numpy().reshape(-1, span)  # (rows, W)
+    except (OSError, ValueError, pa.ArrowException) as error:
+        raise ValueError(f"{folder}: unit_contexts.parquet is unreadable ({error}); build the index again") from None
+    return columns
 
 
 def _columns(path: Path) -> dict:

@@ -22,6 +22,15 @@ Partial arrays (F = 4 fields, H units, K = top_k, W = 2·window + 1):
     flow_priority, flow_sentence          (≤ S,)      the sample candidates: sentences of ≥ min_tokens tokens
                                                       with the smallest seeded priority (see ``flow_priority``)
     flow_eligible                         ()          int64: sentences of ≥ min_tokens tokens
+    histogram                             (F, H, B)   int64: steps whose value falls in each of B fixed bins
+                                                      of ``FIELD_RANGES`` (values outside: the end bins)
+    final_sum, final_sum_positive         (H,)        float64: sums of h_T over all / positive sentences
+    positive                              ()          int64: positive sentences
+    share_abs_sum                         (H,)        float64: sums of |w_u (h_T,u − h_0,u)|, each unit's size
+                                                      of the verdict's logit (``ranking.unit_shares``)
+    sentence_top_* / sentence_bottom_*    (1, H, S)   the S = ``sentence_contexts`` sentences where each unit's h
+                                                      is highest (lowest), each at its strongest step (ties to
+                                                      the earlier position): value, sentence, position, window
 """
 
 from __future__ import annotations
@@ -35,13 +44,17 @@ import torch
 from gru_viz.analysis import ABLATIONS, SATURATION
 from gru_viz.model import is_positive, padded_batches
 
-__all__ = ["FIELDS", "Options", "flow_priority", "merge_partials", "partial_from_bytes", "partial_to_bytes",
+__all__ = ["FIELDS", "FIELD_RANGES", "Options", "bin_edges", "flow_priority", "merge_partials", "partial_from_bytes",
+           "partial_to_bytes",
            "shard_statistics"]
 
 FIELDS = ("update", "reset", "candidate", "hidden")  # the order of the F axis and of the parquet rows
 DIRECTIONS = ("top", "bottom")  # top: largest first (largest=True); bottom: smallest first
+SENTENCE_DIRECTIONS = ("sentence_top", "sentence_bottom")  # the same, one step per sentence, of h only
 _COUNTS = ("update_low", "update_high", "reset_low", "reset_high")
-_SUMMED = ("sentences", "steps", "cut", "flow_eligible", *_COUNTS, "update_sum", "reset_sum")  # merged by +
+_SUMMED = ("sentences", "steps", "cut", "flow_eligible", *_COUNTS, "update_sum", "reset_sum", "histogram",
+           "final_sum", "final_sum_positive", "positive", "share_abs_sum")  # merged by +
+FIELD_RANGES = {"update": (0.0, 1.0), "reset": (0.0, 1.0), "candidate": (-1.0, 1.0), "hidden": (-1.0, 1.0)}
 _TOP = ("value", "sentence", "position", "window")  # the arrays kept per context
 
 
@@ -55,6 +68,9 @@ class Options:
     flow_min_tokens: int = 15  # only sentences this long enter it: short ones say nothing about distance 15+
     flow_seed: int = 0
     batch_size: int = 256  # sentences per traced batch
+    bins: int = 40  # histogram bins over each field's range (FIELD_RANGES): 0.025 wide for a gate
+    sentence_contexts: int = 20  # sentences kept per unit and direction, one step each: a saturated unit
+    # fills the top 50 steps with a few sentences, so the unit page's 20 sentences are kept on their own
 
     def __post_init__(self):
         for name, value in asdict(self).items():
@@ -81,6 +97,26 @@ def flow_priority(sentences: np.ndarray, seed: int) -> np.ndarray:
         return x ^ (x >> np.uint64(31))
 
 
+def bin_edges(field: str, bins: int) -> np.ndarray:
+    """(bins + 1,) the fixed edges of a field's histogram.
+
+    >>> bin_edges("update", 4).tolist()
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    """
+    low, high = FIELD_RANGES[field]
+    return np.linspace(low, high, bins + 1)
+
+
+def _histogram(flat: np.ndarray, field: str, bins: int) -> np.ndarray:
+    """(H, bins) counts of flat (S, H); a value on an inner edge goes to the bin above, the top edge and
+    anything beyond the range to the end bins."""
+    low, high = FIELD_RANGES[field]
+    index = np.clip(np.floor((flat.astype(np.float64) - low) / (high - low) * bins), 0, bins - 1).astype(np.int64)
+    units = flat.shape[1]
+    flat_index = (np.arange(units)[None, :] * bins + index).ravel()
+    return np.bincount(flat_index, minlength=units * bins).reshape(units, bins)
+
+
 def shard_statistics(model, texts: list[str], labels, offset: int, options: Options | None = None) -> dict:
     """Partial statistics (see the module docstring) of ``texts``, which are corpus rows ``offset`` … ;
     ``labels`` (N,) 0/1 or None. One exact trace per length-sorted batch (``model.trace_ids``), plus one
@@ -96,8 +132,13 @@ def shard_statistics(model, texts: list[str], labels, offset: int, options: Opti
     low, high = SATURATION
     partial = {"sentences": np.int64(len(ids)), "steps": np.int64(lengths_all.sum()), "cut": np.int64(cut),
                **{name: np.zeros(units, dtype=np.int64) for name in _COUNTS},
-               "update_sum": np.zeros(units), "reset_sum": np.zeros(units)}
+               "update_sum": np.zeros(units), "reset_sum": np.zeros(units),
+               "histogram": np.zeros((len(FIELDS), units, options.bins), dtype=np.int64),
+               "final_sum": np.zeros(units), "final_sum_positive": np.zeros(units), "positive": np.int64(0),
+               "share_abs_sum": np.zeros(units)}
+    weight = model.readout_weight  # (H,)
     best = {direction: _empty_top(len(FIELDS), units, k, span) for direction in DIRECTIONS}
+    best.update({direction: _empty_top(1, units, options.sentence_contexts, span) for direction in SENTENCE_DIRECTIONS})
     ablate = labels is not None and model.arch == "gru"
     labels = None if labels is None else np.asarray(labels)
     correct = np.zeros(len(ABLATIONS), dtype=np.int64)
@@ -110,6 +151,12 @@ def shard_statistics(model, texts: list[str], labels, offset: int, options: Opti
         sentence_of = offset + chosen[order][rows]  # (S,)
         for f, field in enumerate(FIELDS):
             flat = getattr(trace, field)[0, 0][order][mask]  # (S, H) float32
+            partial["histogram"][f] += _histogram(flat, field, options.bins)
+            if field == "hidden":
+                for direction in SENTENCE_DIRECTIONS:
+                    candidate = _sentence_best(flat, lengths[order], sentence_of, positions, options,
+                                               largest=direction == "sentence_top")
+                    _merge_into(best[direction], 0, candidate, largest=direction == "sentence_top")
             if field in ("update", "reset"):
                 partial[field + "_low"] += (flat < low).sum(axis=0)
                 partial[field + "_high"] += (flat > high).sum(axis=0)
@@ -119,6 +166,13 @@ def shard_statistics(model, texts: list[str], labels, offset: int, options: Opti
                 picked = _smallest(key, k)  # (H, k') flat indices
                 candidate = _gather(flat, picked, sentence_of, positions, options.window)
                 _merge_into(best[direction], f, candidate, largest=direction == "top")
+        final = trace.hidden[0, 0][np.arange(len(chosen)), lengths - 1].astype(np.float64)  # (B, H) h_T
+        partial["final_sum"] += final.sum(axis=0)
+        partial["share_abs_sum"] += np.abs(weight * (final - trace.h0[0, 0].astype(np.float64))).sum(axis=0)
+        if labels is not None:
+            positive = labels[chosen] == 1
+            partial["final_sum_positive"] += final[positive].sum(axis=0)
+            partial["positive"] += np.int64(positive.sum())
         if ablate:
             batch_labels = labels[chosen] == 1
             for c, clamps in enumerate(ABLATIONS.values()):
@@ -127,7 +181,7 @@ def shard_statistics(model, texts: list[str], labels, offset: int, options: Opti
                 verdict = is_positive(torch.sigmoid(torch.from_numpy(model.head_logits(last))).numpy())  # (B,)
                 correct[c] += int((verdict == batch_labels).sum())
 
-    for direction in DIRECTIONS:
+    for direction in (*DIRECTIONS, *SENTENCE_DIRECTIONS):
         for name, values in best[direction].items():
             if name != "key":
                 partial[f"{direction}_{name}"] = values
@@ -174,6 +228,20 @@ def _gather(flat, picked, sentence_of, positions, window) -> dict:
             "window": np.where(same, flat[inside, units[:, :, None]], np.float32(np.nan))}
 
 
+def _sentence_best(flat, lengths, sentence_of, positions, options: Options, *, largest: bool) -> dict:
+    """The ``sentence_contexts`` sentences of flat (S, H) (sentences contiguous, ``lengths`` (B,) in order) with
+    the largest (smallest) value of each unit, each at its first step holding that value: as ``_gather``."""
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])  # (B,) first step of each sentence
+    values = flat.astype(np.float64)
+    extreme = (np.maximum if largest else np.minimum).reduceat(values, starts, axis=0)  # (B, H)
+    row_of = np.repeat(np.arange(len(lengths)), lengths)  # (S,) the sentence of each step
+    steps = np.where(values == extreme[row_of], np.arange(len(flat))[:, None], len(flat))  # (S, H)
+    first = np.minimum.reduceat(steps, starts, axis=0)  # (B, H) flat index of each sentence's strongest step
+    picked = _smallest(-extreme if largest else extreme, options.sentence_contexts)  # (H, k') sentences
+    flat_index = np.take_along_axis(first.T, picked, axis=1)  # (H, k')
+    return _gather(flat, flat_index, sentence_of, positions, options.window)
+
+
 def _merge_into(best: dict, f: int, candidate: dict, *, largest: bool) -> None:
     """Keep in best[...][f] the k best of best ∪ candidate (empty slots, sentence −1, sort last): value
     (largest first when ``largest``), then the earlier sentence, then the earlier position, as
@@ -202,6 +270,9 @@ def merge_partials(partials, options: Options | None = None) -> dict:
                                                                    else ()))
             merged = {name: np.array(partial[name], copy=True) for name in kept}
             best = {direction: _empty_top(fields, units, k, span) for direction in DIRECTIONS}
+            if "sentence_top_value" in partial:
+                best.update({direction: _empty_top(1, units, partial[f"{direction}_value"].shape[-1], span)
+                             for direction in SENTENCE_DIRECTIONS})
         else:
             for name in _SUMMED:
                 merged[name] = merged[name] + partial[name]
@@ -213,13 +284,13 @@ def merge_partials(partials, options: Options | None = None) -> dict:
             sentence = np.concatenate([merged["flow_sentence"], partial["flow_sentence"]])
             keep = np.lexsort((sentence, priority))[:options.flow_sample]
             merged["flow_priority"], merged["flow_sentence"] = priority[keep], sentence[keep]
-        for direction in DIRECTIONS:
-            for f in range(len(FIELDS)):
+        for direction in best:
+            for f in range(best[direction]["key"].shape[0]):
                 _merge_into(best[direction], f, {name: partial[f"{direction}_{name}"][f] for name in _TOP},
-                            largest=direction == "top")
+                            largest=direction.endswith("top"))
     if merged is None:
         raise ValueError("there are no shards to merge")
-    for direction in DIRECTIONS:
+    for direction in best:
         for name in _TOP:
             merged[f"{direction}_{name}"] = best[direction][name]
     return merged

@@ -9,6 +9,7 @@ page's first chart, Vega-Lite specs. Nothing here computes a number the page sho
 - ``dataset``:  over a data set: gate saturation, timescales, unit search, the ablation, gradient flow by
   distance, the memory probe's curves.
 - ``dynamics``: a sentence's gradient flow, connectivity, fixed points and their eigenvalues, integrated gradients.
+- ``unit``:     one unit's page: its histograms over a corpus, its contexts as shaded text, steering.
 - ``study``:    the seed study's claims as Vega-Lite: one dot per training seed, the mean and its 95% interval.
 - ``trace``:    any ``GRUTrace`` (from ``trace_gru``, ``capture`` or a model), for notebooks: gate heatmaps of a
   layer, a direction and a batch item, and the hidden state's path.
@@ -72,6 +73,7 @@ from gru_viz.figures.style import (
     word_axis,
 )
 from gru_viz.figures.trace import DIRECTIONS, hidden_path, trace_heatmaps
+from gru_viz.figures.unit import shaded_contexts_html, shaded_words_html, steering_figure, unit_histograms_figure
 
 __all__ = [
     # the house style
@@ -90,6 +92,8 @@ __all__ = [
     # over a data set
     "ablation_figure", "dataset_gradient_flow_figure", "probe_figure", "saturation_figure", "timescale_figure",
     "top_activations_figure",
+    # one unit's page
+    "shaded_contexts_html", "shaded_words_html", "steering_figure", "unit_histograms_figure",
     # the memory's dynamics
     "attribution_figure", "connectivity_figure", "eigenvalue_figure", "fixed_points_figure", "gradient_flow_figure",
     # any trace, by layer, direction and batch item (notebooks)

@@ -19,6 +19,7 @@ one sentence patched with another's memory). Arrays in, ``go.Figure`` out, in th
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass
 
@@ -141,10 +142,12 @@ def word_change_figure(tokens: list[str], changes, *, start_logit: float, retent
 
 
 
-def unit_heatmaps_figure(fields: dict, tokens: list[str], units, shares=None) -> go.Figure:
+def unit_heatmaps_figure(fields: dict, tokens: list[str], units, shares=None, *, unit_link: str | None = None
+                         ) -> go.Figure:
     """Units × words heatmaps of the chosen units (K,) for each field in ``fields`` (name → (T, H); names
     among "update", "reset", "candidate", "hidden"), panels in a grid of two columns sharing the rows.
-    Gates on [0, 1], n and h on [−1, 1] centred on 0. Rows are labelled with each unit's share (optional)."""
+    Gates on [0, 1], n and h on [−1, 1] centred on 0. Rows are labelled with each unit's share (optional).
+    ``unit_link``: a URL with ``{unit}`` in it (e.g. "unit?unit={unit}"): each row label links there."""
     units = np.asarray(units, dtype=np.int64)
     names = list(fields)
     columns = 1 if len(names) == 1 else 2
@@ -177,6 +180,10 @@ def unit_heatmaps_figure(fields: dict, tokens: list[str], units, shares=None) ->
         layout[f"yaxis{axis}"] = {"domain": [max(0.0, round(y1 - height, 6)), y1], "autorange": "reversed",
                                   "type": "category", "showgrid": False, "anchor": f"x{axis}",
                                   "showticklabels": column == 0}
+        if unit_link is not None:  # Plotly draws <a> in tick labels as links
+            layout[f"yaxis{axis}"].update({"tickmode": "array", "tickvals": labels, "ticktext": [
+                f'<a href="{html.escape(unit_link.format(unit=int(unit)))}" target="_self">{plotly_text(label)}</a>'
+                for unit, label in zip(units, labels)]})
         layout["annotations"].append({"text": f"<b>{FIELD_TITLES[name]}</b>", "xref": "paper", "yref": "paper",
                                       "x": x0, "y": y1, "xanchor": "left", "yanchor": "bottom",
                                       "showarrow": False, "font": {"size": 13}})
@@ -312,7 +319,8 @@ def probability_comparison_figure(tokens: list[str], free: np.ndarray, clamped: 
                      "y": values, "text": words, "customdata": values - other if index else other - values,
                      "line": {"color": SERIES_COLORS[index], "dash": "solid" if index == 0 else "dash"},
                      "hovertemplate": (f"{plotly_text(name)}: after %{{text}} (position %{{x}})<br>P(positive) = "
-                                       f"%{{y{EXACT}}}<br>clamped − free = %{{customdata:+.6f}}<extra></extra>")})
+                                       f"%{{y{EXACT}}}<br>{plotly_text(names[1])} − {plotly_text(names[0])} = "
+                                       f"%{{customdata:+.6f}}<extra></extra>")})
     layout = {"title": {"text": "P(positive) after each word: free against clamped"}, "xaxis": word_axis(tokens),
               "yaxis": {"range": [0, 1], "title": {"text": "P(positive)"}},
               "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1,  # the verdict line

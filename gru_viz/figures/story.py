@@ -59,14 +59,16 @@ def _colour_scale(stops, low: float, high: float) -> dict:
 
 
 def story_specs(tokens: list[str], probability, start_probability: float, changes, values, units, shares=None, *,
-                field: str = "update", marked=None, probability_title: str = "P(positive)") -> dict[str, dict]:
+                field: str = "update", marked=None, probability_title: str = "P(positive)",
+                unit_link: str | None = None) -> dict[str, dict]:
     """How the verdict formed, as three Vega-Lite specs drawn one under the other ("probability", "changes",
     "units"; each one view, so each fits its container's width): P(positive) (T,) after each word from
     ``start_probability``;
     each word's exact logit change ``changes`` (T,); ``field`` ("update" or "hidden") of ``units`` (K,) from
     ``values`` (T, H), one row per unit labelled with its share of the logit change ``shares`` (K,), optional.
     ``marked``: the positions ringed (default ``figures.style.marked_moves``). ``probability_title`` names the
-    line (with C ≥ 2 classes, the predicted class's probability)."""
+    line (with C ≥ 2 classes, the predicted class's probability). ``unit_link``: a URL with ``{unit}`` in it; a
+    click on a unit's row opens it (Vega-Lite's href channel)."""
     probability = np.asarray(probability, dtype=np.float64)
     changes = np.asarray(changes, dtype=np.float64)
     steps = len(tokens)
@@ -83,7 +85,8 @@ def story_specs(tokens: list[str], probability, start_probability: float, change
     for t, word in enumerate(tokens):
         words.append({"key": keys[t + 1], "word": word, "p": float(probability[t]), "moved": float(moves[t]),
                       "change": float(changes[t]), "ring": t in marked, "label": f"{word} {moves[t]:+.2f}"})
-    cells = [{"key": keys[t + 1], "word": word, "unit": labels[k], "value": float(shown[t, k])}
+    cells = [{"key": keys[t + 1], "word": word, "unit": labels[k], "value": float(shown[t, k]),
+              **({"href": unit_link.format(unit=int(units[k]))} if unit_link else {})}
              for t, word in enumerate(tokens) for k in range(len(units))]
     low, high = FIELD_RANGES[field]
     symbol = FIELD_SYMBOLS[field]
@@ -152,7 +155,8 @@ def story_specs(tokens: list[str], probability, start_probability: float, change
                                "legend": {"title": symbol, "orient": "top", "direction": "horizontal",
                                           "titleOrient": "left", "gradientLength": 120, "gradientThickness": 8}},
                      "tooltip": [{"field": "unit", "type": "nominal"}, {"field": "word", "type": "nominal"},
-                                 {"field": "value", "type": "quantitative", "title": symbol, "format": ".6f"}]}}
+                                 {"field": "value", "type": "quantitative", "title": symbol, "format": ".6f"}],
+                     **({"href": {"field": "href", "type": "nominal"}} if unit_link else {})}}
     common = {"width": "container", "autosize": {"type": "fit-x", "contains": "padding"},
               "padding": {"left": 5, "right": 5, "top": 4, "bottom": 2},  # the rows sit close, as one chart
               "config": {"view": {"stroke": None}, "axis": {"labelFontSize": 12}}}

@@ -53,6 +53,8 @@ unit = unit_column.selectbox("Unit (ranked by its share of the verdict)" if shar
                              key="cell_unit", format_func=lambda u: f"unit {u}" + (f" (share {shares[u]:+.2f})"
                                                                                    if shares is not None else ""))
 
+unit_column.page_link("views/pages/unit.py", label=f"Unit {unit}'s page", icon=":material/arrow_forward:",
+                      query_params={"unit": unit, "model": model.name})
 step = analysis.sentence_cell_step(model, sentence, position, unit)
 st.markdown(f"**Unit {unit} at word {position}, “{step.token}”**, with the model's own numbers (each brace is the "
             f"value of the term above it):")

@@ -8,6 +8,7 @@ import streamlit as st
 from gru_viz import analysis, paths
 from gru_viz.model import is_positive
 from views.parts import caches, research, state
+from views.parts import unit as unit_sections
 from views.parts.charts import chart, figure_download
 
 MODE_LABELS = {"free": "free (as trained)", "vanilla-RNN mode": "vanilla-RNN mode (r ≡ 1, z ≡ 0)",
@@ -127,4 +128,11 @@ st.divider()
 if st.toggle("Activation patching: carry B's memory into A", key="patching_on",
              help="One run of A from every state of B: about a second for two short sentences."):
     research.patching_section(model, texts[0], texts[1], model_key=model_key)
+
+# ---- steering ----
+st.divider()
+if st.toggle("Steering: push A's memory along a unit or the verdict direction", key="steering_on",
+             help="Adds α·direction to h after every word of A and reads on: two readings of A."):
+    unit_sections.steering(model_key, model, texts[0], unit=None, key="compare_steer",
+                           verdict_direction=unit_sections.verdict_direction(model, model_key))
 figure_download()

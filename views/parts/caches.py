@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from urllib.parse import urlencode
 
 import numpy as np
 import streamlit as st
@@ -134,12 +135,19 @@ def story_specs(model_key: tuple, text: str, _sentence, _changes) -> dict[str, d
     return figures.story_specs(_sentence.tokens, _sentence.probability, _sentence.start_probability,
                                _sentence.logit_changes, getattr(_sentence, story_field(_sentence)), units,
                                None if shares is None else shares[units], field=story_field(_sentence),
-                               probability_title=probability_title(_sentence))
+                               probability_title=probability_title(_sentence), unit_link=unit_link(model_key))
 
 
 def probability_title(sentence) -> str:
     """What the probability line shows: P(positive), or P(the predicted class) with C ≥ 2 classes."""
     return "P(positive)" if sentence.num_classes == 1 else f"P({sentence.labels[sentence.predicted]})"
+
+
+def unit_link(model_key: tuple) -> str:
+    """The unit page's link with ``{unit}`` to fill in: the model named when it is a folder (an upload is
+    not in any link)."""
+    named = model_key[0] != "upload"
+    return "unit?unit={unit}" + (f"&{urlencode({'model': model_key[1]})}" if named else "")
 
 
 def story_figure(sentence, changes):
@@ -166,7 +174,8 @@ def retention_figure(model_key: tuple, text: str, _sentence):
 def units_figure(model_key: tuple, text: str, field: str, scope: str, order: str, _sentence, _changes):
     units = analysis.shown_units(_sentence, None if scope == "all" else TOP_UNITS, order)
     shares = None if _changes is None else analysis.unit_shares(_changes)[units]
-    return figures.unit_heatmaps_figure({field: getattr(_sentence, field)}, _sentence.tokens, units, shares)
+    return figures.unit_heatmaps_figure({field: getattr(_sentence, field)}, _sentence.tokens, units, shares,
+                                        unit_link=unit_link(model_key))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -208,7 +217,8 @@ def compare_figures(model_key: tuple, texts: tuple, _sentences, _changes) -> dic
     return {"prediction": figures.compare_prediction_figure(series),
             **{f"units_{name}": figures.unit_heatmaps_figure({field: getattr(sentence, field)}, sentence.tokens,
                                                              units,
-                                                             analysis.unit_shares(changes)[units] if split else None)
+                                                             analysis.unit_shares(changes)[units] if split else None,
+                                                             unit_link=unit_link(model_key))
                for name, sentence, changes in zip("AB", _sentences, _changes)}}
 
 
@@ -294,3 +304,20 @@ def lesson_vanilla(model_keys: tuple, names: tuple, position: int, unit: int, _g
 @st.cache_data(max_entries=2, show_spinner="Running the memory probe's 300 contrast tests on the forced GRU…")
 def lesson_forced_rate(model_keys: tuple, gru: str, _models: dict):
     return lesson.forced_probe_rate(_models, gru, lesson.CONTRAST)
+
+
+# ---- one unit: its profile from the corpus index, and steering ----
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def unit_profile(model_key: tuple, index_folder: str, index_created: str, unit: int, _index, _model):
+    from gru_viz.corpus import unit_profile as profile
+
+    return profile(_index, _model, unit)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def steer(model_key: tuple, text: str, direction_name: str, alpha: float, _model, _direction):
+    """``analysis.steer`` of ``text`` with α·direction after every word: (tokens, steered, free), each (T,)."""
+    steered, free = analysis.steer(_model, text, _direction, alpha)
+    return _model.tokenize(text)[0].tokens, steered, free

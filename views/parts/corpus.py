@@ -53,6 +53,19 @@ def _model_hash(model_key: tuple, _model) -> str:
     return model_sha256(_model)
 
 
+def model_index(model, *, model_key: tuple):
+    """The first index the server holds for ``model`` (its shipped one first) that was built with it, opened;
+    None when there is none. Never computes: an index is read as it is."""
+    for folder in index_choices(model.name).values():
+        try:
+            index = _open(str(folder.resolve()), (folder / MANIFEST).stat().st_mtime_ns)
+        except (OSError, ValueError):
+            continue
+        if index.manifest.model_sha256 == _model_hash(model_key, model):
+            return index
+    return None
+
+
 def corpus_section(model, *, model_key: tuple) -> bool:
     """Draw the corpus-index section for ``model`` and return True, or return False (drawing at most a
     message) when there is no usable index, so the caller computes live."""

@@ -10,9 +10,12 @@ second sentence of *Compare & intervene*), ``layer`` (1 … L from the bottom) a
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import streamlit as st
 
 from gru_viz import paths
+from gru_viz.corpus import parse_unit
 from gru_viz.examples import SEED_PAIR
 from gru_viz.model import DIRECTIONS
 from views.parts import caches
@@ -25,7 +28,9 @@ NO_UNIT_SPLIT = ("For this model's shape and view, the middle row is the differe
                  "run on each prefix); it splits by unit only for a one-direction \"last\" readout at its top layer, "
                  "so the units are shown by index, without shares.")
 # kept when a page does not draw their widgets
-SHARED_KEYS = ("text", "model", "compare_b", "unit_field", "unit_scope", "unit_order", "layer", "direction")
+SHARED_KEYS = ("text", "model", "compare_b", "unit_field", "unit_scope", "unit_order", "layer", "direction",
+               "unit_number")
+UNIT_KEY = "unit_number"  # the unit page's unit, 0-based as every "unit N" label in the app
 
 
 def _fallback_model(folders: list[str]) -> str:
@@ -185,3 +190,38 @@ def sentence_header():
     if sentence is None:
         st.stop()
     return model_key, model, text, sentence
+
+
+def page_link_url(page: str, **params) -> str:
+    """A relative link to another page of the app with its query parameters, e.g. ``read?text=…&model=…``;
+    the values are URL-encoded here, and the page escapes the whole link where it writes HTML."""
+    return f"{page}?{urlencode(params)}"
+
+
+def unit_link(unit: int, model_name: str) -> str:
+    """The unit page of ``unit`` (0-based, as the labels say) for the model ``model_name``."""
+    return page_link_url("unit", unit=int(unit), model=model_name)
+
+
+def unit_from_link(units: int) -> int:
+    """The unit page's unit: ``?unit=N`` (0-based) when the link names one it has not read yet, else the box's
+    value. A link that names no unit of this model is one message and unit 0; its text is never echoed."""
+    state = st.session_state
+    asked = st.query_params.get("unit")
+    if asked is not None and asked != state.get("_unit_link"):
+        state["_unit_link"] = asked
+        try:
+            state[UNIT_KEY] = parse_unit(asked, units)
+        except ValueError as error:
+            state[UNIT_KEY] = 0
+            st.error(f"The link's unit is not a unit of this model ({error}); showing unit 0.")
+    if not isinstance(state.get(UNIT_KEY), int) or not 0 <= state[UNIT_KEY] < units:
+        state[UNIT_KEY] = 0  # a model with fewer units was chosen
+    return state[UNIT_KEY]
+
+
+def write_unit_link(unit: int) -> None:
+    """The unit into the link, so the page can be shared; remembered so it is not read back as a new link."""
+    if st.query_params.get("unit") != str(unit):
+        st.query_params["unit"] = str(unit)
+    st.session_state["_unit_link"] = str(unit)

@@ -1,0 +1,195 @@
+"""The unit page (``unit?unit=N``) and steering on *Compare & intervene*, driven by AppTest over a tiny model with
+a corpus index of its own: every number against a computation written here (float64 steps from the weights, and
+statistics over per-sentence traces), markup in the corpus or typed shown literally, and bad ``unit=`` values."""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import urlencode
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from gru_viz.corpus import build_index
+from gru_viz.model import load_model
+from tests.helpers import APP, TIMEOUT, charts, decode, open_page, run, story, write_tiny_model
+from tests.library_helpers import float64_step
+
+WORDS = "a great movie boring plot not lovely awful the film is and but bold script alert".split()
+MARKUP = ["<b>bold</b> great movie", "the plot <script>alert(1)</script> is boring"]
+TYPED = "<b>bold</b> & a great movie"
+UNIT = 5
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory):
+    """A tiny GRU with an index of a 30-sentence corpus (held out: the same file), as a shipped model has: its 20
+    highest and 20 lowest sentences cover the corpus, so the markup sentences are among them."""
+    folder = tmp_path_factory.mktemp("models")
+    write_tiny_model(folder / "sst2-gru", "gru", seed=0, projection=True, extra_words=[*WORDS, *MARKUP, TYPED])
+    rng = np.random.default_rng(0)
+    texts = MARKUP + [" ".join(rng.choice(WORDS, size=int(rng.integers(2, 12)))) for _ in range(28)]
+    labels = [int(label) for label in rng.integers(0, 2, len(texts))]
+    data = folder / "corpus.tsv"
+    data.write_text("".join(f"{text}\t{label}\n" for text, label in zip(texts, labels)), encoding="utf-8")
+    build_index(data, folder / "sst2-gru", folder / "sst2-gru" / "index", progress=False, heldout=data)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def corpus(models_dir):
+    """The corpus as the test reads it: texts, labels, and every sentence traced alone."""
+    model = load_model(models_dir / "sst2-gru")
+    rows = [line.rsplit("\t", 1) for line in (models_dir / "corpus.tsv").read_text().splitlines()]
+    texts, labels = [text for text, _ in rows], np.array([int(label) for _, label in rows])
+    return model, texts, labels, [model.trace(text) for text in texts]
+
+
+@pytest.fixture
+def app(models_dir, monkeypatch):
+    monkeypatch.setenv("GRU_VIZ_MODELS", str(models_dir))
+    monkeypatch.delenv("GRU_VIZ_INDEX", raising=False)
+    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+
+
+def _unit_page(app, unit="5", text=TYPED):
+    app.query_params["unit"] = unit
+    app.query_params["text"] = text
+    run(app)
+    return open_page_unit(app)
+
+
+def open_page_unit(app):
+    app.switch_page("views/pages/unit.py")
+    return run(app)
+
+
+def state_link(text: str) -> str:
+    return "read?" + urlencode({"text": text, "model": "sst2-gru"})
+
+
+def _float64_run(model, text, push=None):
+    """h (T, H) and P(positive) (T,) in float64 from the weights, adding ``push`` (H,) to h after every word."""
+    step = float64_step(model.gru)
+    state = model.state_dict()
+    embedding, weight, bias = state["embedding.weight"].double(), state["head.weight"][0].double(), state["head.bias"]
+    h, states, probability = torch.zeros(model.gru.hidden_size, dtype=torch.float64), [], []
+    for word in model.tokenize(text)[1]:
+        h = step(embedding[word], h)
+        if push is not None:
+            h = h + torch.as_tensor(push, dtype=torch.float64)
+        states.append(h.numpy().copy())
+        probability.append(float(torch.sigmoid(weight @ h + bias[0].double())))
+    return np.array(states), np.array(probability)
+
+
+def test_the_unit_page_shows_the_units_numbers(app, corpus):
+    model, texts, labels, traces = corpus
+    _unit_page(app)
+    assert not app.error
+    assert [h.value for h in app.header] == [f"Unit {UNIT} of 12 in sst2-gru"]
+    weight = model.state_dict()["head.weight"][0].double().numpy()
+    update = np.concatenate([trace.update[:, UNIT] for trace in traces]).astype(np.float64)
+    reset = np.concatenate([trace.reset[:, UNIT] for trace in traces]).astype(np.float64)
+    final = np.array([trace.hidden[-1] for trace in traces], dtype=np.float64)  # (N, H)
+    size = np.abs(weight * final).mean(0)
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics == {"Readout weight w": f"{weight[UNIT]:+.4f}",
+                       "Verdict share": f"{size[UNIT] / size.sum():.1%}",
+                       "τ (words)": f"{-1 / np.log(update.mean()):.2f}", "Mean z": f"{update.mean():.3f}",
+                       "Mean r": f"{reset.mean():.3f}"}
+    histogram = charts(app)["chart_unit_histograms"]
+    hidden = np.concatenate([trace.hidden[:, UNIT] for trace in traces])
+    counts = np.histogram(hidden, np.linspace(-1, 1, 41))[0]
+    np.testing.assert_allclose(decode(histogram["data"][0]["y"]), counts / counts.sum(), atol=1e-12)
+    description = app.get("html")[0].proto.body
+    tau = -1 / np.log(update.mean())
+    kind = "slow" if tau >= 5 else "fast" if tau < 1.5 else "medium"
+    assert f"{kind} memory (τ ≈ {tau:.0f} word" in description
+    assert f"pushes toward {'positive' if weight[UNIT] > 0 else 'negative'} when high" in description
+
+
+def test_the_contexts_are_the_sentences_of_highest_and_lowest_h_shown_literally(app, corpus):
+    model, texts, labels, traces = corpus
+    _unit_page(app)
+    bodies = [element.proto.body for element in app.get("html")]
+    top, bottom = [body for body in bodies if "unit-contexts" in body]
+    for body, largest in ((top, True), (bottom, False)):
+        extreme = [trace.hidden[:, UNIT].max() if largest else -trace.hidden[:, UNIT].min() for trace in traces]
+        # float32 read alone or in a batch differs in the last bits: values equal to 1e-5 are a tie, to the earlier
+        best = sorted(range(len(texts)), key=lambda i: (-round(float(extreme[i]), 5), i))[:20]
+        found = -1
+        for i in best:  # every one of the 20 sentences, in order (a repeated sentence appears twice)
+            found = body.index(f'href="{html.escape(state_link(texts[i]), quote=True)}"', found + 1)
+    for body in (top, bottom):
+        assert "<b>" not in body and "<script>" not in body
+    assert ">&lt;</span>" in top + bottom and ">script</span>" in top + bottom  # the tokens "<", "script"
+    typed = bodies[-1]
+    assert ">&lt;</span>" in typed and ">&amp;</span>" in typed and "<b>" not in typed
+
+
+def test_your_sentence_through_the_unit_against_a_float64_run(app, corpus):
+    model = corpus[0]
+    _unit_page(app)
+    table = [frame.value for frame in app.dataframe if "word" in frame.value.columns][0]
+    states, _ = _float64_run(model, TYPED)
+    np.testing.assert_allclose(table["h"].to_numpy(), states[:, UNIT], atol=1e-6)
+    sentence = model.trace(TYPED)
+    for name, field in (("z", "update"), ("r", "reset"), ("n", "candidate")):
+        np.testing.assert_allclose(table[name].to_numpy(), getattr(sentence, field)[:, UNIT], atol=1e-7)
+    assert table["word"].tolist() == sentence.tokens
+
+
+def test_steering_along_the_unit_and_the_verdict_direction(app, corpus):
+    model, texts, labels, traces = corpus
+    _unit_page(app)
+    steered = charts(app)["chart_unit_steer"]
+    push = np.zeros(12)
+    push[UNIT] = 1.0  # α = 1 by default
+    np.testing.assert_allclose(decode(steered["data"][1]["y"]), _float64_run(model, TYPED, push)[1], atol=2e-6)
+    np.testing.assert_allclose(decode(steered["data"][0]["y"]), _float64_run(model, TYPED)[1], atol=2e-6)
+    app.radio(key="unit_steer_direction").set_value("the verdict direction")
+    app.slider(key="unit_steer_alpha").set_value(-2.0)
+    run(app)
+    final = np.array([trace.hidden[-1] for trace in traces], dtype=np.float64)
+    direction = final[labels == 1].mean(0) - final[labels == 0].mean(0)
+    steered = charts(app)["chart_unit_steer"]
+    np.testing.assert_allclose(decode(steered["data"][1]["y"]), _float64_run(model, TYPED, -2.0 * direction)[1],
+                               atol=2e-6)
+
+
+def test_compare_steers_sentence_a(app, corpus):
+    model = corpus[0]
+    run(app)
+    app = open_page(app, "compare")
+    app.toggle(key="steering_on").set_value(True)
+    run(app)
+    app.number_input(key="compare_steer_unit").set_value(3)
+    app.slider(key="compare_steer_alpha").set_value(2.5)
+    run(app)
+    text = app.session_state["text"]
+    push = np.zeros(12)
+    push[3] = 2.5
+    steered = decode(charts(app)["chart_compare_steer"]["data"][1]["y"])
+    np.testing.assert_allclose(steered, _float64_run(model, text, push)[1], atol=2e-6)
+
+
+@pytest.mark.parametrize("bad", ["12", "-1", "abc", "<script>x", "1e3", "٣", "", " 5 5"])
+def test_a_bad_unit_in_the_link_is_one_message_and_unit_0(app, bad):
+    _unit_page(app, unit=bad)
+    assert len(app.error) == 1 and "showing unit 0" in app.error[0].value
+    assert bad.strip() == "" or bad not in app.error[0].value
+    assert [h.value for h in app.header] == ["Unit 0 of 12 in sst2-gru"]
+    assert app.query_params["unit"] == ["0"] or app.query_params["unit"] == "0"
+
+
+def test_unit_labels_elsewhere_link_to_the_unit_page(app):
+    run(app)
+    rows = story(app)["units"][1]
+    assert rows and all(row["href"] == f"unit?unit={row['unit'].split()[1]}&model=sst2-gru" for row in rows)
+    app = open_page(app, "compare")
+    layout = charts(app)["chart_compare_A"]["layout"]
+    labels = layout["yaxis"]["ticktext"]
+    assert labels and all(label.startswith('<a href="unit?unit=') and 'model=sst2-gru' in label for label in labels)
