@@ -104,8 +104,11 @@ def tab(app_url, browser):
 def _upload(page, uploader: str, chosen) -> None:
     """Remove what the uploader holds, then put ``chosen`` into it, and wait until the page has read it."""
     box = page.locator(f'[data-testid="stFileUploader"]:has([aria-label^="{uploader}"])')
-    while box.locator('[data-testid="stFileChipDeleteBtn"] button').count():
-        box.locator('[data-testid="stFileChipDeleteBtn"] button').first.click()
+    chips = box.locator('[data-testid="stFileChip"]')
+    if chips.count():
+        while (held := chips.count()):
+            box.locator('[data-testid="stFileChipDeleteBtn"] button').first.click()
+            _until(page, lambda: chips.count() < held, True, timeout=30)
         _wait_until_idle(page)
     box.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(chosen, timeout=LOAD_TIMEOUT)
     box.locator('[data-testid="stFileChip"]').nth(len(chosen) - 1).wait_for()
