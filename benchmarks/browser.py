@@ -48,11 +48,12 @@ def free_port() -> int:
 class StreamlitServer:
     """``streamlit run <app>`` on 127.0.0.1:<free port>, started at construction; ``wait_ready`` waits for
     its health check, ``stop`` ends the whole process group. ``env``: extra environment variables (e.g.
-    ``GRU_VIZ_MODELS``); ``log``: where its output goes (default: a temporary file)."""
+    ``GRU_VIZ_MODELS``); ``log``: where its output goes (default: a temporary file); ``port``: a given port (a
+    restarted server on its predecessor's port), else a free one."""
 
-    def __init__(self, app: Path = APP, *, env: dict | None = None, log: Path | None = None):
+    def __init__(self, app: Path = APP, *, env: dict | None = None, log: Path | None = None, port: int | None = None):
         app = Path(app)
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = Path(log) if log else Path(tempfile.mkstemp(prefix="streamlit-", suffix=".log")[1])
         command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",

@@ -41,6 +41,7 @@ __all__ = ["DIRECTIONS", "READOUTS", "VERDICT_THRESHOLD", "ModelConfig", "Senten
 CARD_FORMAT = "gru-viz/1"
 WEIGHTS, VOCAB, CARD = "model.safetensors", "vocab.json", "card.json"
 TOKENIZER = TokenizerFile.FILE  # tokenizer.json, in place of vocab.json
+MAX_CONFIG_SIZES = {"vocab_size": 10_000_000, "embed_dim": 4096, "hidden_size": 4096}  # larger is not supported
 MAX_WEIGHTS_BYTES = 200 * 2**20  # a bring-your-own model larger than this is refused before reading
 READOUTS = ("last", "mean")
 DIRECTIONS = ("forward", "backward")  # PyTorch's direction 0 and 1 (the _reverse weights)
@@ -78,12 +79,10 @@ class ModelConfig:
                              f"{self.candidate_activation!r}")
         if self.arch == "rnn" and not is_standard(self.gate_activation, self.candidate_activation):
             raise ValueError("the vanilla RNN has no gates: activations other than the defaults need arch 'gru'")
-        for name in ("vocab_size", "embed_dim", "hidden_size"):
+        for name, largest in MAX_CONFIG_SIZES.items():
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= 10_000_000:
-                raise ValueError(f"{name} must be a positive whole number, got {value!r}")
-        if self.hidden_size > 4096 or self.embed_dim > 4096:
-            raise ValueError("hidden_size and embed_dim above 4096 are not supported")
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= largest:
+                raise ValueError(f"{name} must be a whole number from 1 to {largest:,}, got {value!r}")
         if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
         self._check_stack()

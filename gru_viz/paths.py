@@ -20,10 +20,12 @@ Nothing found is a ``ValueError`` that says what to pass instead.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 __all__ = ["DATA_ENV", "DEFAULT_MODEL", "MODELS_ENV", "NO_RESET_MODEL", "RNN_MODEL", "SHIPPED_MODELS", "STUDY_ENV",
-           "default_data_dir", "default_data_file", "default_model_dir", "default_models_root", "default_study_file"]
+           "default_data_dir", "default_data_file", "default_model_dir", "default_models_root", "default_study_file",
+           "public_message"]
 
 DATA_ENV, MODELS_ENV = "GRU_VIZ_DATA", "GRU_VIZ_MODELS"
 DEFAULT_MODEL = "sst2-gru"  # the shipped GRU: what the page and every command read unless told otherwise
@@ -33,6 +35,9 @@ SHIPPED_MODELS = (DEFAULT_MODEL, NO_RESET_MODEL, RNN_MODEL)
 DATA_IN_CHECKOUT = Path("data") / "sst2"
 MODELS_IN_CHECKOUT = Path("models")
 STUDY_ENV, STUDY_IN_CHECKOUT = "GRU_VIZ_STUDY", Path("studies") / "seeds" / "study.json"
+MESSAGE_LIMIT = 300  # characters of an error a page shows: one line, never a flood
+# An absolute path: a separator at the start of a word (so "and/or", "1/2" and "h_T/h_t" stay), then path characters
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.-])~?(?:[A-Za-z]:)?[/\\][^\s'\"`()<>\[\],;:]+")
 
 
 def _find_upwards(relative: Path, start: Path | None) -> Path | None:
@@ -103,3 +108,24 @@ def default_study_file(start: Path | None = None) -> Path | None:
     if named:
         return Path(named) if Path(named).is_file() else None
     return _find_upwards(STUDY_IN_CHECKOUT, start)
+
+
+def public_message(error, folders: dict | None = None, limit: int = MESSAGE_LIMIT) -> str:
+    """The text of ``error`` (an exception or a string) as a page may show it to a visitor: its first line, each
+    folder of ``folders`` ({path: the name the page shows}) written as that name, any other absolute path
+    written as "…", and at most ``limit`` characters. A visitor learns what went wrong, never where the server
+    keeps its files.
+
+    >>> public_message(ValueError("/srv/app/models/sst2-gru/card.json: file is missing"),
+    ...                {"/srv/app/models": "models"})
+    'models/sst2-gru/card.json: file is missing'
+    >>> public_message(OSError(13, "Permission denied", "/etc/shadow"))
+    "[Errno 13] Permission denied: '…'"
+    """
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    for folder, name in sorted((folders or {}).items(), key=lambda item: -len(str(item[0]))):
+        spellings = {str(folder), str(Path(folder).resolve())}  # as configured, and with links followed
+        for spelling in sorted(spellings, key=len, reverse=True):
+            text = text.replace(spelling, name)
+    text = _ABSOLUTE_PATH.sub("…", text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -19,3 +19,8 @@ def test_the_server_refuses_uploads_over_the_pages_promise():
 def test_readers_see_no_developer_toolbar():
     config = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
     assert config["client"]["toolbarMode"] == "viewer"
+
+
+def test_an_unexpected_exception_shows_no_traceback():
+    config = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
+    assert config["client"]["showErrorDetails"] == "none"

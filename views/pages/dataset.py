@@ -27,6 +27,7 @@ if not model.single_path:
 upload = data_column.file_uploader(f"Data: the shipped SST-2 validation file, or a TSV of your own (sentence, a tab, "
                                    f"then 0 or 1; at most {UPLOAD_MAX_MB} MB)", key="dataset_upload",
                                    max_upload_size=UPLOAD_MAX_MB)
+data_column.caption(state.UPLOAD_NOTE)
 dataset, problem = labelled_data(upload)
 if dataset is None:
     st.error(problem)

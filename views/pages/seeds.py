@@ -57,7 +57,8 @@ if found is None:
 try:
     result = load_study(str(found), found.stat().st_mtime_ns)
 except (OSError, ValueError) as error:
-    st.error(f"The seed study cannot be read: {error}")
+    st.error("The seed study cannot be read:")
+    st.text(paths.public_message(error))  # literally, and without the server's folders
     st.stop()
 settings = result["settings"]
 claims = {claim["claim"]: claim for claim in result["claims"]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gru_viz import upload
+from gru_viz import paths, upload
 from views.parts import caches, state
 
 st.subheader("Bring your own GRU")
@@ -17,6 +17,7 @@ st.markdown("Upload the three files of a model folder — `model.safetensors`, `
 # no type= filter: Streamlit would raise on another extension; upload.py refuses other names in words
 files = st.file_uploader("Model files", accept_multiple_files=True, key="model_upload",
                          max_upload_size=upload.MAX_UPLOAD_BYTES // 2**20)
+st.caption(state.UPLOAD_NOTE)
 if files:
     upload_id = tuple(file.file_id for file in files)
     outcome = st.session_state.get("model_upload_outcome")
@@ -31,7 +32,7 @@ if files:
     _, digest, model, problem = outcome
     if problem is not None:  # the message may quote the user's file: shown literally, never as markdown
         st.error("That model cannot be used:")
-        st.text(problem)
+        st.text(paths.public_message(problem, limit=upload.MAX_MESSAGE))  # one line, no server folder
         st.session_state["uploaded"] = None
     else:
         st.session_state["uploaded"] = (digest, model)

@@ -48,7 +48,7 @@ def labelled_data(uploaded) -> tuple[DataSet | None, str | None]:
     try:
         texts, labels = caches.read_labelled(data, name)
     except ValueError as error:
-        return None, f"{source} cannot be used: {error}"
+        return None, f"{source[0].upper()}{source[1:]} cannot be used: {error}"
     rows = min(len(texts), DATASET_ROWS)
     description = (f"{rows:,} sentences: " + (f"all of {source}" if rows == len(texts) else
                    f"the first {rows:,} of the {len(texts):,} in {source}, so that the view stays quick"))

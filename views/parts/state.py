@@ -1,11 +1,17 @@
 """The sentence and the model every page shares: kept in the session across pages and written into the link
-(``?text=``, ``?model=``, and for a model of several layers or two directions ``?layer=`` and ``?direction=``),
-and the sentence box, model picker and layer/direction picker the pages open with.
+(``?text=``, ``?model=``, ``?b=``, and for a model of several layers or two directions ``?layer=`` and
+``?direction=``), and the sentence box, model picker and layer/direction picker the pages open with.
 
 Session keys shared by the pages: ``text`` (the sentence), ``model`` (a folder name under models/, or
 ``UPLOADED``), ``uploaded`` (the model uploaded on *Your model*: (digest, SentimentModel)), ``compare_b`` (the
 second sentence of *Compare & intervene*), ``layer`` (1 … L from the bottom) and ``direction`` ("forward" or
 "backward"): the layer and direction every view that draws gates shows (default: the top layer, forward).
+
+The link holds what a reader typed or chose that the page cannot make again: the sentence, the model (a folder
+name, checked against the models folder), sentence B, and the layer and direction; the page itself is the link's
+path. So a shared link, or a reload after the server restarts, shows the same numbers. An upload never enters the
+link: it lives in the session only. Everything else (open sections, toggles, the unit and word chosen in a view)
+is the session's and starts from the page's default in a new one.
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ from gru_viz.model import DIRECTIONS
 from views.parts import caches
 
 DEFAULT_MODEL = paths.DEFAULT_MODEL
-DEFAULT_TEXT = SEED_PAIR[0]
+DEFAULT_TEXT, DEFAULT_B = SEED_PAIR
 URL_MAX_CHARACTERS = 2000  # longer text stays out of the link (browsers and proxies cap URL length)
 UPLOADED = "your uploaded model"  # the model choice for a model uploaded in this session (never in the link)
 NO_UNIT_SPLIT = ("For this model's shape and view, the middle row is the difference of each prefix's logit (the model "
                  "run on each prefix); it splits by unit only for a one-direction \"last\" readout at its top layer, "
                  "so the units are shown by index, without shares.")
+UPLOAD_NOTE = ("Uploads live in this session's memory only: never kept on the server's disk or put in a link, and "
+               "gone when the server restarts (upload the file again then).")  # shown under every uploader
 # kept when a page does not draw their widgets
 SHARED_KEYS = ("text", "model", "compare_b", "unit_field", "unit_scope", "unit_order", "layer", "direction",
                "unit_number")
@@ -52,7 +60,7 @@ def init_session() -> None:
     if state.get("model") == UPLOADED and state.get("uploaded") is None:
         state["model"] = _fallback_model(folders)
     if "compare_b" not in state:
-        state["compare_b"] = SEED_PAIR[1]
+        state["compare_b"] = st.query_params.get("b", DEFAULT_B)
     if "layer" not in state:  # checked against the model's layers when it is loaded (current_model)
         asked = st.query_params.get("layer", "")
         state["layer"] = int(asked) if asked.isdecimal() and len(asked) <= 2 else None
@@ -64,14 +72,19 @@ def init_session() -> None:
             state[key] = state[key]
 
 
-def write_link() -> None:
-    """The sentence and the model into the link, so that any page can be shared (an upload never is)."""
-    text, model = st.session_state.get("text", ""), st.session_state.get("model", DEFAULT_MODEL)
-    if len(text) <= URL_MAX_CHARACTERS:
-        if st.query_params.get("text") != text:
-            st.query_params["text"] = text
+def _write_text(key: str, text: str, default: str | None = None) -> None:
+    if len(text) <= URL_MAX_CHARACTERS and text != default:
+        if st.query_params.get(key) != text:
+            st.query_params[key] = text
     else:
-        st.query_params.pop("text", None)
+        st.query_params.pop(key, None)
+
+
+def write_link() -> None:
+    """The sentences and the model into the link, so that any page can be shared (an upload never is)."""
+    text, model = st.session_state.get("text", ""), st.session_state.get("model", DEFAULT_MODEL)
+    _write_text("text", text)
+    _write_text("b", st.session_state.get("compare_b", DEFAULT_B), default=DEFAULT_B)
     if model in (DEFAULT_MODEL, UPLOADED):
         st.query_params.pop("model", None)
     elif st.query_params.get("model") != model:
@@ -108,15 +121,16 @@ def _chosen_model():
     if name == UPLOADED and st.session_state.get("uploaded") is not None:
         digest, model = st.session_state["uploaded"]
         return ("upload", digest), model
-    if not caches.model_folders(caches.models_root()):
-        st.error(f"No model folders under {caches.models_root()}. Train one: "
+    if not caches.model_folders(caches.models_root()):  # where the server looks is its own business: not named
+        st.error("This server has no model folders. Train one: "
                  "python -m gru_viz.train --data data/sst2 --out models/sst2-gru")
         st.stop()
     try:
         return caches.named_model(name)
     except (ValueError, OSError) as error:
         st.error(f"The model {name} could not be loaded:")
-        st.text(str(error))  # the message may quote a file name: shown literally
+        # the message may quote a file name (shown literally) and the server's folders (shown by name only)
+        st.text(paths.public_message(error, {caches.models_root(): "models"}))
         st.stop()
 
 
