@@ -153,7 +153,7 @@ def test_every_loader_fault_is_a_value_error_naming_the_file(saved, fault):
     assert filename in str(raised.value) and message in str(raised.value)
 
 
-@pytest.mark.parametrize("name", ["sst2-gru", "sst2-rnn", "sst2-gru-2layer"])
+@pytest.mark.parametrize("name", ["sst2-gru", "sst2-rnn"])
 def test_shipped_models_load_and_carry_honest_cards(name):
     folder = ROOT / "models" / name
     model = load_model(folder)
@@ -162,12 +162,9 @@ def test_shipped_models_load_and_carry_honest_cards(name):
     assert card["metrics"]["val_unseen_size"] == 766
     assert sum(f.stat().st_size for f in folder.iterdir()) <= 20 * 2**20
     # the seed's pair reads the way a reader would expect from the GRU
-    if name in ("sst2-gru", "sst2-gru-2layer"):
+    if name == "sst2-gru":
         love, boring = model.predict_proba(["I love this movie so much", "But the movie is really boring"])
         assert love > 0.5 > boring
-    if name == "sst2-gru-2layer":  # the stack that gives the layer picker a real model; small enough to ship
-        assert (model.num_layers, model.num_directions, model.num_classes) == (2, 1, 1)
-        assert sum(f.stat().st_size for f in folder.iterdir()) <= 5 * 2**20
 
 
 # ---- SentenceTrace: the one per-sentence object ----

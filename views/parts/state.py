@@ -103,8 +103,8 @@ def model_picker(container=st) -> None:
     # a radio, not a select box: the select box's three script chunks cost the first screen ~0.3 s in Chromium
     container.radio("Model", options, key="model",
                     help="sst2-gru is the GRU; sst2-rnn a vanilla RNN of the same size (no gates); "
-                         "sst2-gru-noreset a GRU whose reset gate is always 1; sst2-gru-2layer a smaller 2-layer GRU "
-                         "(pick a layer beside it). Upload your own on *Your model*.")
+                         "sst2-gru-noreset a GRU whose reset gate is always 1. Upload your own on *Your model* (any "
+                         "number of layers or directions: pick a layer beside it).")
 
 
 def current_model():
