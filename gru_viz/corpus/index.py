@@ -83,7 +83,7 @@ from gru_viz.corpus.statistics import (
     merge_partials,
     partial_from_bytes,
 )
-from gru_viz.model import CARD, VOCAB, WEIGHTS, SentimentModel, is_positive, load_model
+from gru_viz.model import CARD, VOCAB, WEIGHTS, ModelConfig, SentimentModel, is_positive, load_model
 
 __all__ = ["INDEX_FORMAT", "CorpusIndex", "Manifest", "build_index", "model_sha256", "open_index"]
 
@@ -165,11 +165,18 @@ class Manifest:
         return cls(**{name: data[name] for name in names}, heldout=data.get("heldout"))
 
 
+STACK_KEYS = ("num_layers", "bidirectional", "num_classes", "readout")
+
+
 def model_sha256(model: SentimentModel) -> str:
     """SHA-256 of what the model computes: its config, its vocabulary and its float32 weights (by tensor name).
     The same for a folder and for its upload; a card's other notes (metrics, name) do not change it."""
     digest = hashlib.sha256()
-    digest.update(json.dumps(asdict(model.config), sort_keys=True).encode())
+    config = asdict(model.config)
+    for key in STACK_KEYS:  # a one-layer model hashes as before these keys existed, so its indexes stay valid
+        if config[key] == getattr(ModelConfig, key):
+            del config[key]
+    digest.update(json.dumps(config, sort_keys=True).encode())
     digest.update(json.dumps(model.vocab.tokens, ensure_ascii=False).encode())
     for name, tensor in sorted(model.state_dict().items()):
         array = tensor.detach().float().contiguous().numpy()
