@@ -54,7 +54,7 @@ final = float(sentence.probability[-1])
 verdict_slot.metric(f"Verdict, P(positive) = {final:.2f}", "positive" if is_positive(final) else "negative",
                     help="P(positive) after the last word: the classifier reads only the memory at the end.")
 
-# ---- how the verdict formed: three rows on one word axis, drawn by Vega-Lite (gru_viz/figures/story.py) ----
+# ---- how the verdict formed: rows on one word axis, drawn by Vega-Lite (gru_viz/figures/story.py) ----
 with st.container(gap=None):
     for row, spec in story.items():
         st.vega_lite_chart(spec, width="stretch", key=f"story_{row}")
@@ -63,10 +63,12 @@ field = caches.story_field(sentence)
 st.caption(f"Top: P(positive) had the sentence ended after each word; the ringed words moved it most. Middle: each "
            f"word's exact change of the logit, `logit_t − logit_{{t−1}} = w · (h_t − h_{{t−1}})`; the bars add up to "
            f"the final logit minus the start, and a word's bar includes what it made the memory forget as well as what "
-           f"it wrote. Bottom: the {figures.FIELD_TITLES[field]} of the {caches.STORY_UNITS} units with the "
-           f"largest share of the verdict (in brackets: each unit's exact share of the logit's change)."
-           + (" z near 1 keeps a unit's memory through the word; near 0 the word overwrites it."
-              if field == "update" else ""))
+           f"it wrote. Bottom: the {figures.FIELD_TITLES[field]}"
+           + (" and, under it, the reset gate r" if field == "update" else "")
+           + f" of the {caches.STORY_UNITS} units with the largest share of the verdict (in brackets: each unit's "
+           f"exact share of the logit's change)."
+           + (" z near 1 keeps a unit's memory through the word; near 0 the word overwrites it. r near 0 hides the "
+              "memory from the candidate the word writes: the unit starts afresh." if field == "update" else ""))
 
 # ---- which words decided: the exact change against the retention decomposition ----
 box, open_ = section("Which words decided: the exact change against the retention decomposition", "open_words")

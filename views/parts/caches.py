@@ -20,7 +20,7 @@ from gru_viz.text import parse_labelled_tsv
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: app.py, models/, artifacts/
 PAGE_MAX_TOKENS = 300  # a 2,000-word paste is cut here: the page stays quick to draw and to read
 TOP_UNITS = 12  # heatmap rows and table rows by default: the units that carry the verdict
-STORY_UNITS = 8  # rows under the P(positive) line in the Read page's first chart
+STORY_UNITS = 6  # units under the P(positive) line in the Read page's first chart: z and r of each fit one screen
 TOP_CONTEXTS = 10  # contexts shown by the unit search, one per sentence
 TOP_POOL = 50 * TOP_CONTEXTS  # the strongest words searched for them: a saturated unit fills many words of one sentence
 FLOW_MIN_COUNT = 10  # distances from the end fewer sentences reach are left out of the gradient flow: a noisy tail
@@ -118,7 +118,8 @@ def story_specs(model_key: tuple, text: str, _sentence, _changes) -> dict[str, d
     units = analysis.rank_units(_changes, STORY_UNITS)
     return figures.story_specs(_sentence.tokens, _sentence.probability, _sentence.start_probability,
                                _sentence.logit_changes, getattr(_sentence, story_field(_sentence)), units,
-                               analysis.unit_shares(_changes)[units], field=story_field(_sentence))
+                               analysis.unit_shares(_changes)[units], field=story_field(_sentence),
+                               reset=_sentence.reset if _sentence.arch == "gru" else None)
 
 
 def story_figure(sentence, changes):
