@@ -334,3 +334,24 @@ def test_reset_forced_open_everywhere_is_shown_beside_the_gru_trained_without_on
     run(app)
     assert not any("trained that way" in metric.label for metric in app.metric)
     assert "no model trained that way ships" in app.warning[0].value
+
+
+def test_gradient_flow_of_the_rnn_is_shown_beside_the_shipped_gru_as_a_reference(app, gru, rnn):
+    app.radio(key="model").set_value("sst2-rnn")
+    run(app)
+    open_page(app, "dynamics")
+    switch_on(app, "sentence_flow_on")
+    lines = charts(app)["chart_sentence_flow"]["data"]
+    assert [line["name"] for line in lines] == ["vanilla RNN (sst2-rnn), the chosen model",
+                                                "GRU (sst2-gru), shipped reference"]
+    for line, model in zip(lines, (rnn, gru)):
+        expected = analysis.gradient_flow(model.gru, analysis.embed_texts(model, [SENTENCE])[0])
+        np.testing.assert_array_equal(decode(line["y"]), expected)
+
+
+def test_the_reset_gate_ablation_is_called_a_distribution_shift_and_points_to_the_gru_trained_without_one(app):
+    open_page(app, "dataset")
+    switch_on(app, "ablation_on")
+    captions = " ".join(caption.value for caption in app.caption)
+    assert "is a distribution shift" in captions and "sst2-gru-noreset" in captions and "gru-noreset" in captions
+    assert not any("need the reset gate" in text.value for text in [*app.markdown, *app.caption])

@@ -102,3 +102,28 @@ def test_the_story_downloads_as_the_same_story_in_plotly(app):
     assert built == [True] and "How the verdict formed" in page
     figure = caches.story_figure(sentence, changes)
     np.testing.assert_allclose(decode(figure.to_plotly_json()["data"][0]["y"])[1:], sentence.probability, atol=1e-7)
+
+
+def _use_upload(app, template):
+    open_page(app, "your_model")
+    app.file_uploader(key="model_upload").set_value(_files(template))
+    run(app)
+    app.button(key="use_uploaded").click()
+    run(app)
+
+
+def test_the_gradient_flow_reads_the_uploaded_model_beside_the_shipped_rnn_as_a_reference(app, template):
+    _use_upload(app, template)
+    open_page(app, "dynamics")
+    assert app.radio(key="model").value == UPLOADED
+    app.toggle(key="sentence_flow_on").set_value(True)
+    run(app)
+    lines = [chart for chart in app.get("plotly_chart") if json.loads(chart.proto.spec)["layout"]["title"]["text"]
+             .startswith("How much of a gradient")]
+    [spec] = [json.loads(chart.proto.spec) for chart in lines]
+    assert [line["name"] for line in spec["data"]] == ["GRU, your uploaded model",
+                                                       "vanilla RNN (sst2-rnn), shipped reference"]
+    for line, model in zip(spec["data"], (load_model(template), load_model(ROOT / "models" / "sst2-rnn"))):
+        expected = analysis.gradient_flow(model.gru, analysis.embed_texts(model, [SENTENCE])[0])
+        np.testing.assert_array_equal(decode(line["y"]), expected)
+    assert not app.exception and not app.warning

@@ -210,6 +210,21 @@ def intervention_figures(model_key: tuple, text: str, setting: tuple, _free, _cl
 # ---- Memory dynamics ----
 
 
+def flow_models(model_key: tuple, model, uploaded: bool = False) -> list[tuple[str, tuple, object]]:
+    """The models a gradient-flow chart compares, as (label, cache key, model): the chosen (or uploaded) model
+    first, then a shipped reference labelled as such: the vanilla RNN, or the GRU when an RNN is chosen; none
+    when the reference does not ship or is the chosen model itself."""
+    kind = "GRU" if model.arch == "gru" else "vanilla RNN"
+    chosen = f"{kind}, your uploaded model" if uploaded else f"{kind} ({model.name}), the chosen model"
+    shown = [(chosen, model_key, model)]
+    reference = paths.RNN_MODEL if model.arch == "gru" else paths.DEFAULT_MODEL
+    if (uploaded or reference != model.name) and reference in model_folders(models_root()):
+        reference_kind = "vanilla RNN" if reference == paths.RNN_MODEL else "GRU"
+        shown.append((f"{reference_kind} ({reference}), shipped reference", *named_model(reference)))
+    return shown
+
+
+
 @st.cache_data(max_entries=64, show_spinner="Following the gradient back through both networks…")
 def sentence_flow(model_key: tuple, text: str, _model):
     return analysis.sentence_gradient_flow(_model, text, max_tokens=PAGE_MAX_TOKENS)
