@@ -355,3 +355,43 @@ def test_the_reset_gate_ablation_is_called_a_distribution_shift_and_points_to_th
     captions = " ".join(caption.value for caption in app.caption)
     assert "is a distribution shift" in captions and "sst2-gru-noreset" in captions and "gru-noreset" in captions
     assert not any("need the reset gate" in text.value for text in [*app.markdown, *app.caption])
+
+
+def _float64_probability(model, text: str) -> np.ndarray:
+    """P(positive) from the start and after each word, stepped here in float64 from the model's weights."""
+    import torch
+
+    from tests.library_helpers import float64_step
+
+    step = float64_step(model.gru)
+    ids = model.trace(text).ids
+    h = torch.zeros(model.gru.hidden_size, dtype=torch.float64)
+    logits = [model.readout_bias]
+    for word in ids:
+        h = step(model.embed([int(word)])[0].double(), h)
+        logits.append(float(h.numpy() @ model.readout_weight.astype(np.float64)) + model.readout_bias)
+    return 1 / (1 + np.exp(-np.array(logits)))
+
+
+def test_one_sentence_read_by_every_shipped_model_on_one_chart(app, gru, rnn):
+    open_page(app, "compare")
+    assert app.multiselect(key="compare_models").value == ["sst2-gru", "sst2-gru-noreset", "sst2-rnn"]
+    lines = charts(app)["chart_compare_models"]["data"]
+    assert [line["name"] for line in lines] == ["sst2-gru", "sst2-gru-noreset", "sst2-rnn"]
+    noreset = load_model(ROOT / "models" / "sst2-gru-noreset")
+    verdicts = {metric.label: metric.value for metric in app.metric}
+    for line, model, name in zip(lines, (gru, noreset, rnn), ("sst2-gru", "sst2-gru-noreset", "sst2-rnn")):
+        expected = _float64_probability(model, SENTENCE)  # (T + 1,): the start, then after each word
+        np.testing.assert_allclose(decode(line["y"]), expected, atol=1e-6)
+        assert list(decode(line["x"])) == list(range(-1, len(SENTENCE.split())))
+        assert verdicts[f"{name}: P(positive) = {expected[-1]:.3f}"] == ("positive" if expected[-1] > 0.5
+                                                                         else "negative")
+    # two models only, or fewer: one fewer line, or a hint and no chart
+    app.multiselect(key="compare_models").set_value(["sst2-rnn", "sst2-gru"])
+    run(app)
+    assert [line["name"] for line in charts(app)["chart_compare_models"]["data"]] == ["sst2-rnn", "sst2-gru"]
+    app.multiselect(key="compare_models").set_value(["sst2-gru"])
+    run(app)
+    assert "chart_compare_models" not in charts(app)
+    assert any("at least two models" in caption.value for caption in app.caption)
+    assert not app.exception and not app.error

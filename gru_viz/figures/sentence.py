@@ -297,6 +297,28 @@ def compare_prediction_figure(series: list[tuple[str, list[str], np.ndarray, flo
 
 
 
+def models_prediction_figure(tokens: list[str], readings: list[tuple[str, np.ndarray, float]]) -> go.Figure:
+    """One sentence read by several models: P(positive) after each word, one line per model, on one word axis.
+    ``readings`` is (model name, probability (T,), start_probability) each; the start is drawn at −1."""
+    data = []
+    for index, (name, probability, start) in enumerate(readings):
+        probability = np.asarray(probability, dtype=np.float64)
+        if len(probability) != len(tokens):
+            raise ValueError(f"{name} read {len(probability)} words where the sentence has {len(tokens)}")
+        data.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": np.arange(-1, len(tokens)),
+                     "y": np.concatenate([[start], probability]),
+                     "text": ["(start)"] + [plotly_text(token) for token in tokens],
+                     "line": {"color": SERIES_COLORS[index % len(SERIES_COLORS)]},
+                     "hovertemplate": f"{plotly_text(name)}: after %{{text}}<br>P(positive) = %{{y{EXACT}}}"
+                                      f"<extra></extra>"})
+    layout = _probability_layout("P(positive) after each word, one line per model")
+    layout["xaxis"] = word_axis(tokens, lead=[(-1, "(start)")], title="")
+    layout["legend"] = {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0}
+    layout["margin"] = {"t": 80, "b": 10, "l": 50, "r": 10}
+    return new_figure(data, layout)
+
+
+
 def probability_comparison_figure(tokens: list[str], free: np.ndarray, clamped: np.ndarray, *,
                                   names: tuple[str, str] = ("free", "clamped")) -> go.Figure:
     """P(positive) after each word, free run (T,) against clamped run (T,), with the verdict line at

@@ -9,6 +9,7 @@ from gru_viz import analysis, paths
 from gru_viz.model import is_positive
 from views.parts import caches, research, state
 from views.parts.charts import chart, figure_download
+from views.parts.models_side_by_side import models_side_by_side
 
 MODE_LABELS = {"free": "free (as trained)", "vanilla-RNN mode": "vanilla-RNN mode (r ≡ 1, z ≡ 0)",
                "frozen memory": "frozen memory (z ≡ 1)", "custom": "custom"}
@@ -49,6 +50,9 @@ with right:
     chart(shown["units_B"], "chart_compare_B")
 st.caption(f"Both sentences read by the same model. Rows: the {caches.TOP_UNITS} units with the largest share of the "
            f"two verdicts together, in the same order on both sides (in brackets: each unit's share in that sentence).")
+
+# ---- one sentence, several models ----
+models_side_by_side(texts[0])
 
 # ---- interventions ----
 st.subheader("Force the gates")
