@@ -395,3 +395,23 @@ def test_one_sentence_read_by_every_shipped_model_on_one_chart(app, gru, rnn):
     assert "chart_compare_models" not in charts(app)
     assert any("at least two models" in caption.value for caption in app.caption)
     assert not app.exception and not app.error
+
+
+def test_a_long_range_example_the_shipped_gru_gets_wrong_is_flagged_where_it_is_shown(app, gru):
+    from gru_viz.examples import EXAMPLES
+
+    verdict_last = EXAMPLES[3]  # "8 plot sentences, then love it": positive
+    app.session_state["text"] = verdict_last.text
+    open_page(app, "read")
+    final = _float64_probability(gru, verdict_last.text)[-1]
+    assert final < 0.5  # the shipped GRU reads it negative: a failure, said as one
+    warnings = [warning.value for warning in app.warning]
+    assert warnings == [f"sst2-gru gets this example wrong: it reads negative (P = {final:.3f}) where the verdict is "
+                        f"positive. The probe passes this test (k = 8) on 88% of 300 tests (95% interval 83%–91%): "
+                        f"this is one of the failures."]
+    app.session_state["open_long_range"] = True
+    run(app)
+    said = [caption.value for caption in app.caption if caption.value.startswith("sst2-gru ")]
+    first = _float64_probability(gru, EXAMPLES[2].text)[-1]
+    assert said[0].startswith(f"sst2-gru reads this example right: positive (P = {first:.3f}).")
+    assert said[1] == warnings[0] and said[2].startswith("sst2-gru reads this example right: negative")

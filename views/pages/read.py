@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gru_viz import export, figures
-from gru_viz.examples import EXAMPLES, SEED_PAIR
+from gru_viz.examples import EXAMPLES, SEED_PAIR, how_it_reads
 from gru_viz.model import is_positive
 from views.parts import caches, state
 from views.parts.charts import FIELD_LABELS, chart, figure_download, forget_figures, remember_figure
@@ -53,6 +53,12 @@ changes, story = caches.story(model_key, text, sentence)
 final = float(sentence.probability[-1])
 verdict_slot.metric(f"Verdict, P(positive) = {final:.2f}", "positive" if is_positive(final) else "negative",
                     help="P(positive) after the last word: the classifier reads only the memory at the end.")
+
+# ---- a probe-built example says how this model reads it, and says so first when the model gets it wrong ----
+shown_example = next((example for example in LONG_RANGE if example.text == text), None)
+if shown_example is not None:
+    reading = how_it_reads(shown_example, final, model.name, model.card)
+    (st.caption if "reads this example right" in reading else st.warning)(reading)
 
 # ---- how the verdict formed: rows on one word axis, drawn by Vega-Lite (gru_viz/figures/story.py) ----
 with st.container(gap=None):
@@ -123,6 +129,8 @@ with box:
                 if example in LONG_RANGE:
                     st.button(example.label, key=f"example_{index}", help=example.why, on_click=use_example,
                               args=(example.text,), width="stretch")
+                    read = caches.trace(model_key, example.text, model)
+                    st.caption(how_it_reads(example, float(read.probability[-1]), model.name, model.card))
             st.caption("Each example is built as the memory probe builds its tests, so the probe's accuracy at the "
                        "same number of plot sentences says how typical the model's reading of it is.")
         with curve:
