@@ -106,6 +106,16 @@ def test_fixed_points_section_draws_points_into_the_path():
                                atol=1e-9)
     assert list(table["verdict"]) == ["positive" if value > 0 else "negative" for value in table["logit at the point"]]
     assert f"**{len(found)} fixed points**" in app.markdown[0].value
+    # starts Newton could not finish are said as a failure beside the count, with the whole tally of what was dropped
+    infos = [info.value for info in app.info if info.value.startswith("Newton did not converge")]
+    if found.dropped["not_converged"]:
+        assert infos == [f"Newton did not converge from {found.dropped['not_converged']} of {found.candidates} "
+                         f"starts; they are left out, so fixed points near them may be missing from this list. Of "
+                         f"{found.candidates} candidates, {found.dropped['box']} ran onto or past the box |h_i| = 1, "
+                         f"{found.dropped['not_converged']} did not converge and {found.dropped['duplicate']} were "
+                         f"duplicates."]
+    else:
+        assert infos == []
     eigenvalues = _figure(app, 1)["data"]
     kinds = sorted(set(found.kinds))
     assert sorted(trace["name"] for trace in eigenvalues[1:]) == sorted(
