@@ -127,7 +127,8 @@ def story_figure(sentence, changes):
     units = analysis.rank_units(changes, STORY_UNITS)
     return figures.story_figure(sentence.tokens, sentence.probability, sentence.start_probability,
                                 getattr(sentence, story_field(sentence)), units,
-                                analysis.unit_shares(changes)[units], field=story_field(sentence))
+                                analysis.unit_shares(changes)[units], field=story_field(sentence),
+                                reset=sentence.reset if sentence.arch == "gru" else None)
 
 
 def story(model_key: tuple, text: str, sentence):
