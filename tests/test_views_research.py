@@ -154,3 +154,31 @@ def test_unconverged_integrated_gradients_are_flagged_not_presented():
     assert not app.exception, [e.message for e in app.exception]
     assert len(app.warning) == 1 and "did not converge" in app.warning[0].value
     assert "2 integration points" in app.warning[0].value
+
+
+def _fixed_points_cut_short():
+    """The fixed-point section on a tiny model (its search is cut short by the test, through ``_fixed_points``)."""
+    from tests.library_helpers import tiny_model
+    from views.parts import research
+
+    research.fixed_points_section(tiny_model(), "not bad at all", model_key="tiny")
+
+
+def test_starts_newton_could_not_finish_are_said_as_a_possible_miss(monkeypatch):
+    from gru_viz import analysis
+    from tests.library_helpers import tiny_model
+    from views.parts import research
+
+    # one Newton step per candidate: most starts cannot finish (the script runs in this process, so it sees this)
+    monkeypatch.setattr(research, "_fixed_points", lambda model_key, which, _model: analysis.fixed_points(
+        _model.gru, analysis.constant_input(_model, which), newton_steps=1, adam_steps=20))
+    app = AppTest.from_function(_fixed_points_cut_short, default_timeout=TIMEOUT).run()
+    app.toggle(key="research_fixed_on").set_value(True).run()
+    assert not app.exception
+    model = tiny_model()
+    found = analysis.fixed_points(model.gru, analysis.constant_input(model, "mean"), newton_steps=1, adam_steps=20)
+    failed = found.dropped["not_converged"]
+    assert failed > 0 and len(found) > 0
+    [said] = [info.value for info in app.info if info.value.startswith("Newton did not converge")]
+    assert said.startswith(f"Newton did not converge from {failed} of {found.candidates} starts; they are left out, "
+                           f"so fixed points near them may be missing from this list.")
