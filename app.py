@@ -20,14 +20,15 @@ if __name__ == "__main__":  # one visitor's run of the page
 
     st.set_page_config(page_title="gru-viz: watch a GRU read", layout="wide", initial_sidebar_state="collapsed")
     state.init_session()
+    # short titles: all pages stay in the bar at 800 px (Streamlit folds what does not fit into "N more")
     page = st.navigation([
-        st.Page("views/pages/read.py", title="Read a sentence", url_path="read", default=True),
-        st.Page("views/pages/cell.py", title="Inside the cell", url_path="cell"),
-        st.Page("views/pages/compare.py", title="Compare & intervene", url_path="compare"),
-        st.Page("views/pages/dynamics.py", title="Memory dynamics", url_path="dynamics"),
-        st.Page("views/pages/dataset.py", title="Across the data set", url_path="dataset"),
+        st.Page("views/pages/read.py", title="Read", url_path="read", default=True),
+        st.Page("views/pages/cell.py", title="Cell", url_path="cell"),
+        st.Page("views/pages/compare.py", title="Compare", url_path="compare"),
+        st.Page("views/pages/dynamics.py", title="Dynamics", url_path="dynamics"),
+        st.Page("views/pages/dataset.py", title="Data set", url_path="dataset"),
         st.Page("views/pages/unit.py", title="Units", url_path="unit"),
-        st.Page("views/pages/seeds.py", title="Across seeds", url_path="seeds"),
+        st.Page("views/pages/seeds.py", title="Seeds", url_path="seeds"),
         st.Page("views/pages/lesson.py", title="Lesson", url_path="lesson"),
         st.Page("views/pages/your_model.py", title="Your model", url_path="your-model"),
     ], position="top")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gru_viz.probe import review
+from gru_viz.model import is_positive
+from gru_viz.probe import card_curves, card_tests, describe_rate, review
 
-__all__ = ["Example", "EXAMPLES", "SEED_PAIR", "NEUTRAL_TAIL"]
+__all__ = ["Example", "EXAMPLES", "SEED_PAIR", "NEUTRAL_TAIL", "how_it_reads"]
 
 SEED_PAIR = ("I love this movie so much", "But the movie is really boring")
 
@@ -30,6 +31,15 @@ class Example:
     positive: bool | None = None  # the right verdict, as the probe scores it
     phrase: str | None = None  # the phrase whose verdict is the right one
 
+    @property
+    def verdict(self) -> str | None:
+        """The right reading, "positive" or "negative" (None: not a probe test)."""
+        return None if self.positive is None else ("positive" if self.positive else "negative")
+
+    @property
+    def k(self) -> int | None:
+        return self.distance
+
 
 EXAMPLES = (
     Example("I love this movie so much", SEED_PAIR[0], "The seed's positive sentence."),
@@ -46,3 +56,26 @@ EXAMPLES = (
             "memory must let go of the opening's. (All three shipped models pass this test; see the README.)",
             "contrast", 4, False, "the movie is really boring"),
 )
+
+
+def how_it_reads(example: Example, probability: float, model_name: str, card: dict | None) -> str:
+    """One sentence on how a model reads a probe-built ``example`` (its final P(positive) ``probability``):
+    whether it gets the example right, and the probe's pass rate at the example's test and k, with its sample,
+    from the model's ``card`` (when recorded). A wrong reading is said first, as a failure.
+
+    >>> card = {"probe": {"retention": {"verdict_last": {"8": 0.8767}},
+    ...                   "settings": {"phrases_per_polarity": [150, 150]}}}
+    >>> print(how_it_reads(EXAMPLES[3], 0.11, "sst2-gru", card))  # doctest: +NORMALIZE_WHITESPACE
+    sst2-gru gets this example wrong: it reads negative (P = 0.110) where the verdict is positive. The probe
+    passes this test (k = 8) on 88% of 300 tests (95% interval 83%–91%): this is one of the failures.
+    """
+    said = "positive" if is_positive(probability) else "negative"
+    right = said == example.verdict
+    head = (f"{model_name} reads this example right: {said} (P = {probability:.3f})." if right else
+            f"{model_name} gets this example wrong: it reads {said} (P = {probability:.3f}) where the verdict is "
+            f"{example.verdict}.")
+    rate = (card_curves(card) or {}).get(example.test, {}).get(example.k) if isinstance(card, dict) else None
+    if rate is None:
+        return head + " This model's card records no probe rate for this test."
+    return (head + f" The probe passes this test (k = {example.k}) on {describe_rate(rate, card_tests(card))}"
+            + ("." if right else ": this is one of the failures."))

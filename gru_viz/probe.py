@@ -34,12 +34,13 @@ import numpy as np
 from gru_viz.model import VERDICT_THRESHOLD, is_positive
 from gru_viz.text import tokenize
 
-__all__ = ["DISTANCES", "card_curves", "composite", "load_neutral", "probe_cases", "probe_phrases", "record_probe",
-           "review", "run_probe"]
+__all__ = ["DISTANCES", "MIN_TESTS", "card_curves", "card_tests", "composite", "describe_rate", "load_neutral",
+           "probe_cases", "probe_phrases", "record_probe", "review", "run_probe", "wilson_interval"]
 
 DISTANCES = (0, 1, 2, 4, 8, 16)  # plot sentences between (or around) the verdict and the end
 SHORT = (4, 12)  # "short" validation phrases: this many tokens, inclusive
 ENDS = (".", "!", "?")
+MIN_TESTS = 30  # a pass rate measured on fewer tests is "too few to tell": its 95% interval spans ~±0.18 or more
 
 
 def load_neutral(path=None) -> list[str]:
@@ -213,6 +214,57 @@ def card_curves(card: dict) -> dict[str, dict[int, float]] | None:
         return None
     tests = {**probe.get("retention", {}), "contrast": probe.get("contrast", {})}
     return {test: {int(k): float(v) for k, v in by_k.items()} for test, by_k in tests.items()}
+
+
+def card_tests(card: dict) -> int | None:
+    """How many tests each point of a card's probe curves was measured on (every test and k draws one text per
+    phrase: the phrases of both polarities), or None when the card does not say.
+
+    >>> card_tests({"probe": {"settings": {"phrases_per_polarity": [150, 150]}}})
+    300
+    >>> card_tests({"probe": {}}) is None
+    True
+    """
+    try:
+        count = sum(int(n) for n in card["probe"]["settings"]["phrases_per_polarity"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return count if count > 0 else None
+
+
+def wilson_interval(successes: int, tests: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a pass rate ``successes / tests`` (95% at z = 1.96): unlike rate ± z·SE it
+    stays inside [0, 1] and is not zero-width at a rate of 0 or 1.
+
+    >>> [round(bound, 4) for bound in wilson_interval(263, 300)]
+    [0.8346, 0.9092]
+    >>> [round(bound, 4) for bound in wilson_interval(10, 10)]
+    [0.7225, 1.0]
+    """
+    if tests <= 0 or not 0 <= successes <= tests:
+        raise ValueError(f"a pass rate needs 0 ≤ successes ≤ tests and tests > 0, got {successes} of {tests}")
+    rate = successes / tests
+    centre = (rate + z * z / (2 * tests)) / (1 + z * z / tests)
+    half = z / (1 + z * z / tests) * np.sqrt(rate * (1 - rate) / tests + z * z / (4 * tests * tests))
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def describe_rate(rate: float, tests: int | None) -> str:
+    """A probe pass rate said with its sample: "88% of 300 tests (95% interval 83%–91%)", "88% (number of tests
+    not recorded)", or "too few to tell" under ``MIN_TESTS``.
+
+    >>> describe_rate(0.8767, 300)
+    '88% of 300 tests (95% interval 83%–91%)'
+    >>> describe_rate(0.9, 10)
+    'too few to tell: 9 of 10 tests'
+    """
+    if tests is None:
+        return f"{rate:.0%} (number of tests not recorded)"
+    successes = int(round(rate * tests))
+    if tests < MIN_TESTS:
+        return f"too few to tell: {successes} of {tests} tests"
+    low, high = wilson_interval(successes, tests)
+    return f"{rate:.0%} of {tests} tests (95% interval {low:.0%}–{high:.0%})"
 
 
 def _shipped_validation() -> tuple[list[str], list[int]]:

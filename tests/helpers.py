@@ -61,10 +61,11 @@ def charts(app: AppTest) -> dict[str, dict]:
 
 
 def story(app: AppTest) -> dict[str, tuple[dict, list[dict]]]:
-    """The Read page's first chart, its three Vega-Lite rows by name ("probability", "changes", "units"), each as
-    (spec, data rows) the way the browser receives them (Streamlit moves a spec's inline values into Arrow)."""
+    """The Read page's first chart, its Vega-Lite rows by name ("probability", "changes", "units", and "reset" for a
+    GRU), each as (spec, data rows) the way the browser receives them (Streamlit moves a spec's inline values into
+    Arrow)."""
     rows = {}
-    for element, name in zip(app.get("vega_lite_chart"), ("probability", "changes", "units")):
+    for element, name in zip(app.get("vega_lite_chart"), ("probability", "changes", "units", "reset")):
         data = pa.ipc.open_stream(element.proto.data.data).read_all().to_pylist()
         rows[name] = (json.loads(element.proto.spec), data)
     return rows

@@ -70,8 +70,8 @@ def test_first_load_tells_the_story_first(app, models_dir):
     assert app.radio(key="model").options == ["sst2-gru", "sst2-rnn"]
     assert app.radio(key="model").value == "sst2-gru"
     boxes = [node for node in walk(app._tree) if getattr(node, "type", None) in ("text_area", "vega_lite_chart")]
-    assert [box.type for box in boxes] == ["text_area"] + ["vega_lite_chart"] * 3  # the sentence, then the story
-    assert list(story(app)) == ["probability", "changes", "units"]
+    assert [box.type for box in boxes] == ["text_area"] + ["vega_lite_chart"] * 4  # the sentence, then the story
+    assert list(story(app)) == ["probability", "changes", "units", "reset"]
     # only the story draws by default: every other chart is in a section that runs only while it is open
     assert charts(app) == {} and [expander.key for expander in app.expander] == list(SECTIONS)
     final = oracle(load_model(models_dir / "sst2-gru"), SEED_PAIR[0])["probability"][-1]
@@ -93,7 +93,7 @@ def test_the_story_chart_holds_the_exact_probabilities_changes_and_units_that_ca
     spec, words = rows["probability"]
     assert [row["word"] for row in words] == ["(start)"] + SENTENCE.split()
     np.testing.assert_allclose([row["p"] for row in words], expected["probability"], atol=1e-6)
-    assert "update gate z" in " ".join(spec["title"]["subtitle"])
+    assert "update gate z and reset gate r of the units" in " ".join(spec["title"]["subtitle"])
     moves = np.abs(np.diff(expected["probability"]))
     ringed = [t - 1 for t, row in enumerate(words) if row["ring"]]
     assert len(ringed) and all(moves[t] >= 0.005 for t in ringed)  # never a move that reads +0.00
@@ -103,14 +103,18 @@ def test_the_story_chart_holds_the_exact_probabilities_changes_and_units_that_ca
     changes = np.array([row["change"] for row in bars])
     np.testing.assert_allclose(changes, expected["changes"], atol=1e-5)
     np.testing.assert_allclose(changes.sum(), expected["logits"][-1] - expected["logits"][0], atol=1e-5)
-    # the lowest row: z of the 8 units with the largest share of the verdict, in that order, exact float32 values
-    spec, cells = rows["units"]
-    top = expected["ranked"][:8]
+    # the two lowest rows: z, then r, of the 6 units with the largest share of the verdict, in that order, exact
+    # float32 values, on the same word axis
+    top = expected["ranked"][:6]
     labels = [f"unit {u} ({expected['shares'][u]:+.2f})" for u in top]
-    assert spec["encoding"]["y"]["scale"]["domain"] == labels
-    values = np.array([row["value"] for row in cells]).reshape(len(SENTENCE.split()), 8)
-    assert np.array_equal(values, expected["sentence"].update[:, top].astype(np.float64))
-    # one word axis for the three rows: every column key in reading order, a repeated word in its own column
+    for name, field in (("units", "update"), ("reset", "reset")):
+        spec, cells = rows[name]
+        assert spec["encoding"]["y"]["scale"]["domain"] == labels
+        values = np.array([row["value"] for row in cells]).reshape(len(SENTENCE.split()), 6)
+        assert np.array_equal(values, getattr(expected["sentence"], field)[:, top].astype(np.float64)), name
+    assert rows["reset"][0]["encoding"]["x"]["scale"]["domain"] == rows["units"][0]["encoding"]["x"]["scale"]["domain"]
+    spec, cells = rows["reset"]
+    # one word axis for the four rows: every column key in reading order, a repeated word in its own column
     keys = spec["encoding"]["x"]["scale"]["domain"]
     assert keys == [f"{t:04d} {word}" for t, word in enumerate(["(start)"] + SENTENCE.split())]
     assert rows["probability"][0]["layer"][1]["encoding"]["x"]["scale"]["domain"] == keys
@@ -239,8 +243,9 @@ def test_the_rnn_reads_without_gates(app, models_dir):
     expected = oracle(load_model(models_dir / "sst2-rnn"), SEED_PAIR[0])
     rows = story(app)
     assert "hidden state h" in " ".join(rows["probability"][0]["title"]["subtitle"])
-    hidden = np.array([row["value"] for row in rows["units"][1]]).reshape(len(SEED_PAIR[0].split()), 8)
-    assert np.array_equal(hidden, expected["sentence"].hidden[:, expected["ranked"][:8]].astype(np.float64))
+    assert list(rows) == ["probability", "changes", "units"]  # h only: no gates to show
+    hidden = np.array([row["value"] for row in rows["units"][1]]).reshape(len(SEED_PAIR[0].split()), 6)
+    assert np.array_equal(hidden, expected["sentence"].hidden[:, expected["ranked"][:6]].astype(np.float64))
     np.testing.assert_allclose([row["change"] for row in rows["changes"][1]], expected["changes"], atol=1e-5)
     assert len(shown["chart_units"]["data"]) == 1  # h only: no gates, and n = h
     assert "chart_words" not in shown  # no update gate to split by: the exact change is the story's middle row
@@ -275,7 +280,7 @@ def test_a_long_paste_is_cut_with_a_note_and_stays_out_of_the_link(app):
     run(app)
     assert any("300" in info.value for info in app.info)
     assert len(story(app)["changes"][1]) == 300
-    assert len(story(app)["units"][1]) == 300 * 8
+    assert len(story(app)["units"][1]) == len(story(app)["reset"][1]) == 300 * 6
     assert "text" not in app.query_params
 
 
@@ -334,7 +339,8 @@ def _step_oracle(model, sentence, position: int, unit: int) -> dict:
     r = 1 / (1 + np.exp(-sum(pre["r"])))
     z = 1 / (1 + np.exp(-sum(pre["z"])))
     n = np.tanh(pre["n"][0] + r * pre["n"][1])
-    return {"r": r, "z": z, "n": n, "h": z * h[unit] + (1 - z) * n, "previous": h[unit]}
+    return {"r": r, "z": z, "n": n, "h": z * h[unit] + (1 - z) * n, "previous": h[unit],
+            "z_from_input": pre["z"][0], "z_from_memory": pre["z"][1]}
 
 
 def _latex_number(value: float) -> str:
@@ -361,6 +367,12 @@ def test_inside_the_cell_fills_the_equations_with_the_models_numbers(app, models
     first = rows.iloc[0]
     np.testing.assert_allclose([first["r"], first["z"], first["n"], first["h_t"]],
                                [step["r"], step["z"], step["n"], step["h"]], atol=1e-12)
+    # the sentence under the equations says what its two numbers are: terms of z's input before σ
+    [said] = [caption.value for caption in app.caption if caption.value.startswith("Inside σ")]
+    assert (f"`W_iz x_t + b_iz` = {step['z_from_input']:+.3f} plus the memory's term `W_hz h_{{t−1}} + b_hz` = "
+            f"{step['z_from_memory']:+.3f}: σ({step['z_from_input'] + step['z_from_memory']:+.3f}) = {step['z']:.3f}"
+            in said), said
+    assert "not changes of the memory" in said and "pushes" not in said
     line = charts(app)["chart_cell_unit"]["data"][3]  # h of the chosen unit over the words
     assert np.array_equal(decode(line["y"]), expected["sentence"].hidden[:, unit])
 

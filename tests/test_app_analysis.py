@@ -347,3 +347,84 @@ def test_reset_forced_open_everywhere_is_shown_beside_the_gru_trained_without_on
     run(app)
     assert not any("trained that way" in metric.label for metric in app.metric)
     assert "no model trained that way ships" in app.warning[0].value
+
+
+def test_gradient_flow_of_the_rnn_is_shown_beside_the_shipped_gru_as_a_reference(app, gru, rnn):
+    app.radio(key="model").set_value("sst2-rnn")
+    run(app)
+    open_page(app, "dynamics")
+    switch_on(app, "sentence_flow_on")
+    lines = charts(app)["chart_sentence_flow"]["data"]
+    assert [line["name"] for line in lines] == ["vanilla RNN (sst2-rnn), the chosen model",
+                                                "GRU (sst2-gru), shipped reference"]
+    for line, model in zip(lines, (rnn, gru)):
+        expected = analysis.gradient_flow(model.gru, analysis.embed_texts(model, [SENTENCE])[0])
+        np.testing.assert_array_equal(decode(line["y"]), expected)
+
+
+def test_the_reset_gate_ablation_is_called_a_distribution_shift_and_points_to_the_gru_trained_without_one(app):
+    open_page(app, "dataset")
+    switch_on(app, "ablation_on")
+    captions = " ".join(caption.value for caption in app.caption)
+    assert "is a distribution shift" in captions and "sst2-gru-noreset" in captions and "gru-noreset" in captions
+    assert not any("need the reset gate" in text.value for text in [*app.markdown, *app.caption])
+
+
+def _float64_probability(model, text: str) -> np.ndarray:
+    """P(positive) from the start and after each word, stepped here in float64 from the model's weights."""
+    import torch
+
+    from tests.library_helpers import float64_step
+
+    step = float64_step(model.gru)
+    ids = model.trace(text).ids
+    h = torch.zeros(model.gru.hidden_size, dtype=torch.float64)
+    logits = [model.readout_bias]
+    for word in ids:
+        h = step(model.embed([int(word)])[0].double(), h)
+        logits.append(float(h.numpy() @ model.readout_weight.astype(np.float64)) + model.readout_bias)
+    return 1 / (1 + np.exp(-np.array(logits)))
+
+
+def test_one_sentence_read_by_every_shipped_model_on_one_chart(app, gru, rnn):
+    open_page(app, "compare")
+    assert app.multiselect(key="compare_models").value == ["sst2-gru", "sst2-gru-noreset", "sst2-rnn"]
+    lines = charts(app)["chart_compare_models"]["data"]
+    assert [line["name"] for line in lines] == ["sst2-gru", "sst2-gru-noreset", "sst2-rnn"]
+    noreset = load_model(ROOT / "models" / "sst2-gru-noreset")
+    verdicts = {metric.label: metric.value for metric in app.metric}
+    for line, model, name in zip(lines, (gru, noreset, rnn), ("sst2-gru", "sst2-gru-noreset", "sst2-rnn")):
+        expected = _float64_probability(model, SENTENCE)  # (T + 1,): the start, then after each word
+        np.testing.assert_allclose(decode(line["y"]), expected, atol=1e-6)
+        assert list(decode(line["x"])) == list(range(-1, len(SENTENCE.split())))
+        assert verdicts[f"{name}: P(positive) = {expected[-1]:.3f}"] == ("positive" if expected[-1] > 0.5
+                                                                         else "negative")
+    # two models only, or fewer: one fewer line, or a hint and no chart
+    app.multiselect(key="compare_models").set_value(["sst2-rnn", "sst2-gru"])
+    run(app)
+    assert [line["name"] for line in charts(app)["chart_compare_models"]["data"]] == ["sst2-rnn", "sst2-gru"]
+    app.multiselect(key="compare_models").set_value(["sst2-gru"])
+    run(app)
+    assert "chart_compare_models" not in charts(app)
+    assert any("at least two models" in caption.value for caption in app.caption)
+    assert not app.exception and not app.error
+
+
+def test_a_long_range_example_the_shipped_gru_gets_wrong_is_flagged_where_it_is_shown(app, gru):
+    from gru_viz.examples import EXAMPLES
+
+    verdict_last = EXAMPLES[3]  # "8 plot sentences, then love it": positive
+    app.session_state["text"] = verdict_last.text
+    open_page(app, "read")
+    final = _float64_probability(gru, verdict_last.text)[-1]
+    assert final < 0.5  # the shipped GRU reads it negative: a failure, said as one
+    warnings = [warning.value for warning in app.warning]
+    assert warnings == [f"sst2-gru gets this example wrong: it reads negative (P = {final:.3f}) where the verdict is "
+                        f"positive. The probe passes this test (k = 8) on 88% of 300 tests (95% interval 83%–91%): "
+                        f"this is one of the failures."]
+    app.session_state["open_long_range"] = True
+    run(app)
+    said = [caption.value for caption in app.caption if caption.value.startswith("sst2-gru ")]
+    first = _float64_probability(gru, EXAMPLES[2].text)[-1]
+    assert said[0].startswith(f"sst2-gru reads this example right: positive (P = {first:.3f}).")
+    assert said[1] == warnings[0] and said[2].startswith("sst2-gru reads this example right: negative")

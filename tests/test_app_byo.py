@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from gru_viz import analysis
 from gru_viz.model import load_model
 from gru_viz.upload import write_template
-from tests.helpers import APP, ROOT, TIMEOUT, decode, open_page, open_sections, run, story
+from tests.helpers import APP, ROOT, TIMEOUT, charts, decode, open_page, open_sections, run, story
 
 UPLOADED = "your uploaded model"
 SENTENCE = "a great and lovely film"
@@ -102,3 +102,37 @@ def test_the_story_downloads_as_the_same_story_in_plotly(app):
     assert built == [True] and "How the verdict formed" in page
     figure = caches.story_figure(sentence, changes)
     np.testing.assert_allclose(decode(figure.to_plotly_json()["data"][0]["y"])[1:], sentence.probability, atol=1e-7)
+
+
+def _use_upload(app, template):
+    open_page(app, "your_model")
+    app.file_uploader(key="model_upload").set_value(_files(template))
+    run(app)
+    app.button(key="use_uploaded").click()
+    run(app)
+
+
+def test_the_gradient_flow_reads_the_uploaded_model_beside_the_shipped_rnn_as_a_reference(app, template):
+    _use_upload(app, template)
+    open_page(app, "dynamics")
+    assert app.radio(key="model").value == UPLOADED
+    app.toggle(key="sentence_flow_on").set_value(True)
+    run(app)
+    spec = charts(app)["chart_sentence_flow"]
+    assert [line["name"] for line in spec["data"]] == ["GRU, your uploaded model",
+                                                       "vanilla RNN (sst2-rnn), shipped reference"]
+    for line, model in zip(spec["data"], (load_model(template), load_model(ROOT / "models" / "sst2-rnn"))):
+        expected = analysis.gradient_flow(model.gru, analysis.embed_texts(model, [SENTENCE])[0])
+        np.testing.assert_array_equal(decode(line["y"]), expected)
+    assert not app.exception and not app.warning
+
+
+def test_compare_reads_one_sentence_with_the_uploaded_model_beside_the_shipped_ones(app, template):
+    _use_upload(app, template)
+    open_page(app, "compare")
+    assert app.multiselect(key="compare_models").value == [UPLOADED, "sst2-gru", "sst2-gru-noreset"]
+    spec = charts(app)["chart_compare_models"]
+    expected = load_model(template).trace(SENTENCE)
+    first = spec["data"][0]
+    assert first["name"] == UPLOADED
+    assert np.array_equal(decode(first["y"]), np.r_[expected.start_probability, expected.probability.astype(float)])

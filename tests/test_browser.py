@@ -97,10 +97,10 @@ def test_the_first_screen_tells_the_story_and_a_typed_sentence_redraws_it(app_ur
     page = context.new_page()
     try:
         _open(page, app_url)
-        page.wait_for_function(  # the story chart, all three rows, is drawn inside the first screen
+        page.wait_for_function(  # the story chart, all four rows (P, Δ logit, z, r), is drawn inside the first screen
             """() => { const boxes = [...document.querySelectorAll('[data-testid="stVegaLiteChart"] svg.marks')]
                          .map(svg => svg.getBoundingClientRect()).filter(box => box.height > 0);
-                       return boxes.length === 3 && boxes.every(box => box.bottom <= 900); }""",
+                       return boxes.length === 4 && boxes.every(box => box.bottom <= 900); }""",
             timeout=LOAD_TIMEOUT)
         _wait_until_idle(page)
         page.wait_for_timeout(1_000)  # the charts below finish drawing
@@ -176,6 +176,35 @@ def test_at_800_px_no_label_or_title_is_cut(app_url, browser):
             "nodes => nodes.map(n => n.textContent).filter(t => t.endsWith('…'))")
         assert not cut_vega, cut_vega
         _screenshot_whole_page(page, ARTIFACTS / "page-read-800.png")
+    finally:
+        context.close()
+
+
+def test_at_800_px_every_page_is_in_the_bar_and_the_first_charts_labels_are_inside_it(app_url, browser):
+    context = browser.new_context(viewport={"width": 800, "height": 900})
+    page = context.new_page()
+    try:
+        long_text = "I love this movie so much . " + "the plot follows a family through a long summer . " * 2 + \
+            "it ends with an unforgettable masterpiece"
+        _open(page, f"{app_url}/?text={quote(long_text)}")
+        page.wait_for_timeout(1_000)
+        links = page.eval_on_selector_all(  # every page's link, drawn inside the window; nothing folded away
+            '[data-testid="stTopNavLink"]',
+            "nodes => nodes.map(n => { const box = n.getBoundingClientRect();"
+            " return {text: n.innerText, shown: n.offsetParent !== null && box.right <= window.innerWidth}; })")
+        assert len(links) == len(PAGES) and all(link["shown"] for link in links), links
+        header = page.inner_text("header")
+        assert not re.search(r"\d+ more", header), header
+        outside = page.evaluate(  # every text of the story's rows lies inside its chart's box, ringed labels too
+            """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].flatMap(chart => {
+                 const box = chart.getBoundingClientRect();
+                 return [...chart.querySelectorAll('svg text')].filter(text => {
+                   const r = text.getBoundingClientRect();
+                   return r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1);
+                 }).map(text => text.textContent);
+               })""")
+        assert not outside, outside
+        _screenshot_whole_page(page, ARTIFACTS / "page-read-long-800.png")
     finally:
         context.close()
 

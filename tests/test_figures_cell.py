@@ -42,3 +42,13 @@ def test_a_vanilla_rnn_has_one_equation():
     sentence = rnn.trace("i love this movie")
     latex = cell_latex(analysis.sentence_cell_step(rnn, sentence, position=1, unit=0))
     assert latex.startswith(r"\begin{aligned} h_t &= \tanh(") and "r_t" not in latex
+
+
+def test_a_long_sentence_thins_its_labels_with_an_ordinal_and_the_legend_stays_clear_of_the_axis_title():
+    words = [f"w{t}" for t in range(70)]  # past MAX_WORD_TICKS (60): every 2nd word labelled
+    values = np.linspace(-1, 1, 70 * 4, dtype=np.float32).reshape(70, 4)
+    figure = validated(unit_over_words_figure(words, {"hidden": values}, unit=1))
+    assert figure.layout.xaxis.title.text == "(every 2nd labelled; hover for all)"
+    assert list(figure.layout.xaxis.tickvals) == list(range(0, 70, 2))
+    # the legend sits above the plot (y ≥ 1, anchored at its bottom), never over the title under the word axis
+    assert figure.layout.legend.y >= 1 and figure.layout.legend.yanchor == "bottom"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 
 import numpy as np
+import pytest
 
 from gru_viz.analysis import (
     dataset_gradient_flow,
@@ -57,3 +58,18 @@ def test_probe_figure_holds_the_cards_curves():
     assert [list(trace.y) for trace in figure.data] == [[1.0, 0.75, 0.5], [1.0, 0.9], [0.8, 0.6]]
     assert "&lt;b&gt;" in figure.layout.title.text
     assert figures_dataset.probe_figure({"name": "no probe"}) is None
+
+
+def test_probe_points_carry_their_sample_and_95_percent_interval():
+    card = {"probe": {"retention": {"verdict_first": {"0": 1.0, "8": 0.8767}}, "contrast": {},
+                      "settings": {"phrases_per_polarity": [150, 150]}}}
+    figure = validated(figures_dataset.probe_figure(card))
+    [line] = figure.data
+    z = 1.959963984540054
+    for accuracy, plus, minus in zip(line.y, line.error_y.array, line.error_y.arrayminus):
+        successes = round(accuracy * 300)
+        # the interval's ends solve (p̂ − p)² n = z² p(1 − p) for p, written out here
+        rate = successes / 300
+        low, high = sorted(np.roots([1 + z * z / 300, -(2 * rate + z * z / 300), rate * rate]).real)
+        assert plus == pytest.approx(high - accuracy, abs=1e-6) and minus == pytest.approx(accuracy - low, abs=1e-6)
+    assert "300 tests a point" in figure.layout.title.subtitle.text

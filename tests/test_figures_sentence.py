@@ -51,6 +51,18 @@ def test_story_figure_holds_p_the_rings_and_the_units_values(view, field):
     assert list(figure.layout.xaxis.ticktext) == ["(start)"] + view.tokens
 
 
+def test_story_figure_with_the_reset_gate_adds_its_rows_under_z(view):
+    units = analysis.rank_units(analysis.sentence_logit_changes(view), 3)
+    shares = analysis.unit_shares(analysis.sentence_logit_changes(view))[units]
+    figure = validated(story_figure(view.tokens, view.probability, view.start_probability, view.update, units, shares,
+                                    reset=view.reset))
+    heatmap = figure.data[2]
+    assert np.array_equal(heatmap.z, np.concatenate([view.update[:, units].T, view.reset[:, units].T]))
+    labels = [f"unit {u} ({s:+.2f})" for u, s in zip(units, shares)]
+    assert list(heatmap.y) == [f"z · {label}" for label in labels] + [f"r · {label}" for label in labels]
+    assert "reset gate r" in figure.layout.title.subtitle.text
+
+
 def test_word_change_figure_holds_the_exact_changes_and_the_retention_split(view):
     split = analysis.sentence_logit_split(view)
     figure = validated(word_change_figure(view.tokens, view.logit_changes, start_logit=view.start_logit,

@@ -14,6 +14,7 @@ TOKENS = ["not", "bad", ",", "not", "<b>bad</b>"]
 PROBABILITY = np.array([0.31, 0.83, 0.829, 0.52, 0.97], dtype=np.float32)
 CHANGES = np.array([-0.8, 2.4, -0.004, -1.5, 3.3], dtype=np.float32)
 VALUES = np.random.default_rng(0).random((5, 6)).astype(np.float32)
+RESET = np.random.default_rng(1).random((5, 6)).astype(np.float32)
 
 
 def specs(**options):
@@ -63,6 +64,31 @@ def test_gates_on_0_to_1_and_memory_on_minus_1_to_1(field, scale):
         assert colour == scale
     else:
         assert colour["domain"][0] == -1.0 and colour["domain"][-1] == 1.0 and colour["clamp"]
+
+
+def test_with_the_reset_gate_both_gates_are_rows_on_the_same_word_axis():
+    rows = specs(reset=RESET)
+    assert list(rows) == ["probability", "changes", "units", "reset"]
+    alt.Chart.from_dict(rows["reset"])
+    z_cells, r_cells = rows["units"]["data"]["values"], rows["reset"]["data"]["values"]
+    # the same units in the same order, each cell the exact float32 value of its gate
+    assert [(row["key"], row["unit"]) for row in z_cells] == [(row["key"], row["unit"]) for row in r_cells]
+    assert [row["value"] for row in z_cells] == [float(VALUES[t, u]) for t in range(5) for u in (4, 0, 2)]
+    assert [row["value"] for row in r_cells] == [float(RESET[t, u]) for t in range(5) for u in (4, 0, 2)]
+    assert [rows[name]["encoding"]["y"]["axis"]["title"] for name in ("units", "reset")] == ["z", "r"]
+    # the words label the lowest row only; both gates share one 0 … 1 colour scale and one legend
+    assert rows["units"]["encoding"]["x"]["axis"] is None and rows["reset"]["encoding"]["x"]["axis"]["labelExpr"]
+    assert rows["units"]["encoding"]["color"]["scale"] == rows["reset"]["encoding"]["color"]["scale"]
+    assert rows["units"]["encoding"]["color"]["legend"]["title"] == "z, r"
+    assert rows["reset"]["encoding"]["color"]["legend"] is None
+    keys = rows["units"]["encoding"]["x"]["scale"]["domain"]
+    assert rows["reset"]["encoding"]["x"]["scale"]["domain"] == keys
+    assert "reset" not in specs()  # without it, three rows as before
+
+
+def test_ringed_labels_near_the_right_edge_end_at_their_word():
+    words = specs()["probability"]["data"]["values"][1:]
+    assert [row["align"] for row in words] == ["center"] * 4 + ["right"]  # 15% of 5 columns: the last one
 
 
 def test_words_are_data_never_part_of_an_expression():

@@ -120,3 +120,23 @@ def test_cli_probe_json(capsys, tmp_path):
 def test_cli_probe_bad_model_is_one_line(capsys, tmp_path):
     assert main(["probe", "--model", str(tmp_path / "missing")]) == 2
     assert "no such model folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("successes, tests", [(263, 300), (0, 40), (40, 40), (7, 31), (150, 300)])
+def test_wilson_interval_is_where_the_score_test_stops_rejecting(successes, tests):
+    from gru_viz.probe import wilson_interval
+
+    # the interval's ends are the p where |p̂ − p| = z·sqrt(p(1 − p)/n): the roots of a quadratic in p, solved here
+    z, rate = 1.959963984540054, successes / tests
+    a, b, c = 1 + z * z / tests, -(2 * rate + z * z / tests), rate * rate
+    roots = sorted(np.roots([a, b, c]).real)
+    np.testing.assert_allclose(wilson_interval(successes, tests, z=z), roots, atol=1e-12)
+
+
+def test_a_rate_is_said_with_its_sample_and_too_few_tests_are_too_few_to_tell():
+    from gru_viz.probe import MIN_TESTS, card_tests, describe_rate
+
+    assert card_tests({"probe": {"settings": {"phrases_per_polarity": [150, 150]}}}) == 300
+    assert describe_rate(0.8767, 300) == "88% of 300 tests (95% interval 83%–91%)"
+    assert describe_rate(0.9, MIN_TESTS - 1).startswith("too few to tell")
+    assert describe_rate(0.9, None) == "90% (number of tests not recorded)"

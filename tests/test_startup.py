@@ -44,7 +44,7 @@ def test_the_warm_up_fills_the_caches_the_first_screen_reads(models_dir, monkeyp
     sentence = caches.trace(model_key, state.DEFAULT_TEXT, model)
     changes, specs = caches.story(model_key, state.DEFAULT_TEXT, sentence)
     assert calls == []  # served from the warm caches: nothing traced again
-    assert list(specs) == ["probability", "changes", "units"]
+    assert list(specs) == ["probability", "changes", "units", "reset"]
     expected = real_trace(model, state.DEFAULT_TEXT, max_tokens=caches.PAGE_MAX_TOKENS)
     shown = [row["p"] for row in specs["probability"]["data"]["values"][1:]]
     assert shown == expected.probability.astype(float).tolist()

@@ -106,6 +106,16 @@ def test_fixed_points_section_draws_points_into_the_path():
                                atol=1e-9)
     assert list(table["verdict"]) == ["positive" if value > 0 else "negative" for value in table["logit at the point"]]
     assert f"**{len(found)} fixed points**" in app.markdown[0].value
+    # starts Newton could not finish are said as a failure beside the count, with the whole tally of what was dropped
+    infos = [info.value for info in app.info if info.value.startswith("Newton did not converge")]
+    if found.dropped["not_converged"]:
+        assert infos == [f"Newton did not converge from {found.dropped['not_converged']} of {found.candidates} "
+                         f"starts; they are left out, so fixed points near them may be missing from this list. Of "
+                         f"{found.candidates} candidates, {found.dropped['box']} ran onto or past the box |h_i| = 1, "
+                         f"{found.dropped['not_converged']} did not converge and {found.dropped['duplicate']} were "
+                         f"duplicates."]
+    else:
+        assert infos == []
     eigenvalues = _figure(app, 1)["data"]
     kinds = sorted(set(found.kinds))
     assert sorted(trace["name"] for trace in eigenvalues[1:]) == sorted(
@@ -144,3 +154,31 @@ def test_unconverged_integrated_gradients_are_flagged_not_presented():
     assert not app.exception, [e.message for e in app.exception]
     assert len(app.warning) == 1 and "did not converge" in app.warning[0].value
     assert "2 integration points" in app.warning[0].value
+
+
+def _fixed_points_cut_short():
+    """The fixed-point section on a tiny model (its search is cut short by the test, through ``_fixed_points``)."""
+    from tests.library_helpers import tiny_model
+    from views.parts import research
+
+    research.fixed_points_section(tiny_model(), "not bad at all", model_key="tiny")
+
+
+def test_starts_newton_could_not_finish_are_said_as_a_possible_miss(monkeypatch):
+    from gru_viz import analysis
+    from tests.library_helpers import tiny_model
+    from views.parts import research
+
+    # one Newton step per candidate: most starts cannot finish (the script runs in this process, so it sees this)
+    monkeypatch.setattr(research, "_fixed_points", lambda model_key, which, _model: analysis.fixed_points(
+        _model.gru, analysis.constant_input(_model, which), newton_steps=1, adam_steps=20))
+    app = AppTest.from_function(_fixed_points_cut_short, default_timeout=TIMEOUT).run()
+    app.toggle(key="research_fixed_on").set_value(True).run()
+    assert not app.exception
+    model = tiny_model()
+    found = analysis.fixed_points(model.gru, analysis.constant_input(model, "mean"), newton_steps=1, adam_steps=20)
+    failed = found.dropped["not_converged"]
+    assert failed > 0 and len(found) > 0
+    [said] = [info.value for info in app.info if info.value.startswith("Newton did not converge")]
+    assert said.startswith(f"Newton did not converge from {failed} of {found.candidates} starts; they are left out, "
+                           f"so fixed points near them may be missing from this list.")

@@ -35,9 +35,12 @@ def unit_over_words_figure(tokens: list[str], fields: dict, unit: int, position:
     if position is not None:
         shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": position - 0.5, "x1": position + 0.5,
                        "y0": 0, "y1": 1, "fillcolor": "rgba(255,200,0,0.25)", "line": {"width": 0}, "layer": "below"})
-    layout = {"title": {"text": f"Unit {int(unit)} through the sentence"}, "xaxis": word_axis(tokens, title=""),
-              "yaxis": {"range": [-1.05, 1.05], "title": {"text": "value"}}, "shapes": shapes, "height": 330,
-              "legend": {"orientation": "h", "y": -0.2}, "margin": {"t": 40, "b": 10, "l": 10, "r": 10}}
+    # the legend sits above the plot, under the title: below it, it would print over a thinned word axis's title
+    layout = {"title": {"text": f"Unit {int(unit)} through the sentence", "y": 0.97, "yanchor": "top"},
+              "xaxis": word_axis(tokens, title=""),
+              "yaxis": {"range": [-1.05, 1.05], "title": {"text": "value"}}, "shapes": shapes, "height": 360,
+              "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"},
+              "margin": {"t": 75, "b": 10, "l": 10, "r": 10}}
     return new_figure(data, layout)
 
 

@@ -22,7 +22,7 @@ from gru_viz.figures.style import (
     new_figure,
     plotly_text,
 )
-from gru_viz.probe import card_curves
+from gru_viz.probe import card_curves, card_tests, wilson_interval
 
 __all__ = ["ablation_figure", "dataset_gradient_flow_figure", "probe_figure", "saturation_figure", "timescale_figure",
            "top_activations_figure"]
@@ -192,18 +192,26 @@ def probe_figure(card, name: str = "") -> go.Figure | None:
         curves = card_curves(card) if isinstance(card, dict) else None
     except (AttributeError, TypeError, ValueError):
         return None
+    tests = card_tests(card) if isinstance(card, dict) else None
     data = []
     for index, (test, label) in enumerate(_PROBE_SERIES.items()):
         points = sorted((curves or {}).get(test, {}).items())
         if not points:
             continue
-        data.append({"type": "scatter", "mode": "lines+markers", "name": label, "x": [k for k, _ in points],
-                     "y": [accuracy for _, accuracy in points], "line": {"color": SERIES_COLORS[index]},
-                     "hovertemplate": "k = %{x}<br>accuracy %{y:.3f}<extra>" + plotly_text(label) + "</extra>"})
+        line = {"type": "scatter", "mode": "lines+markers", "name": label, "x": [k for k, _ in points],
+                "y": [accuracy for _, accuracy in points], "line": {"color": SERIES_COLORS[index]},
+                "hovertemplate": "k = %{x}<br>accuracy %{y:.3f}<extra>" + plotly_text(label) + "</extra>"}
+        if tests is not None:  # each point's 95% Wilson interval: a rate is only as sure as its sample
+            bounds = [wilson_interval(int(round(accuracy * tests)), tests) for _, accuracy in points]
+            line["error_y"] = {"type": "data", "symmetric": False, "thickness": 1, "width": 3,
+                               "array": [high - accuracy for (_, accuracy), (_, high) in zip(points, bounds)],
+                               "arrayminus": [accuracy - low for (_, accuracy), (low, _) in zip(points, bounds)]}
+        data.append(line)
     if not data:
         return None
     layout = {"title": {"text": "Memory probe" + (f" of {plotly_text(name)}" if name else ""),
-                        "subtitle": {"text": "accuracy with k plot sentences in between"}},
+                        "subtitle": {"text": "accuracy with k plot sentences in between" + (
+                            f"; {tests} tests a point, bars: 95% interval" if tests else "")}},
               "xaxis": {"title": {"text": "k plot sentences"}},
               "yaxis": {"range": [0, 1.05], "title": {"text": "accuracy"}}, "height": 300,
               # the legend's top below the axis title (at y −0.3 its first row covered the title at 800 px)

@@ -54,12 +54,13 @@ MAX_PATH_LABELS = 40  # beyond this many words, label every k-th point along a t
 
 
 def story_figure(tokens: list[str], probability, start_probability: float, values, units, shares=None, *,
-                 field: str = "update", marked=None) -> go.Figure:
+                 field: str = "update", marked=None, reset=None) -> go.Figure:
     """How the verdict formed: P(positive) after each word (T,) from the start (position −1) on top, and
     below it ``field`` ("update", the default, or "hidden" for a model without gates) of the chosen ``units``
     (K,), ``values`` (T, H), one row per unit, labelled with its share of the logit change (``shares`` (K,),
-    optional). ``marked``: positions ringed and labelled with how far they moved P (default
-    ``marked_moves``). One shared word axis."""
+    optional); with ``reset`` (T, H), the reset gate of the same units in K more rows under them (rows
+    "z · unit …", then "r · unit …"). ``marked``: positions ringed and labelled with how far they moved P
+    (default ``marked_moves``). One shared word axis."""
     probability = np.asarray(probability, dtype=np.float64)
     steps = len(tokens)
     line = np.concatenate([[start_probability], probability])  # (T + 1,)
@@ -72,6 +73,10 @@ def story_figure(tokens: list[str], probability, start_probability: float, value
     low, high = FIELD_RANGES[field]
     symbol = FIELD_SYMBOLS[field]
     labels = unit_labels(units, shares)
+    if reset is not None:  # both gates share 0 … 1: z's rows, then r's, in one heatmap
+        z = np.concatenate([z, np.ascontiguousarray(np.asarray(reset)[:, units].T)])  # (2K, T)
+        labels = [f"z · {label}" for label in labels] + [f"r · {label}" for label in labels]
+        symbol = "z, r"
     data = [
         {"type": "scatter", "mode": "lines+markers", "name": "P(positive)", "x": np.arange(-1, steps), "y": line,
          "xaxis": "x", "yaxis": "y", "text": ["(start)"] + words, "customdata": np.concatenate([[0.0], moves]),
@@ -89,15 +94,16 @@ def story_figure(tokens: list[str], probability, start_probability: float, value
          "textfont": {"size": 12},
          "marker": {"size": 18, "color": "rgba(0,0,0,0)", "line": {"color": "#000000", "width": 2}}},
         {"type": "heatmap", "z": z, "x": np.arange(steps), "y": labels, "xaxis": "x", "yaxis": "y2",
-         "text": [words] * len(units), "zmin": low, "zmax": high, "colorscale": GATE_SCALE if low == 0 else DIVERGING,
+         "text": [words] * len(labels), "zmin": low, "zmax": high, "colorscale": GATE_SCALE if low == 0 else DIVERGING,
          "colorbar": {"title": {"text": symbol}, "thickness": 10, "len": 0.42, "y": 0.0, "yanchor": "bottom"},
          "hovertemplate": f"%{{y}}<br>word %{{text}}<br>{symbol} = %{{z{EXACT}}}<extra></extra>"},
     ]
-    rows_height = UNIT_ROW_PX * len(units)
+    rows_height = UNIT_ROW_PX * len(labels)
     layout = {
         "title": {"text": "How the verdict formed",
-                  "subtitle": {"text": f"P(positive) after each word; below, the {FIELD_TITLES[field]} of the units "
-                                       "that carry it"}},
+                  "subtitle": {"text": f"P(positive) after each word; below, the {FIELD_TITLES[field]}"
+                                       + ("" if reset is None else f" and the {FIELD_TITLES['reset']}")
+                                       + " of the units that carry it"}},
         "xaxis": {**word_axis(tokens, lead=[(-1, "(start)")]), "anchor": "y2", "title": None},
         "yaxis": {"domain": [0.5, 1.0], "range": [-0.12, 1.12], "title": {"text": "P(positive)"},
                   "tickvals": [0, 0.5, 1]},
@@ -165,7 +171,7 @@ def unit_heatmaps_figure(fields: dict, tokens: list[str], units, shares=None, *,
         x0, y1 = round(column * (width + gap_x), 6), round(1 - row * (height + gap_y), 6)
         trace = {"type": "heatmap", "z": np.ascontiguousarray(np.asarray(fields[name])[:, units].T),
                  "x": np.arange(len(tokens)), "y": labels, "xaxis": f"x{axis}", "yaxis": f"y{axis}",
-                 "text": [words] * len(units), "zmin": low, "zmax": high,
+                 "text": [words] * len(labels), "zmin": low, "zmax": high,
                  "colorscale": GATE_SCALE if gate else DIVERGING, "showscale": gate not in seen_scales,
                  "colorbar": {"title": {"text": "gate" if gate else "n, h"}, "thickness": 10, "len": 0.45,
                               "y": 1.0 if gate else 0.0, "yanchor": "top" if gate else "bottom"},
@@ -300,6 +306,28 @@ def compare_prediction_figure(series: list[tuple[str, list[str], np.ndarray, flo
     layout = _probability_layout("P(positive) after each word, position by position")
     layout["xaxis"] = {"title": {"text": "position (−1 = before the first word)"}, "zeroline": False}
     layout["legend"] = {"orientation": "h", "y": -0.2}
+    return new_figure(data, layout)
+
+
+
+def models_prediction_figure(tokens: list[str], readings: list[tuple[str, np.ndarray, float]]) -> go.Figure:
+    """One sentence read by several models: P(positive) after each word, one line per model, on one word axis.
+    ``readings`` is (model name, probability (T,), start_probability) each; the start is drawn at −1."""
+    data = []
+    for index, (name, probability, start) in enumerate(readings):
+        probability = np.asarray(probability, dtype=np.float64)
+        if len(probability) != len(tokens):
+            raise ValueError(f"{name} read {len(probability)} words where the sentence has {len(tokens)}")
+        data.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": np.arange(-1, len(tokens)),
+                     "y": np.concatenate([[start], probability]),
+                     "text": ["(start)"] + [plotly_text(token) for token in tokens],
+                     "line": {"color": SERIES_COLORS[index % len(SERIES_COLORS)]},
+                     "hovertemplate": f"{plotly_text(name)}: after %{{text}}<br>P(positive) = %{{y{EXACT}}}"
+                                      f"<extra></extra>"})
+    layout = _probability_layout("P(positive) after each word, one line per model")
+    layout["xaxis"] = word_axis(tokens, lead=[(-1, "(start)")], title="")
+    layout["legend"] = {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0}
+    layout["margin"] = {"t": 80, "b": 10, "l": 50, "r": 10}
     return new_figure(data, layout)
 
 

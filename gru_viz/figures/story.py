@@ -6,11 +6,12 @@ machine (``benchmarks/browser_bench.py``; a one-chart page draws first at 2.1–
 with Plotly). ``figures.sentence.story_figure`` draws the same story with Plotly for the HTML download; both take
 their colours, ranges and ringed words from ``figures.style``.
 
-Three rows share one word axis:
+Its rows share one word axis:
 
 1. P(positive) had the sentence ended after each word, from the start; the words that moved it most ringed;
 2. each word's exact change of the logit, w · (h_t − h_{t−1}): the bars add up to logit_T − logit_start;
-3. the update gate z (or, for a model without gates, the memory h) of the units that carry the verdict.
+3. the update gate z (or, for a model without gates, the memory h) of the units that carry the verdict;
+4. for a GRU (``reset`` given), the reset gate r of the same units, in the same order.
 
 Words travel as data (Vega draws text as text, never as markup), keyed ``"007 word"`` so a repeated word keeps
 its own column; the axis shows the word alone.
@@ -45,6 +46,8 @@ START = "(start)"
 # every row's y axis takes the same room, so the three rows' columns line up
 _Y_AXIS = {"minExtent": 110, "maxExtent": 110}
 _KEY_DIGITS = 4  # word keys "0007 word": the page reads at most a few hundred words
+_ROW_PX = 14  # per unit row: z and r of six units, under the P line, fit the first screen at 900 px
+_RIGHT_ALIGNED = 0.15  # ringed labels in the last 15% of the columns end at their word, so none runs off the edge
 
 
 def word_key(position: int, word: str) -> str:
@@ -58,14 +61,20 @@ def _colour_scale(stops, low: float, high: float) -> dict:
             "range": [colour for _, colour in stops], "clamp": True}
 
 
+def _label_align(position: int, steps: int) -> str:
+    """Where a ringed word's label sits against its point: centred, or ending at it near the right edge."""
+    return "right" if position >= steps - max(1, round(steps * _RIGHT_ALIGNED)) else "center"
+
+
 def story_specs(tokens: list[str], probability, start_probability: float, changes, values, units, shares=None, *,
                 field: str = "update", marked=None, probability_title: str = "P(positive)",
-                unit_link: str | None = None) -> dict[str, dict]:
-    """How the verdict formed, as three Vega-Lite specs drawn one under the other ("probability", "changes",
-    "units"; each one view, so each fits its container's width): P(positive) (T,) after each word from
-    ``start_probability``;
+                unit_link: str | None = None, reset=None) -> dict[str, dict]:
+    """How the verdict formed, as Vega-Lite specs drawn one under the other ("probability", "changes",
+    "units", and "reset" when ``reset`` is given; each one view, so each fits its container's width):
+    P(positive) (T,) after each word from ``start_probability``;
     each word's exact logit change ``changes`` (T,); ``field`` ("update" or "hidden") of ``units`` (K,) from
-    ``values`` (T, H), one row per unit labelled with its share of the logit change ``shares`` (K,), optional.
+    ``values`` (T, H), one row per unit labelled with its share of the logit change ``shares`` (K,), optional;
+    ``reset`` (T, H): the reset gate of the same units, drawn in a fourth row that carries the word labels.
     ``marked``: the positions ringed (default ``figures.style.marked_moves``). ``probability_title`` names the
     line (with C ≥ 2 classes, the predicted class's probability). ``unit_link``: a URL with ``{unit}`` in it; a
     click on a unit's row opens it (Vega-Lite's href channel)."""
@@ -77,19 +86,15 @@ def story_specs(tokens: list[str], probability, start_probability: float, change
     marked = marked_moves(probability, start_probability) if marked is None else marked
     marked = {int(t) for t in np.asarray(marked, dtype=np.int64)}
     units = np.asarray(units, dtype=np.int64)
-    shown = np.asarray(values, dtype=np.float64)[:, units]  # (T, K)
     keys = [word_key(-1, START)] + [word_key(t, word) for t, word in enumerate(tokens)]
     labels = unit_labels(units, shares)
     words = [{"key": keys[0], "word": START, "p": float(line[0]), "moved": 0.0, "change": None, "ring": False,
               "label": ""}]
     for t, word in enumerate(tokens):
         words.append({"key": keys[t + 1], "word": word, "p": float(probability[t]), "moved": float(moves[t]),
-                      "change": float(changes[t]), "ring": t in marked, "label": f"{word} {moves[t]:+.2f}"})
-    cells = [{"key": keys[t + 1], "word": word, "unit": labels[k], "value": float(shown[t, k]),
-              **({"href": unit_link.format(unit=int(units[k]))} if unit_link else {})}
-             for t, word in enumerate(tokens) for k in range(len(units))]
+                      "change": float(changes[t]), "ring": t in marked, "label": f"{word} {moves[t]:+.2f}",
+                      "align": _label_align(t, steps)})
     low, high = FIELD_RANGES[field]
-    symbol = FIELD_SYMBOLS[field]
     # the words label the lowest row only; the rows above share its columns (same keys, same y-axis room)
     x_hidden = {"field": "key", "type": "ordinal", "scale": {"domain": keys}, "axis": None}
     x_words = {**x_hidden, "axis": {"title": None, "labelExpr": f"substring(datum.label, {_KEY_DIGITS + 1})",
@@ -99,15 +104,21 @@ def story_specs(tokens: list[str], probability, start_probability: float, change
                      "axis": {"title": probability_title, "values": [0, VERDICT_THRESHOLD, 1], "grid": False,
                               **_Y_AXIS}}
     ringed = {"x": x_hidden, "y": {"field": "p", "type": "quantitative"}}
+    labels_layers = [  # below the point when it sits high, above it when low: away from the edge near it
+        {"transform": [{"filter": f"datum.ring && datum.p {side} {VERDICT_THRESHOLD} && datum.align == '{align}'"}],
+         "mark": {"type": "text", "dy": dy, "fontSize": 12, "fontWeight": "bold", "align": align,
+                  **({"dx": 12} if align == "right" else {})},
+         "encoding": {**ringed, "text": {"field": "label"}}}
+        for side, dy in (("<", -19), (">=", 19)) for align in ("center", "right")]
     probability_row = {
         "title": {"text": "How the verdict formed", "anchor": "start",
                   # short lines: Vega cuts a line wider than the chart with "…" (the page works at 800 px)
                   "subtitle": [f"{probability_title} had the sentence ended after each word; below it, each word's",
-                               f"exact change of the logit and the {FIELD_TITLES[field]} of the units that carry "
-                               f"the verdict" if shares is not None else
-                               f"exact change of the logit and the {FIELD_TITLES[field]} of units {units.min()} to "
-                               f"{units.max()}, by index"]},
-        "data": {"values": words}, "height": 140,
+                               f"exact change of the logit and the {FIELD_TITLES[field]}"
+                               + ("" if reset is None else f" and {FIELD_TITLES['reset']}")
+                               + (" of the units that carry the verdict" if shares is not None else
+                                  f" of units {units.min()} to {units.max()}, by index")]},
+        "data": {"values": words}, "height": 140 if reset is None else 115,
         "layer": [
             {"mark": {"type": "rule", "strokeDash": [3, 3], "color": "#888888"},
              "encoding": {"y": {"datum": VERDICT_THRESHOLD}}},
@@ -126,12 +137,7 @@ def story_specs(tokens: list[str], probability, start_probability: float, change
              "mark": {"type": "point", "shape": "circle", "size": 380, "filled": False, "color": "#000000",
                       "strokeWidth": 2},
              "encoding": ringed},
-            {"transform": [{"filter": f"datum.ring && datum.p < {VERDICT_THRESHOLD}"}],  # away from the edge near it
-             "mark": {"type": "text", "dy": -19, "fontSize": 12, "fontWeight": "bold"},
-             "encoding": {**ringed, "text": {"field": "label"}}},
-            {"transform": [{"filter": f"datum.ring && datum.p >= {VERDICT_THRESHOLD}"}],
-             "mark": {"type": "text", "dy": 19, "fontSize": 12, "fontWeight": "bold"},
-             "encoding": {**ringed, "text": {"field": "label"}}},
+            *labels_layers,
         ]}
     change_row = {
         "data": {"values": words[1:]}, "height": 64, "mark": {"type": "bar"},
@@ -143,22 +149,40 @@ def story_specs(tokens: list[str], probability, start_probability: float, change
                      "tooltip": [{"field": "word", "type": "nominal", "title": "word"},
                                  {"field": "change", "type": "quantitative", "title": "logit changed by",
                                   "format": "+.6f"}]}}
-    unit_row = {
-        "data": {"values": cells}, "height": UNIT_ROW_PX * max(len(units), 1), "mark": {"type": "rect"},
-        "encoding": {"x": x_words,
-                     "y": {"field": "unit", "type": "nominal", "scale": {"domain": labels},
-                           "axis": {"title": None, "labelLimit": _Y_AXIS["minExtent"] - 8, "labelOverlap": False,
-                                    **_Y_AXIS}},
-                     "color": {"field": "value", "type": "quantitative",
-                               "scale": ({"scheme": "viridis", "domain": [low, high]} if low == 0
-                                         else _colour_scale(DIVERGING, low, high)),
-                               "legend": {"title": symbol, "orient": "top", "direction": "horizontal",
-                                          "titleOrient": "left", "gradientLength": 120, "gradientThickness": 8}},
-                     "tooltip": [{"field": "unit", "type": "nominal"}, {"field": "word", "type": "nominal"},
-                                 {"field": "value", "type": "quantitative", "title": symbol, "format": ".6f"}],
-                     **({"href": {"field": "href", "type": "nominal"}} if unit_link else {})}}
+    colour_scale = ({"scheme": "viridis", "domain": [low, high]} if low == 0 else _colour_scale(DIVERGING, low, high))
+    legend_title = FIELD_SYMBOLS[field] if reset is None else f"{FIELD_SYMBOLS[field]}, {FIELD_SYMBOLS['reset']}"
+    legend = {"title": legend_title, "orient": "top", "direction": "horizontal", "titleOrient": "left",
+              "gradientLength": 120, "gradientThickness": 8, "offset": 4, "padding": 0}
+
+    def unit_row(field_values, symbol: str, x: dict, colour_legend) -> dict:
+        shown = np.asarray(field_values, dtype=np.float64)[:, units]  # (T, K)
+        cells = [{"key": keys[t + 1], "word": word, "unit": labels[k], "value": float(shown[t, k]),
+                  **({"href": unit_link.format(unit=int(units[k]))} if unit_link else {})}
+                 for t, word in enumerate(tokens) for k in range(len(units))]
+        return {
+            "data": {"values": cells}, "height": (UNIT_ROW_PX if reset is None else _ROW_PX) * max(len(units), 1),
+            "mark": {"type": "rect"},
+            "encoding": {"x": x,
+                         "y": {"field": "unit", "type": "nominal", "scale": {"domain": labels},
+                               # the field's symbol beside its block of units, so z and r never read as one
+                               "axis": {"title": symbol, "labelLimit": _Y_AXIS["minExtent"] - 8,
+                                        "labelOverlap": False, **_Y_AXIS}},
+                         "color": {"field": "value", "type": "quantitative", "scale": colour_scale,
+                                   "legend": colour_legend},
+                         "tooltip": [{"field": "unit", "type": "nominal"}, {"field": "word", "type": "nominal"},
+                                     {"field": "value", "type": "quantitative", "title": symbol,
+                                      "format": ".6f"}],
+                         **({"href": {"field": "href", "type": "nominal"}} if unit_link else {})}}
+
+    rows = [("probability", probability_row), ("changes", change_row)]
+    if reset is None:
+        rows.append(("units", unit_row(values, FIELD_SYMBOLS[field], x_words, legend)))
+    else:  # both gates: z without word labels, r under it with them, one legend for both (both on 0 … 1)
+        rows.append(("units", unit_row(values, FIELD_SYMBOLS[field], x_hidden, legend)))
+        rows.append(("reset", unit_row(reset, FIELD_SYMBOLS["reset"], x_words, None)))
     common = {"width": "container", "autosize": {"type": "fit-x", "contains": "padding"},
-              "padding": {"left": 5, "right": 5, "top": 4, "bottom": 2},  # the rows sit close, as one chart
               "config": {"view": {"stroke": None}, "axis": {"labelFontSize": 12}}}
-    return {name: {**row, **common} for name, row in
-            (("probability", probability_row), ("changes", change_row), ("units", unit_row))}
+    # the rows sit close, as one chart; the P row keeps room under 0 for a ring, so the two y axes stay apart
+    padding = {"left": 5, "right": 5, "top": 4, "bottom": 2}
+    return {name: {**row, **common, "padding": {**padding, "bottom": 14} if name == "probability" else padding}
+            for name, row in rows}

@@ -31,8 +31,9 @@ import plotly.graph_objects as go
 from gru_viz.analysis.decomposition import largest_moves, probability_moves
 
 __all__ = ["DIVERGING", "EXACT", "FIELD_RANGES", "FIELD_SYMBOLS", "FIELD_TITLES", "GATE_SCALE", "LABEL_COLORS",
-           "MAX_WORD_TICKS", "MIN_MARKED_MOVE", "NEGATIVE_COLOR", "POSITIVE_COLOR", "SEQUENTIAL", "SERIES_COLORS",
-           "TEMPLATE", "UNIT_ROW_PX", "marked_moves", "new_figure", "plotly_text", "unit_labels", "word_axis"]
+           "MAX_WORD_TICKS", "MIN_MARKED_MOVE", "MOVE_DIGITS", "NEGATIVE_COLOR", "POSITIVE_COLOR", "SEQUENTIAL",
+           "SERIES_COLORS", "TEMPLATE", "UNIT_ROW_PX", "marked_moves", "new_figure", "ordinal", "plotly_text",
+           "unit_labels", "word_axis"]
 
 EXACT = ":.9~g"  # hover format: 9 significant digits round-trip a float32 exactly; ~ drops trailing zeros
 MAX_WORD_TICKS = 60  # beyond this many words, label every k-th tick (hover still names every word)
@@ -51,7 +52,8 @@ FIELD_TITLES = {"update": "update gate z", "reset": "reset gate r", "candidate":
 FIELD_SYMBOLS = {field: title.split()[-1] for field, title in FIELD_TITLES.items()}
 FIELD_RANGES = {"update": (0.0, 1.0), "reset": (0.0, 1.0), "candidate": (-1.0, 1.0), "hidden": (-1.0, 1.0)}
 UNIT_ROW_PX = 17  # pixels per unit row in a heatmap: 12 units read at a glance, 64 still fit a screen
-MIN_MARKED_MOVE = 0.005  # a ringed word moved P by at least this much, so its label never reads +0.00
+MIN_MARKED_MOVE = 0.005  # the smallest move that can read non-zero at MOVE_DIGITS (a label never reads +0.00)
+MOVE_DIGITS = 2  # a ringed word's label shows its move of P to this many decimals
 
 _AXIS = {"gridcolor": "#ebf0f8", "linecolor": "#ebf0f8", "zerolinecolor": "#ebf0f8", "automargin": True}
 # small on purpose: it travels with every figure to the browser (Plotly's own plotly_white is ~10 kB)
@@ -76,6 +78,16 @@ def plotly_text(text: str) -> str:
     return html.escape(str(text), quote=False)
 
 
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 22nd …
+
+    >>> [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 102, 111)]
+    ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '22nd', '102nd', '111th']
+    """
+    suffix = "th" if number % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
 def word_axis(tokens: list[str], positions: int | None = None, title: str = "word", lead: list | None = None) -> dict:
     """A numeric x axis 0 … positions−1 labelled with ``tokens`` as typed (thinned past MAX_WORD_TICKS), so
     a repeated word keeps its own column. ``lead``: extra (position, label) ticks before the words, e.g.
@@ -91,23 +103,27 @@ def word_axis(tokens: list[str], positions: int | None = None, title: str = "wor
     labels = [label for _, label in lead or []] + [plotly_text(tokens[t]) for t in shown]
     first = min([-0.5] + [position - 0.5 for position, _ in lead or []])
     return {"tickmode": "array", "tickvals": values, "ticktext": labels, "range": [first, count - 0.5],
-            "title": {"text": title if step == 1 else f"{title} (every {step}th labelled; hover for all)"},
+            "title": {"text": title if step == 1
+                      else f"{title} (every {ordinal(step)} labelled; hover for all)".strip()},
             "showgrid": False, "zeroline": False}
 
 
 def marked_moves(probability, start_probability: float, count: int | None = None) -> np.ndarray:
     """The words a chart rings: positions (in reading order) of the ``count`` words that moved P(positive) most
-    (default 3, or 5 past 20 words), leaving out any that moved it by less than ``MIN_MARKED_MOVE`` (a label
-    would read +0.00).
+    (default 3, or 5 past 20 words), leaving out any whose move reads 0 at ``MOVE_DIGITS`` decimals, as its
+    label prints it (a label would read +0.00).
 
     >>> marked_moves([0.5, 0.9, 0.9, 0.2], 0.5).tolist()
     [1, 3]
+    >>> marked_moves([0.5, 0.504999, 0.51], 0.5).tolist()  # moves 0, +0.004999 (prints +0.00), +0.005001
+    [2]
     """
     moves = probability_moves(probability, start_probability)  # (T,)
     if count is None:
         count = 3 if len(moves) <= 20 else 5
     chosen = largest_moves(moves, count)
-    return chosen[np.abs(moves[chosen]) >= MIN_MARKED_MOVE]
+    reads_non_zero = [float(f"{abs(move):.{MOVE_DIGITS}f}") > 0 for move in moves[chosen]]
+    return chosen[np.asarray(reads_non_zero, dtype=bool)]
 
 
 def unit_labels(units, shares=None) -> list[str]:

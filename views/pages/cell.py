@@ -60,9 +60,12 @@ st.markdown(f"**Unit {unit} at word {position}, “{step.token}”**, with the m
             f"value of the term above it):")
 st.latex(figures.cell_latex(step))
 if model.arch == "gru":
-    st.caption(f"The word alone pushes z by {step.update_terms.from_input:+.3f} and the memory by "
-               f"{step.update_terms.from_memory:+.3f}; with z = {step.update:.3f} the unit keeps that share of its old "
-               f"value {step.previous:+.3f} ({step.kept:+.3f}) and writes the rest of the candidate "
+    terms = step.update_terms
+    st.caption(f"Inside σ, z's input is the word's term `W_iz x_t + b_iz` = {terms.from_input:+.3f} plus the "
+               f"memory's term `W_hz h_{{t−1}} + b_hz` = {terms.from_memory:+.3f}: "
+               f"σ({terms.from_input + terms.from_memory:+.3f}) = {step.update:.3f}. Both are contributions to z's "
+               f"input before σ, not changes of the memory. With z = {step.update:.3f} the unit keeps that share of "
+               f"its old value {step.previous:+.3f} ({step.kept:+.3f}) and writes the rest of the candidate "
                f"{step.candidate:+.3f} ({step.written:+.3f}).")
 
 # ---- the unit through the sentence ----

@@ -10,6 +10,7 @@ from gru_viz.model import is_positive
 from views.parts import caches, research, state
 from views.parts import unit as unit_sections
 from views.parts.charts import chart, figure_download
+from views.parts.models_side_by_side import models_side_by_side
 
 MODE_LABELS = {"free": "free (as trained)", "vanilla-RNN mode": "vanilla-RNN mode (r ≡ 1, z ≡ 0)",
                "frozen memory": "frozen memory (z ≡ 1)", "custom": "custom"}
@@ -58,6 +59,9 @@ st.caption(f"Both sentences read by the same model. Rows: the {caches.TOP_UNITS}
            if all(c is not None for c in changes) else
            f"Both sentences read by the same model. Rows: units 0 to {caches.TOP_UNITS - 1} by index (the verdict "
            f"splits by unit only for a one-direction \"last\" readout at its top layer).")
+
+# ---- one sentence, several models ----
+models_side_by_side(texts[0])
 
 # ---- interventions ----
 st.subheader("Force the gates")

@@ -13,7 +13,6 @@ from views.parts.labelled_data import UPLOAD_MAX_MB, labelled_data
 
 FLOW_SENTENCES = 400  # the data-set gradient flow (two models, O(T·H³) per sentence) reads fewer sentences still
 FLIP_EXAMPLES = 5  # sentences shown whose verdict the reset gate decides
-GRU_NAME, RNN_NAME = paths.DEFAULT_MODEL, paths.RNN_MODEL  # the pair the gradient-flow view compares
 
 model_key, model = state.current_model()
 data_column, model_column = st.columns([3, 1])
@@ -92,9 +91,13 @@ elif st.toggle("Compute accuracy with the gates forced", key="ablation_on", help
                                     "change": st.column_config.NumberColumn(format="%+.4f")})
         st.caption(f"The same numbers as `python -m gru_viz ablate --limit {len(dataset.texts)}` on this file.")
     flips = analysis.verdict_flips(probabilities["free"], probabilities["reset=1"], dataset.labels)
+    shift = ("Forcing r ≡ 1 at reading time on a model trained with a reset gate is a distribution shift: it shows "
+             "what this model leans on, not whether a GRU needs a reset gate. A GRU trained without one answers "
+             f"that: {paths.NO_RESET_MODEL} on *Compare*, and the seed study's gru against gru-noreset on *Seeds*.")
     if len(flips):
-        st.markdown(f"**Sentences that need the reset gate**: {len(flips):,} read right with free gates are read "
-                    f"wrongly with r ≡ 1. The {min(len(flips), FLIP_EXAMPLES)} whose P(positive) moves most:")
+        st.markdown(f"**Sentences this model reads wrongly once its reset gate is forced open**: {len(flips):,} read "
+                    f"right with free gates are read wrongly with r ≡ 1. The {min(len(flips), FLIP_EXAMPLES)} whose "
+                    f"P(positive) moves most:")
         st.dataframe([{"sentence": dataset.texts[i], "label": "positive" if dataset.labels[i] else "negative",
                        "P(positive), free": probabilities["free"][i],
                        "P(positive), r ≡ 1": probabilities["reset=1"][i]} for i in flips[:FLIP_EXAMPLES]],
@@ -102,27 +105,22 @@ elif st.toggle("Compute accuracy with the gates forced", key="ablation_on", help
                      column_config={name: st.column_config.NumberColumn(format="%.3f")
                                     for name in ("P(positive), free", "P(positive), r ≡ 1")})
     else:
-        st.caption("No sentence here needs the reset gate: each one read right with free gates stays right with r ≡ 1.")
+        st.caption("No sentence here changes from right to wrong when r is forced to 1.")
+    st.caption(shift)
 
-# ---- gradient flow ----
-st.subheader("How far back the gradient reaches: GRU vs vanilla RNN")
-folders = caches.model_folders(caches.models_root())
-if GRU_NAME not in folders or RNN_NAME not in folders:
-    st.caption(f"This view compares the shipped models {GRU_NAME} and {RNN_NAME}; the models folder lacks "
-               f"{' and '.join(name for name in (GRU_NAME, RNN_NAME) if name not in folders)}.")
-elif st.toggle("Compute the gradient flow", key="flow_on", help="Exact Jacobians in float64: a few seconds."):
-    pair = {name: caches.named_model(name) for name in (GRU_NAME, RNN_NAME)}
+# ---- gradient flow: the chosen model, and a shipped reference beside it ----
+st.subheader("How far back the gradient reaches: the chosen model beside a shipped reference")
+if st.toggle("Compute the gradient flow", key="flow_on", help="Exact Jacobians in float64: a few seconds."):
+    shown = caches.flow_models(model_key, model, uploaded=st.session_state.get("model") == state.UPLOADED)
     texts = dataset.texts[:FLOW_SENTENCES]
-    names = (f"GRU ({GRU_NAME})", f"vanilla RNN ({RNN_NAME})")
-    flows = {label: caches.dataset_flow(key, dataset.key + ("flow", len(texts)), _model=pair_model, _texts=texts)
-             for label, (key, pair_model) in zip(names, pair.values())}
+    flows = {label: caches.dataset_flow(key, dataset.key + ("flow", len(texts)), _model=flow_model, _texts=texts)
+             for label, key, flow_model in shown}
     chart(figures.dataset_gradient_flow_figure(flows, min_count=caches.FLOW_MIN_COUNT), "chart_flow")
-    gru_flow, rnn_flow = flows.values()
     caption = (f"‖∂h_T/∂h_t‖ averaged over the first {len(texts):,} sentences of {dataset.source}, by distance "
                f"from the last word; distances fewer than {caches.FLOW_MIN_COUNT} sentences reach are left out.")
     distance = 10
-    if len(gru_flow.count) > distance and gru_flow.count[distance] >= caches.FLOW_MIN_COUNT:
-        caption += (f" Ten words before the end the typical gradient is {gru_flow.geometric_mean[distance]:.3g} for "
-                    f"the GRU and {rnn_flow.geometric_mean[distance]:.3g} for the RNN.")
+    if all(len(flow.count) > distance and flow.count[distance] >= caches.FLOW_MIN_COUNT for flow in flows.values()):
+        caption += " Ten words before the end the typical gradient is " + " and ".join(
+            f"{flow.geometric_mean[distance]:.3g} for the {label}" for label, flow in flows.items()) + "."
     st.caption(caption)
 figure_download()

@@ -6,30 +6,30 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gru_viz import figures, paths
+from gru_viz import figures
 from views.parts import caches, research, state
 from views.parts.charts import chart, figure_download
 
-GRU_NAME, RNN_NAME = paths.DEFAULT_MODEL, paths.RNN_MODEL  # the pair the gradient-flow view compares
-
-
 model_key, model, text, sentence = state.sentence_header()
 
-# ---- gradient flow on this sentence ----
+# ---- gradient flow on this sentence: the chosen model, and a shipped reference beside it ----
 st.subheader("How far back the verdict's gradient reaches")
-folders = caches.model_folders(caches.models_root())
-if GRU_NAME not in folders or RNN_NAME not in folders:
-    st.caption(f"This view compares the shipped models {GRU_NAME} and {RNN_NAME}; the models folder lacks one.")
-elif st.toggle("Compute the gradient flow, GRU vs vanilla RNN", key="sentence_flow_on",
+if not model.single_path:
+    st.info(research.SHAPE_NOTE.format(view="Gradient flow"))
+elif st.toggle("Compute the gradient flow of the chosen model, beside a shipped reference", key="sentence_flow_on",
                help="Exact Jacobians in float64: about a second for a new sentence."):
-    pair = {name: caches.named_model(name) for name in (GRU_NAME, RNN_NAME)}
-    norms = [caches.sentence_flow(key, text, _model=pair_model) for key, pair_model in pair.values()]
-    gru_key, gru_model = pair[GRU_NAME]
-    tokens = caches.trace(gru_key, text, gru_model).tokens  # the pair's own words: the chosen model may split otherwise
-    chart(figures.gradient_flow_figure(tokens, *norms,
-                                       names=(f"GRU ({GRU_NAME})", f"vanilla RNN ({RNN_NAME})")), "chart_sentence_flow")
-    st.caption("‖∂h_T/∂h_t‖: how much of a gradient arriving at the last word reaches word t. At the last word both "
-               "are √H; the steeper a curve falls to the left, the less an early word can learn from the verdict.")
+    shown = caches.flow_models(model_key, model, uploaded=st.session_state.get("model") == state.UPLOADED)
+    norms = [caches.sentence_flow(key, text, _model=flow_model) for _, key, flow_model in shown]
+    # a model with its own tokenizer may split the text into other words: its curve would not share the axis
+    kept = [index for index, norm in enumerate(norms) if len(norm) == len(sentence.tokens)]
+    shown, norms = [shown[index] for index in kept], [norms[index] for index in kept]
+    chart(figures.gradient_flow_figure(sentence.tokens, *norms, names=tuple(label for label, _, _ in shown)),
+          "chart_sentence_flow")
+    st.caption("‖∂h_T/∂h_t‖: how much of a gradient arriving at the last word reaches word t, for the chosen model"
+               + (" and, as a reference, a shipped model of the other kind." if len(shown) > 1 else
+                  " (no shipped reference of the other kind is in the models folder).")
+               + " At the last word each is √H; the steeper a curve falls to the left, the less an early word can "
+                 "learn from the verdict.")
 
 # ---- connectivity, fixed points, integrated gradients ----
 research.dynamics_sections(model, text, model_key=model_key, view=(sentence.layer, sentence.direction))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gru_viz import export, figures
-from gru_viz.examples import EXAMPLES, SEED_PAIR
+from gru_viz.examples import EXAMPLES, SEED_PAIR, how_it_reads
 from gru_viz.model import is_positive
 from views.parts import caches, state
 from views.parts.charts import FIELD_LABELS, chart, figure_download, forget_figures, remember_figure
@@ -62,7 +62,13 @@ else:  # the class names come from the card: values and table cells, never markd
         st.dataframe({"class": list(sentence.labels), "P after the last word": sentence.probabilities[-1]},
                      hide_index=True, key="table_classes")
 
-# ---- how the verdict formed: three rows on one word axis, drawn by Vega-Lite (gru_viz/figures/story.py) ----
+# ---- a probe-built example says how this model reads it, and says so first when the model gets it wrong ----
+shown_example = next((example for example in LONG_RANGE if example.text == text), None)
+if shown_example is not None:
+    reading = how_it_reads(shown_example, final, model.name, model.card)
+    (st.caption if "reads this example right" in reading else st.warning)(reading)
+
+# ---- how the verdict formed: rows on one word axis, drawn by Vega-Lite (gru_viz/figures/story.py) ----
 with st.container(gap=None):
     for row, spec in story.items():
         st.vega_lite_chart(spec, width="stretch", key=f"story_{row}")
@@ -71,10 +77,12 @@ field = caches.story_field(sentence)
 st.caption(f"Top: P(positive) had the sentence ended after each word; the ringed words moved it most. Middle: each "
            f"word's exact change of the logit, `logit_t − logit_{{t−1}} = w · (h_t − h_{{t−1}})`; the bars add up to "
            f"the final logit minus the start, and a word's bar includes what it made the memory forget as well as what "
-           f"it wrote. Bottom: the {figures.FIELD_TITLES[field]} of the {caches.STORY_UNITS} units with the "
-           f"largest share of the verdict (in brackets: each unit's exact share of the logit's change)."
-           + (" z near 1 keeps a unit's memory through the word; near 0 the word overwrites it."
-              if field == "update" else ""))
+           f"it wrote. Bottom: the {figures.FIELD_TITLES[field]}"
+           + (" and, under it, the reset gate r" if field == "update" else "")
+           + f" of the {caches.STORY_UNITS} units with the largest share of the verdict (in brackets: each unit's "
+           f"exact share of the logit's change)."
+           + (" z near 1 keeps a unit's memory through the word; near 0 the word overwrites it. r near 0 hides the "
+              "memory from the candidate the word writes: the unit starts afresh." if field == "update" else ""))
 if not sentence.splits_by_unit:
     st.info(state.NO_UNIT_SPLIT)
 
@@ -137,6 +145,8 @@ with box:
                 if example in LONG_RANGE:
                     st.button(example.label, key=f"example_{index}", help=example.why, on_click=use_example,
                               args=(example.text,), width="stretch")
+                    read = caches.trace(model_key, example.text, model)
+                    st.caption(how_it_reads(example, float(read.probability[-1]), model.name, model.card))
             st.caption("Each example is built as the memory probe builds its tests, so the probe's accuracy at the "
                        "same number of plot sentences says how typical the model's reading of it is.")
         with curve:

@@ -6,5 +6,6 @@
 - ``labelled_data``: the labelled sentences *Across the data set* reads.
 - ``research``:      the sections of the research tools (patching, connectivity, fixed points, integrated gradients).
 - ``corpus``:        the section that reads a corpus index.
+- ``models_side_by_side``: *Compare*'s section that reads one sentence with two or three models.
 - ``startup``:       the server's warm-up before its first visitor.
 """

@@ -22,7 +22,7 @@ from gru_viz.text import parse_labelled_tsv
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: app.py, models/, artifacts/
 PAGE_MAX_TOKENS = 300  # a 2,000-word paste is cut here: the page stays quick to draw and to read
 TOP_UNITS = 12  # heatmap rows and table rows by default: the units that carry the verdict
-STORY_UNITS = 8  # rows under the P(positive) line in the Read page's first chart
+STORY_UNITS = 6  # units under the P(positive) line in the Read page's first chart: z and r of each fit one screen
 TOP_CONTEXTS = 10  # contexts shown by the unit search, one per sentence
 TOP_POOL = 50 * TOP_CONTEXTS  # the strongest words searched for them: a saturated unit fills many words of one sentence
 FLOW_MIN_COUNT = 10  # distances from the end fewer sentences reach are left out of the gradient flow: a noisy tail
@@ -135,7 +135,8 @@ def story_specs(model_key: tuple, text: str, _sentence, _changes) -> dict[str, d
     return figures.story_specs(_sentence.tokens, _sentence.probability, _sentence.start_probability,
                                _sentence.logit_changes, getattr(_sentence, story_field(_sentence)), units,
                                None if shares is None else shares[units], field=story_field(_sentence),
-                               probability_title=probability_title(_sentence), unit_link=unit_link(model_key))
+                               probability_title=probability_title(_sentence), unit_link=unit_link(model_key),
+                               reset=_sentence.reset if _sentence.arch == "gru" else None)
 
 
 def probability_title(sentence) -> str:
@@ -155,7 +156,8 @@ def story_figure(sentence, changes):
     units, shares = unit_ranking(changes, sentence.hidden.shape[1], STORY_UNITS)
     return figures.story_figure(sentence.tokens, sentence.probability, sentence.start_probability,
                                 getattr(sentence, story_field(sentence)), units,
-                                None if shares is None else shares[units], field=story_field(sentence))
+                                None if shares is None else shares[units], field=story_field(sentence),
+                                reset=sentence.reset if sentence.arch == "gru" else None)
 
 
 def story(model_key: tuple, text: str, sentence):
@@ -241,6 +243,21 @@ def intervention_figures(model_key: tuple, text: str, setting: tuple, _free, _cl
 
 
 # ---- Memory dynamics ----
+
+
+def flow_models(model_key: tuple, model, uploaded: bool = False) -> list[tuple[str, tuple, object]]:
+    """The models a gradient-flow chart compares, as (label, cache key, model): the chosen (or uploaded) model
+    first, then a shipped reference labelled as such: the vanilla RNN, or the GRU when an RNN is chosen; none
+    when the reference does not ship or is the chosen model itself."""
+    kind = "GRU" if model.arch == "gru" else "vanilla RNN"
+    chosen = f"{kind}, your uploaded model" if uploaded else f"{kind} ({model.name}), the chosen model"
+    shown = [(chosen, model_key, model)]
+    reference = paths.RNN_MODEL if model.arch == "gru" else paths.DEFAULT_MODEL
+    if (uploaded or reference != model.name) and reference in model_folders(models_root()):
+        reference_kind = "vanilla RNN" if reference == paths.RNN_MODEL else "GRU"
+        shown.append((f"{reference_kind} ({reference}), shipped reference", *named_model(reference)))
+    return shown
+
 
 
 @st.cache_data(max_entries=64, show_spinner="Following the gradient back through both networks…")

@@ -202,6 +202,10 @@ def fixed_points_section(model, text: str, *, model_key=None) -> None:
                            in zip(logit[kinds == "attractor"], verdicts[kinds == "attractor"]))
     st.markdown(f"**{len(found)} fixed points** for the input {which!r}: {_kind_counts(kinds)}"
                 + (f" (attractors at {attractors})." if attractors else "."))
+    failed = found.dropped["not_converged"]
+    if failed:  # a search that failed from some starts may have missed points: said beside the count, not below
+        st.info(f"Newton did not converge from {failed} of {found.candidates} starts; they are left out, so fixed "
+                f"points near them may be missing from this list. {dropped}")
     basis = analysis.projection_basis(model.card, sentence.path)
     path = figures.trajectory_figure([figures.sentence_path(sentence, basis)], dims=2, explained=basis.explained)
     chart(figures.fixed_points_figure(

@@ -97,9 +97,22 @@ def write_link() -> None:
             st.query_params[name] = str(value)
 
 
-def model_picker(container=st) -> None:
+def model_choices() -> list[str]:
+    """The models a reader can choose: the folders under models/, then this session's upload if there is one."""
     folders = caches.model_folders(caches.models_root())
-    options = folders + ([UPLOADED] if st.session_state.get("uploaded") is not None else [])
+    return folders + ([UPLOADED] if st.session_state.get("uploaded") is not None else [])
+
+
+def model_by_choice(name: str):
+    """(cache key, model) of one of ``model_choices()``; ``ValueError``/``OSError`` when a folder cannot be read."""
+    if name == UPLOADED and st.session_state.get("uploaded") is not None:
+        digest, model = st.session_state["uploaded"]
+        return ("upload", digest), model
+    return caches.named_model(name)
+
+
+def model_picker(container=st) -> None:
+    options = model_choices()
     # a radio, not a select box: the select box's three script chunks cost the first screen ~0.3 s in Chromium
     container.radio("Model", options, key="model",
                     help="sst2-gru is the GRU; sst2-rnn a vanilla RNN of the same size (no gates); "
@@ -119,8 +132,7 @@ def current_model():
 def _chosen_model():
     name = st.session_state.get("model", DEFAULT_MODEL)
     if name == UPLOADED and st.session_state.get("uploaded") is not None:
-        digest, model = st.session_state["uploaded"]
-        return ("upload", digest), model
+        return model_by_choice(name)
     if not caches.model_folders(caches.models_root()):  # where the server looks is its own business: not named
         st.error("This server has no model folders. Train one: "
                  "python -m gru_viz.train --data data/sst2 --out models/sst2-gru")
