@@ -7,4 +7,5 @@
 - ``research``:      the sections of the research tools (patching, connectivity, fixed points, integrated gradients).
 - ``corpus``:        the section that reads a corpus index.
 - ``startup``:       the server's warm-up before its first visitor.
+- ``workers``:       the process beside the server that computes the heavy views, one at a time.
 """

@@ -20,7 +20,7 @@ from gru_viz.analysis.fixed_points import RESIDUAL_TOLERANCE, SLOW_THRESHOLD
 from gru_viz.analysis.integrated_gradients import DELTA_TOLERANCE
 from gru_viz.examples import EXAMPLES, SEED_PAIR
 from gru_viz.model import is_positive
-from views.parts import caches
+from views.parts import caches, workers
 from views.parts.charts import chart
 
 PATCHING_MAX_WORDS = 60  # T_b × T_s patched runs: 60 × 60 reads in about half a second
@@ -39,20 +39,12 @@ def _key(model, model_key):
 
 @st.cache_data(max_entries=32, show_spinner="Patching every base word with every source word…")
 def _patching(model_key, base: str, source: str, mode: str, _model):
-    if mode == "words":
-        grid = analysis.patching_grid(_model, base, source)
-        columns = list(_model.trace(source).tokens)
-    else:
-        groups = analysis.head_unit_groups(_model)
-        grid = analysis.patching_by_units(_model, base, source, groups)
-        columns = list(groups)
-    return grid, columns
+    return workers.run(workers.patching, _model, base, source, mode)
 
 
 @st.cache_data(max_entries=32, show_spinner="Chaining the step Jacobians (float64)…")
 def _connectivity(model_key, text: str, _model):
-    _, ids = _model.tokenize(text)
-    return analysis.connectivity(_model.gru, _model.embed(ids[:caches.PAGE_MAX_TOKENS]))  # embedded (T, E)
+    return workers.run(workers.connectivity, _model, text, caches.PAGE_MAX_TOKENS)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Searching for fixed points (a few seconds, once per model and "
@@ -63,8 +55,7 @@ def _fixed_points(model_key, which: str, _model):
     except (ValueError, OSError):  # no data set beside this checkout: the example sentences still visit states
         rows = []
     texts = rows[:FIXED_POINT_SENTENCES] or [example.text for example in EXAMPLES]
-    starts = analysis.visited_states(_model, texts, count=FIXED_POINT_STARTS)
-    return analysis.fixed_points(_model.gru, analysis.constant_input(_model, which), starts)
+    return workers.run(workers.fixed_points, _model, which, texts, FIXED_POINT_STARTS)
 
 
 def _read_sentences(path) -> list[str]:
@@ -75,7 +66,7 @@ def _read_sentences(path) -> list[str]:
 
 @st.cache_data(max_entries=64, show_spinner="Integrating gradients along the path from padding (Captum)…")
 def _attribution(model_key, text: str, _model):
-    return analysis.integrated_gradients(_model, text)
+    return workers.run(analysis.integrated_gradients, _model, text, max_tokens=caches.PAGE_MAX_TOKENS)
 
 
 # ---- sections ------------------------------------------------------------------------------------------
