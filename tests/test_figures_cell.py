@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from gru_viz import analysis
-from gru_viz.figures.cell import cell_latex, unit_over_words_figure
+from gru_viz.figures.cell import cell_latex, unit_over_words_figure, unit_over_words_spec
+from gru_viz.figures.story import word_key
 from tests.library_helpers import tiny_model, validated
 
 FIELDS = ("update", "reset", "candidate", "hidden")
@@ -42,3 +43,23 @@ def test_a_vanilla_rnn_has_one_equation():
     sentence = rnn.trace("i love this movie")
     latex = cell_latex(analysis.sentence_cell_step(rnn, sentence, position=1, unit=0))
     assert latex.startswith(r"\begin{aligned} h_t &= \tanh(") and "r_t" not in latex
+
+
+def test_the_first_chart_is_the_same_unit_in_vega_lite(view):
+    fields = {field: getattr(view, field) for field in FIELDS}
+    spec = unit_over_words_spec(view.tokens, fields, unit=3, position=2)
+    rows = spec["data"]["values"]
+    for symbol, field in zip("zrnh", FIELDS):
+        line = [row for row in rows if row["series"].startswith(f"{symbol}:")]
+        assert [row["word"] for row in line] == list(view.tokens)
+        assert [row["value"] for row in line] == getattr(view, field)[:, 3].astype(float).tolist()
+    shaded = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "rect")
+    kept = shaded["transform"][0]["filter"]["and"]  # one rect: the shaded word's row of the first series
+    assert kept == [{"field": "key", "equal": word_key(2, view.tokens[2])},
+                    {"field": "series", "equal": "z: update gate z"}]
+    assert spec["title"]["text"] == "Unit 3 through the sentence"
+
+
+def test_markup_in_a_word_stays_data():
+    spec = unit_over_words_spec(["<b>x</b>", "ok"], {"hidden": np.array([[0.5], [-0.5]])}, unit=0)
+    assert [row["word"] for row in spec["data"]["values"]] == ["<b>x</b>", "ok"]

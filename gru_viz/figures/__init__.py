@@ -21,7 +21,7 @@ Builders skip Plotly's validation for speed; the tests validate every one. Every
 
 from __future__ import annotations
 
-from gru_viz.figures.cell import cell_latex, unit_over_words_figure
+from gru_viz.figures.cell import cell_latex, unit_over_words_figure, unit_over_words_spec
 from gru_viz.figures.dataset import (
     ablation_figure,
     dataset_gradient_flow_figure,
@@ -72,7 +72,7 @@ __all__ = [
     "word_change_figure", "compare_prediction_figure", "difference_heatmap", "patching_figure",
     "probability_comparison_figure",
     # the cell
-    "cell_latex", "unit_over_words_figure",
+    "cell_latex", "unit_over_words_figure", "unit_over_words_spec",
     # the Read page's first chart, in Vega-Lite
     "START", "story_specs", "word_key",
     # the seed study's claims, in Vega-Lite
