@@ -40,6 +40,7 @@ from gru_viz.figures.dynamics import (
 from gru_viz.figures.sentence import (
     TrajectoryPath,
     compare_prediction_figure,
+    compare_prediction_spec,
     difference_heatmap,
     patching_figure,
     probability_comparison_figure,
@@ -69,8 +70,8 @@ __all__ = [
     "unit_labels", "word_axis",
     # a sentence read, and two readings side by side
     "TrajectoryPath", "sentence_path", "story_figure", "trajectory_figure", "unit_heatmaps_figure",
-    "word_change_figure", "compare_prediction_figure", "difference_heatmap", "patching_figure",
-    "probability_comparison_figure",
+    "word_change_figure", "compare_prediction_figure", "compare_prediction_spec", "difference_heatmap",
+    "patching_figure", "probability_comparison_figure",
     # the cell
     "cell_latex", "unit_over_words_figure", "unit_over_words_spec",
     # the Read page's first chart, in Vega-Lite

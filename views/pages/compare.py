@@ -8,7 +8,7 @@ import streamlit as st
 from gru_viz import analysis, paths
 from gru_viz.model import is_positive
 from views.parts import caches, research, state
-from views.parts.charts import chart, figure_download
+from views.parts.charts import chart, figure_download, remember_figure
 
 MODE_LABELS = {"free": "free (as trained)", "vanilla-RNN mode": "vanilla-RNN mode (r ≡ 1, z ≡ 0)",
                "frozen memory": "frozen memory (z ≡ 1)", "custom": "custom"}
@@ -41,7 +41,8 @@ changes = [caches.unit_changes(model_key, text, sentence) for text, sentence in 
 
 # ---- side by side ----
 shown = caches.compare_figures(model_key, texts, _sentences=sentences, _changes=changes)
-chart(shown["prediction"], "chart_compare_prediction")
+st.vega_lite_chart(shown["prediction_spec"], width="stretch", key="chart_compare_prediction")  # before Plotly loads
+remember_figure("chart_compare_prediction", shown["prediction"])
 left, right = st.columns(2)
 with left:
     chart(shown["units_A"], "chart_compare_A")

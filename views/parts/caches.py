@@ -192,7 +192,8 @@ def compare_figures(model_key: tuple, texts: tuple, _sentences, _changes) -> dic
     field = story_field(_sentences[0])
     series = [(name, sentence.tokens, sentence.probability, sentence.start_probability)
               for name, sentence in zip("AB", _sentences)]
-    return {"prediction": figures.compare_prediction_figure(series),
+    return {"prediction": figures.compare_prediction_figure(series),  # for the HTML download
+            "prediction_spec": figures.compare_prediction_spec(series),  # what the page draws first
             **{f"units_{name}": figures.unit_heatmaps_figure({field: getattr(sentence, field)}, sentence.tokens,
                                                              units, analysis.unit_shares(changes)[units])
                for name, sentence, changes in zip("AB", _sentences, _changes)}}
