@@ -14,8 +14,9 @@ GRU_NAME, RNN_NAME = paths.DEFAULT_MODEL, paths.RNN_MODEL  # the pair the gradie
 
 
 model_key, model, text, sentence = state.sentence_header()
-st.caption(f"Each view reads at most the first {caches.PAGE_MAX_TOKENS} words, and is computed beside the server, one "
-           "request at a time for all readers: a long text may wait its turn, and never slows anyone's page.")
+st.caption(f"Each view reads at most the first {caches.PAGE_MAX_TOKENS} words (integrated gradients "
+           f"{research.ATTRIBUTION_MAX_WORDS}) and is computed beside the server, one request at a time for all "
+           "readers: a long text may wait its turn, and never slows anyone's page.")
 
 # ---- gradient flow on this sentence ----
 st.subheader("How far back the verdict's gradient reaches")

@@ -27,6 +27,9 @@ PATCHING_MAX_WORDS = 60  # T_b × T_s patched runs: 60 × 60 reads in about half
 CONNECTIVITY_MODELS = paths.SHIPPED_MODELS  # shown side by side where they ship
 FIXED_POINT_SENTENCES = 400  # validation sentences whose visited states start the search
 FIXED_POINT_STARTS = 192
+# integrated gradients may take up to 5,440 integration points (64 + 256 + 1,024 + 4,096), each a float64 read of
+# every word: 44 s for 16 words on a busy 2-core machine (benchmarks/research_bench), so a request reads fewer words
+ATTRIBUTION_MAX_WORDS = 40
 INPUTS = {"the mean word": "mean", "zero (the padding embedding)": "zero", "a word…": None}
 
 
@@ -66,7 +69,7 @@ def _read_sentences(path) -> list[str]:
 
 @st.cache_data(max_entries=64, show_spinner="Integrating gradients along the path from padding (Captum)…")
 def _attribution(model_key, text: str, _model):
-    return workers.run(analysis.integrated_gradients, _model, text, max_tokens=caches.PAGE_MAX_TOKENS)
+    return workers.run(analysis.integrated_gradients, _model, text, max_tokens=ATTRIBUTION_MAX_WORDS)
 
 
 # ---- sections ------------------------------------------------------------------------------------------
@@ -205,6 +208,8 @@ def _kind_counts(kinds) -> str:
 def attribution_section(model, text: str, *, model_key=None) -> None:
     """Integrated gradients (Captum, from the padding embedding) beside the exact per-word logit change."""
     st.subheader("Integrated gradients beside the exact logit change")
+    st.caption(f"Reads the first {ATTRIBUTION_MAX_WORDS} words: each integration point reads every word again, up "
+               "to 5,440 points.")
     if not st.toggle("Compute integrated gradients", key="research_ig_on",
                      help="Captum's IntegratedGradients on the word embeddings; more integration points are taken "
                           f"until the completeness delta is below {DELTA_TOLERANCE:g}."):
