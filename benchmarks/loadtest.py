@@ -19,8 +19,8 @@ sentences, and models (the GRU, the no-reset GRU where it ships, the RNN) and in
 each wave it counts the server's resident memory, open file descriptors (/proc/<pid>/fd) and threads
 (/proc/<pid>/task). It passes (``verdict``) when every session matched its sequential trace, nothing failed, the
 memory after every wave lies within ±10% of the second wave's (the first fills the caches), and the last wave
-leaves no more descriptors or threads than the second (up to ``FD_SLACK`` / ``THREAD_SLACK``: sockets that are
-still closing).
+leaves no more descriptors or threads than the second (up to ``FD_SLACK`` / ``THREAD_SLACK``), each counted as
+the fewest over ``SETTLE_SECONDS`` after the wave, so that sockets and threads still closing do not count.
 
 The browser, not the server, is the heavy part: a session costs Chromium about 5 CPU seconds and the server
 under 1 (20 sessions: 108 s and 17 s), so on 2 shared cores 20 sessions take 1–3 minutes (146 s).
@@ -48,7 +48,7 @@ MEMORY_BAND = 0.10  # the soak's memory after each wave may differ from the seco
 FD_SLACK, THREAD_SLACK = 8, 4  # descriptors and threads still closing when a wave's count is taken
 WAVE_SECONDS = 300  # a soak's wave that has not finished by then counts its open sessions as errors
 TABLE_ROWS = 40  # a longer run lists only the sessions that did not match
-SETTLE_SECONDS = 3  # after a wave, before counting: closed tabs' sockets close
+SETTLE_SECONDS = 5  # after a wave, descriptors and threads are counted this long (the fewest are kept)
 # Streamlit keeps a closed tab's session 120 s for a reconnect (server.disconnectedSessionTTL), and drops it when
 # a later session is stored. 10 s: each wave's connections drop the previous wave's sessions, so every count after
 # a wave holds one wave's closed sessions, not a number that grows with the pace of the waves.
@@ -469,11 +469,11 @@ def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None
                     for s in chosen:
                         results[s.index].errors.append("not started: the time limit was reached")
                 last_wave_seconds = time.monotonic() - wave_started
-                time.sleep(SETTLE_SECONDS)
                 pid = server.process.pid
+                fds, threads = _settled_counts(pid)
                 waves.append({"wave": wave + 1, "sessions": len(chosen), "seconds": last_wave_seconds,
                               "matched": sum(results[s.index].ok for s in chosen), "rss": tree_rss(pid),
-                              "fds": open_fds(pid), "threads": thread_count(pid)})
+                              "fds": fds, "threads": threads})
                 rss[f"after wave {wave + 1}"] = waves[-1]["rss"]
                 if soak_end:
                     print(f"wave {wave + 1}: {waves[-1]}", file=sys.stderr, flush=True)  # progress of a long run
@@ -487,6 +487,18 @@ def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None
         log = server.log_text()
     server_errors = [line for line in log.splitlines() if "Traceback" in line or "Error" in line][:10]
     return Report(list(results.values()), rss, cpu, time.monotonic() - started, server_errors, notes, waves)
+
+
+def _settled_counts(pid: int) -> tuple[int, int]:
+    """The fewest open descriptors and threads of ``pid`` over ``SETTLE_SECONDS`` after a wave: sockets and
+    session threads still closing come and go, a leaked one stays, so the minimum is what a leak would raise."""
+    fds, threads = [], []
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while time.monotonic() < deadline:
+        fds.append(open_fds(pid))
+        threads.append(thread_count(pid))
+        time.sleep(0.25)
+    return min(fds), min(threads)
 
 
 def _another_wave(wave: int, rounds: int, soak_end: float | None, last_wave_seconds: float) -> bool:
