@@ -40,8 +40,10 @@ if any(sentence is None for sentence in sentences):
 changes = [caches.unit_changes(model_key, text, sentence) for text, sentence in zip(texts, sentences)]
 
 # ---- side by side ----
+# Vega-Lite, sent before the Plotly figures below are built: the first chart waits for neither them nor their bundle
+st.vega_lite_chart(caches.compare_prediction_spec(model_key, texts, _sentences=sentences), width="stretch",
+                   key="chart_compare_prediction")
 shown = caches.compare_figures(model_key, texts, _sentences=sentences, _changes=changes)
-st.vega_lite_chart(shown["prediction_spec"], width="stretch", key="chart_compare_prediction")  # before Plotly loads
 remember_figure("chart_compare_prediction", shown["prediction"])
 left, right = st.columns(2)
 with left:

@@ -187,13 +187,20 @@ def step_rows(model_key: tuple, text: str, position: int, units: tuple, _model, 
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
+def compare_prediction_spec(model_key: tuple, texts: tuple, _sentences) -> dict:
+    """The compare page's first chart, P(positive) of both sentences, as Vega-Lite (``compare_figures`` holds its
+    Plotly twin for the HTML download)."""
+    return figures.compare_prediction_spec([(name, sentence.tokens, sentence.probability, sentence.start_probability)
+                                            for name, sentence in zip("AB", _sentences)])
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
 def compare_figures(model_key: tuple, texts: tuple, _sentences, _changes) -> dict:
     units = analysis.rank_units(list(_changes), TOP_UNITS)
     field = story_field(_sentences[0])
     series = [(name, sentence.tokens, sentence.probability, sentence.start_probability)
               for name, sentence in zip("AB", _sentences)]
     return {"prediction": figures.compare_prediction_figure(series),  # for the HTML download
-            "prediction_spec": figures.compare_prediction_spec(series),  # what the page draws first
             **{f"units_{name}": figures.unit_heatmaps_figure({field: getattr(sentence, field)}, sentence.tokens,
                                                              units, analysis.unit_shares(changes)[units])
                for name, sentence, changes in zip("AB", _sentences, _changes)}}
