@@ -48,7 +48,9 @@ MEMORY_BAND = 0.10  # the soak's memory after each wave may differ from the seco
 FD_SLACK, THREAD_SLACK = 8, 4  # descriptors and threads still closing when a wave's count is taken
 WAVE_SECONDS = 300  # a soak's wave that has not finished by then counts its open sessions as errors
 TABLE_ROWS = 40  # a longer run lists only the sessions that did not match
-SETTLE_SECONDS = 5  # after a wave, descriptors and threads are counted this long (the fewest are kept)
+# after a wave, descriptors and threads are counted this long and the fewest kept: the server's worker threads
+# (anyio's pool, up to 40) exit only after 10 s idle, so a count taken sooner swings with the last wave's concurrency
+SETTLE_SECONDS = 12
 # Streamlit keeps a closed tab's session 120 s for a reconnect (server.disconnectedSessionTTL), and drops it when
 # a later session is stored. 10 s: each wave's connections drop the previous wave's sessions, so every count after
 # a wave holds one wave's closed sessions, not a number that grows with the pace of the waves.
