@@ -19,8 +19,8 @@ sentences, and models (the GRU, the no-reset GRU where it ships, the RNN) and in
 each wave it counts the server's resident memory, open file descriptors (/proc/<pid>/fd) and threads
 (/proc/<pid>/task). It passes (``verdict``) when every session matched its sequential trace, nothing failed, the
 memory after every wave lies within ±10% of the second wave's (the first fills the caches), and the last wave
-leaves no more descriptors or threads than the second (up to ``FD_SLACK`` / ``THREAD_SLACK``), each counted as
-the fewest over ``SETTLE_SECONDS`` after the wave, so that sockets and threads still closing do not count.
+leaves no more descriptors or threads than the second (up to ``FD_SLACK`` / ``THREAD_SLACK``), each the fewest
+counted during the wave, so that a pool's idle threads and closing sockets do not count.
 
 The browser, not the server, is the heavy part: a session costs Chromium about 5 CPU seconds and the server
 under 1 (20 sessions: 108 s and 17 s), so on 2 shared cores 20 sessions take 1–3 minutes (146 s).
@@ -48,9 +48,11 @@ MEMORY_BAND = 0.10  # the soak's memory after each wave may differ from the seco
 FD_SLACK, THREAD_SLACK = 8, 4  # descriptors and threads still closing when a wave's count is taken
 WAVE_SECONDS = 300  # a soak's wave that has not finished by then counts its open sessions as errors
 TABLE_ROWS = 40  # a longer run lists only the sessions that did not match
-# after a wave, descriptors and threads are counted this long and the fewest kept: the server's worker threads
-# (anyio's pool, up to 40) exit only after 10 s idle, so a count taken sooner swings with the last wave's concurrency
-SETTLE_SECONDS = 12
+# A wave's descriptors and threads are the fewest counted (every 0.25 s) from its start to SETTLE_SECONDS after its
+# end. The server's worker threads (anyio's pool, up to 40) stay after a wave and are pruned only when the next
+# request finds them idle for 10 s, so a count taken after a wave swings with its concurrency (11 … 36 in one soak);
+# a leaked thread or descriptor stays through the dip at the next wave's start.
+SETTLE_SECONDS = 3
 # Streamlit keeps a closed tab's session 120 s for a reconnect (server.disconnectedSessionTTL), and drops it when
 # a later session is stored. 10 s: each wave's connections drop the previous wave's sessions, so every count after
 # a wave holds one wave's closed sessions, not a number that grows with the pace of the waves.
@@ -445,9 +447,13 @@ def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None
         rss, cpu = {"start": 0, "peak": 0}, {"server": 0.0, "browser": 0.0}
         stop_sampling = threading.Event()
 
+        low = {"fds": [], "threads": []}  # this wave's counts, sampled from its start: the fewest are kept
+
         def sample():
             while not stop_sampling.wait(0.25):
                 rss["peak"] = max(rss["peak"], tree_rss(server.process.pid))
+                low["fds"].append(open_fds(server.process.pid))
+                low["threads"].append(thread_count(server.process.pid))
 
         def measure():  # CPU used so far; the browser's is lost when it closes, so it is added per wave
             cpu["server"] = tree_cpu(server.process.pid) - server_cpu_at_start
@@ -464,6 +470,7 @@ def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None
                 chosen, expected = wave_plan(wave)
                 results.update({s.index: Result(s, expected[s.index]) for s in chosen})
                 wave_started = time.monotonic()
+                low["fds"], low["threads"] = [], []
                 if wave_started < deadline:
                     limit = min(deadline, wave_started + WAVE_SECONDS) if soak_end else deadline
                     _run_in_own_thread(_drive_all(chosen, results, server.url, limit, measure))
@@ -471,8 +478,9 @@ def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None
                     for s in chosen:
                         results[s.index].errors.append("not started: the time limit was reached")
                 last_wave_seconds = time.monotonic() - wave_started
+                time.sleep(SETTLE_SECONDS)
                 pid = server.process.pid
-                fds, threads = _settled_counts(pid)
+                fds, threads = min(low["fds"], default=open_fds(pid)), min(low["threads"], default=thread_count(pid))
                 waves.append({"wave": wave + 1, "sessions": len(chosen), "seconds": last_wave_seconds,
                               "matched": sum(results[s.index].ok for s in chosen), "rss": tree_rss(pid),
                               "fds": fds, "threads": threads})
@@ -489,18 +497,6 @@ def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None
         log = server.log_text()
     server_errors = [line for line in log.splitlines() if "Traceback" in line or "Error" in line][:10]
     return Report(list(results.values()), rss, cpu, time.monotonic() - started, server_errors, notes, waves)
-
-
-def _settled_counts(pid: int) -> tuple[int, int]:
-    """The fewest open descriptors and threads of ``pid`` over ``SETTLE_SECONDS`` after a wave: sockets and
-    session threads still closing come and go, a leaked one stays, so the minimum is what a leak would raise."""
-    fds, threads = [], []
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while time.monotonic() < deadline:
-        fds.append(open_fds(pid))
-        threads.append(thread_count(pid))
-        time.sleep(0.25)
-    return min(fds), min(threads)
 
 
 def _another_wave(wave: int, rounds: int, soak_end: float | None, last_wave_seconds: float) -> bool:
