@@ -63,6 +63,7 @@ class HeavySession(threading.Thread):
         self.rounds: list[float] = []  # seconds per 250-word round on Memory dynamics, every view on
         self.dataset_seconds = float("nan")  # the data-set views, switched on one after the other
         self.error: str | None = None
+        self.exceptions = 0  # exception boxes on its page at the end: a view that failed
 
     def run(self) -> None:
         try:
@@ -84,6 +85,7 @@ class HeavySession(threading.Thread):
                 page.wait_for_selector(".st-key-" + HEAVY_VIEWS["dynamics"][0])
                 while not self.stop.is_set():
                     self._new_text(page, next(texts))
+                self.exceptions = page.locator('[data-testid="stException"]').count()
         except Exception as error:  # reported with the figures, never a traceback
             self.error = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
         finally:
@@ -152,6 +154,8 @@ def main(argv=None) -> int:
           f"{heavy.dataset_seconds:.1f} s")
     if heavy.error:
         print(f"heavy session stopped: {heavy.error}")
+    if heavy.exceptions:
+        print(f"heavy session: {heavy.exceptions} exception box(es) on its page")
     return 0
 
 
