@@ -77,3 +77,15 @@ def test_a_jobs_error_comes_back_as_itself(worker):
     with pytest.raises(ValueError) as there:
         workers.run(analysis.sentence_gradient_flow, model, "   ")
     assert str(there.value) == str(here.value)
+
+
+def dies(model):
+    """A job whose process dies mid-way, as one killed for memory would."""
+    os._exit(1)
+
+
+def test_a_dead_worker_is_replaced_and_the_next_job_runs(worker):
+    model = load_model(default_model_dir())
+    with pytest.raises(RuntimeError, match="stopped twice"):
+        workers.run(dies, model)
+    assert workers.run(process_id, model) != os.getpid()

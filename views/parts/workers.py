@@ -65,14 +65,15 @@ def run(job, model, *args, **kwargs):
     if not _started:
         return job(model, *args, **kwargs)
     source = _model_source(model)
-    for attempt in range(2):
-        try:
-            return _executor().submit(_call, job, source, args, kwargs).result()
-        except BrokenProcessPool:
-            _discard_pool()
-            if attempt:
-                raise RuntimeError("the worker that computes this view stopped; try again") from None
-    raise AssertionError("unreachable")
+    try:
+        return _executor().submit(_call, job, source, args, kwargs).result()
+    except BrokenProcessPool:
+        _discard_pool()  # its worker died: a new pool starts a new one
+    try:
+        return _executor().submit(_call, job, source, args, kwargs).result()
+    except BrokenProcessPool:
+        _discard_pool()
+        raise RuntimeError("the worker that computes this view stopped twice; try again later") from None
 
 
 def shut_down() -> None:
