@@ -1,6 +1,7 @@
 """A bounded load test of the page: N concurrent browser sessions against one ``streamlit run app.py``.
 
     python -m benchmarks.loadtest [--sessions 20] [--seconds 300] [--rounds 1]
+    python -m benchmarks.loadtest --minutes 30 [--sessions 8]     # the soak: waves until the time is up
 
 It starts the server itself on 127.0.0.1 (a free port; loopback only), opens N contexts in one headless
 Debian Chromium (Playwright), and has each open ``/?text=<its own sentence>`` (some with ``&model=sst2-rnn``),
@@ -12,6 +13,14 @@ time, and the server's resident memory (the process and its children, from /proc
 and after each wave (``--rounds``: waves of new sentences; memory that keeps growing would be a leak).
 The whole run stops by itself within ``--seconds`` (sessions still open then count as errors), and the
 server is always killed. Exit status 0 when every session matched and nothing failed.
+
+The soak (``--minutes``) runs waves of ``--sessions`` new sessions until the minutes are up, each wave with new
+sentences, and models (the GRU, the no-reset GRU where it ships, the RNN) and interventions in rotation. After
+each wave it counts the server's resident memory, open file descriptors (/proc/<pid>/fd) and threads
+(/proc/<pid>/task). It passes (``verdict``) when every session matched its sequential trace, nothing failed, the
+memory after every wave lies within ±10% of the second wave's (the first fills the caches), and the last wave
+leaves no more descriptors or threads than the second (up to ``FD_SLACK`` / ``THREAD_SLACK``), each the fewest
+counted during the wave, so that a pool's idle threads and closing sockets do not count.
 
 The browser, not the server, is the heavy part: a session costs Chromium about 5 CPU seconds and the server
 under 1 (20 sessions: 108 s and 17 s), so on 2 shared cores 20 sessions take 1–3 minutes (146 s).
@@ -35,6 +44,19 @@ from urllib.parse import urlencode
 
 from benchmarks.browser import CHROMIUM_LAUNCH, ROOT, StreamlitServer, require_chromium
 
+MEMORY_BAND = 0.10  # the soak's memory after each wave may differ from the second wave's by this fraction
+FD_SLACK, THREAD_SLACK = 8, 4  # descriptors and threads still closing when a wave's count is taken
+WAVE_SECONDS = 300  # a soak's wave that has not finished by then counts its open sessions as errors
+TABLE_ROWS = 40  # a longer run lists only the sessions that did not match
+# A wave's descriptors and threads are the fewest counted (every 0.25 s) from its start to SETTLE_SECONDS after its
+# end. The server's worker threads (anyio's pool, up to 40) stay after a wave and are pruned only when the next
+# request finds them idle for 10 s, so a count taken after a wave swings with its concurrency (11 … 36 in one soak);
+# a leaked thread or descriptor stays through the dip at the next wave's start.
+SETTLE_SECONDS = 3
+# Streamlit keeps a closed tab's session 120 s for a reconnect (server.disconnectedSessionTTL), and drops it when
+# a later session is stored. 10 s: each wave's connections drop the previous wave's sessions, so every count after
+# a wave holds one wave's closed sessions, not a number that grows with the pace of the waves.
+SESSION_TTL = 10
 POLL_MS = 200  # page checks every 200 ms: Playwright's default (every animation frame) costs CPU × N pages
 PAGE_MAX_TOKENS = 300  # app.PAGE_MAX_TOKENS: the page reads at most this many words (app.py is not imported)
 INTERVENTIONS = {  # the page's radio options, and the clamps they mean (analysis.CLAMP_MODES), written out
@@ -90,20 +112,45 @@ class Report:
     seconds: float
     server_errors: list
     notes: list
+    waves: list = field(default_factory=list)  # per wave: sessions, matched, seconds, rss, fds, threads
 
     @property
     def ok(self) -> bool:
-        return not self.server_errors and all(r.ok for r in self.results)
+        return not self.server_errors and all(r.ok for r in self.results) and not self.leaks()
+
+    def leaks(self) -> list[str]:
+        """What grew from the second wave on (memory outside ±``MEMORY_BAND``; more descriptors or threads after
+        the last wave than after the second); empty with fewer than three waves."""
+        if len(self.waves) < 3:
+            return []
+        second, last = self.waves[1], self.waves[-1]
+        found = [f"memory after wave {w['wave']} is {w['rss'] / 2**20:.0f} MiB, "
+                 f"{w['rss'] / second['rss'] - 1:+.0%} of the second wave's {second['rss'] / 2**20:.0f} MiB"
+                 for w in self.waves[1:] if abs(w["rss"] / second["rss"] - 1) > MEMORY_BAND]
+        for name, slack in (("fds", FD_SLACK), ("threads", THREAD_SLACK)):
+            if last[name] > second[name] + slack:
+                found.append(f"{name}: {second[name]} after the second wave, {last[name]} after the last")
+        return found
+
+    def verdict(self) -> str:
+        """One line: PASS, or FAIL and why."""
+        reasons = ([f"{sum(not r.ok for r in self.results)} of {len(self.results)} sessions did not match"]
+                   if not all(r.ok for r in self.results) else [])
+        reasons += ([f"{len(self.server_errors)} server errors"] if self.server_errors else []) + self.leaks()
+        return "PASS" if not reasons else "FAIL: " + "; ".join(reasons)
 
     def table(self) -> str:
-        lines = [f"{'#':>2} {'model':<9}{'intervention':<17}{'P free':>7}{'P clamp':>8}{'chart':>7}{'secs':>6}  "
+        lines = [f"{'#':>3} {'model':<17}{'intervention':<17}{'P free':>7}{'P clamp':>8}{'chart':>7}{'secs':>6}  "
                  f"{'ok':<3}sentence"]
-        for r in self.results:
+        shown = self.results if len(self.results) <= TABLE_ROWS else [r for r in self.results if not r.ok]
+        if len(shown) < len(self.results):
+            lines.append(f"(a long run: only the {len(shown)} sessions that did not match are listed)")
+        for r in shown:
             s = r.session
             charts = [k for k in ("chart", "clamped chart") if k in r.expected]
             chart = "-" if not r.shown.get("chart") else (
                 "exact" if all(r.shown.get(k) == r.expected[k] for k in charts) else "DIFF")
-            lines.append(f"{s.index:>2} {s.model:<9}{s.intervention or '-':<17}"
+            lines.append(f"{s.index:>3} {s.model:<17}{s.intervention or '-':<17}"
                          f"{r.shown.get('P(positive)', '?'):>7}{r.shown.get('P(positive), clamped', '-'):>8}"
                          f"{chart:>7}{r.seconds:>6.1f}  {'yes' if r.ok else 'NO':<3}{s.text[:40]!r}")
             lines += [f"     error: {error}" for error in r.errors]
@@ -118,6 +165,16 @@ class Report:
         lines.append(f"server RSS (with children): {memory}; CPU during the sessions: server "
                      f"{self.cpu['server']:.1f} s, browser {self.cpu['browser']:.1f} s")
         lines += [f"server: {error}" for error in self.server_errors] + [f"note: {note}" for note in self.notes]
+        lines += [f"wave {w['wave']:>2}: {w['sessions']} sessions, {w['matched']} matched, {w['seconds']:5.1f} s; "
+                  f"server RSS {w['rss'] / 2**20:.0f} MiB, {w['fds']} fds, {w['threads']} threads"
+                  for w in self.waves]
+        if len(self.waves) >= 3:
+            second = self.waves[1]
+            spread = [w["rss"] / second["rss"] - 1 for w in self.waves[1:]]
+            lines.append(f"memory from the second wave on: {min(spread):+.1%} … {max(spread):+.1%} of the second "
+                         f"wave's (band ±{MEMORY_BAND:.0%}); fds {second['fds']} → {self.waves[-1]['fds']}, "
+                         f"threads {second['threads']} → {self.waves[-1]['threads']}")
+        lines.append(f"verdict: {self.verdict()}")
         return "\n".join(lines)
 
 
@@ -125,23 +182,29 @@ def _short(value) -> str:
     return repr(value) if not isinstance(value, list) or len(value) <= 3 else f"[{value[0]!r}, … {len(value)} values]"
 
 
-def plan(sessions: int) -> list[Session]:
-    """Different sentences (numbered past the pool); every 5th session on the RNN; GRU sessions cycle
-    through no intervention and each intervention mode."""
+def plan(sessions: int, models=("sst2-gru", "sst2-rnn"), start: int = 0) -> list[Session]:
+    """Sessions ``start`` … ``start + sessions - 1``: different sentences (numbered past the pool); every 5th
+    session on the RNN, every 10th (from the 3rd) on the no-reset GRU when ``models`` has it; GRU sessions
+    cycle through no intervention and each intervention mode."""
     modes = [None, *INTERVENTIONS]
     planned = []
-    for i in range(sessions):
+    for i in range(start, start + sessions):
         text = SENTENCES[i % len(SENTENCES)] + (f" ( take {i // len(SENTENCES) + 1} )" if i >= len(SENTENCES) else "")
-        model = "sst2-rnn" if i % 5 == 4 else "sst2-gru"
+        model = ("sst2-rnn" if i % 5 == 4 else
+                 "sst2-gru-noreset" if i % 10 == 2 and "sst2-gru-noreset" in models else "sst2-gru")
         planned.append(Session(i, text, model, None if model == "sst2-rnn" else modes[i % len(modes)]))
     return planned
 
 
-def expected_numbers(sessions: list[Session], models_dir: Path) -> dict[int, dict]:
-    """What each session's page must show, from sequential traces in this process."""
+def expected_numbers(sessions: list[Session], models_dir: Path, models: dict | None = None) -> dict[int, dict]:
+    """What each session's page must show, from sequential traces in this process (``models``: loaded models
+    by name, filled as needed, so a soak loads each once)."""
     from gru_viz.model import load_model
+    from views.parts.startup import server_threads
 
-    models, expected = {}, {}
+    server_threads()  # the server's torch threads: float32 sums split over other threads differ in the last bit
+    models = {} if models is None else models
+    expected = {}
     for s in sessions:
         if s.model not in models:
             models[s.model] = load_model(models_dir / s.model)
@@ -199,6 +262,22 @@ def tree_cpu(pid: int, exclude: int | None = None) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def open_fds(pid: int) -> int:
+    """Open file descriptors of ``pid`` (not its children), from /proc/<pid>/fd; 0 once it is gone."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return 0
+
+
+def thread_count(pid: int) -> int:
+    """Threads of ``pid``, from /proc/<pid>/task; 0 once it is gone."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return 0
 
 
 _RUNNING: list[StreamlitServer] = []  # for the watchdog: servers to kill if the run has to be cut short
@@ -326,36 +405,55 @@ def has_interventions(app: Path) -> bool:
 
 
 def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None, app: Path | None = None,
-        rounds: int = 1) -> Report:
+        rounds: int = 1, minutes: float | None = None) -> Report:
     """Run the load test; returns the ``Report`` (``report.table()`` prints it). ``rounds`` waves of
     ``sessions`` concurrent sessions, each wave with new sentences, against one server: memory that grows
-    from wave to wave would be a leak. Bounded by ``seconds`` from the call, server start-up included; the
+    from wave to wave would be a leak. With ``minutes``, the soak: waves until a next one (as long as the last)
+    would end after ``minutes``. Bounded by ``seconds`` from the call, server start-up included; the
     server is killed before this returns. The server and the sequential run read the same snapshot of the
     model folders, so a retraining in progress cannot make them differ."""
     started = time.monotonic()
     deadline = started + seconds
-    planned = plan(sessions * rounds)
+    soak_end = started + minutes * 60 if minutes else None
     app = Path(app or ROOT / "app.py")
+    source = Path(models_dir or ROOT / "models")
+    shipped = [name for name in ("sst2-gru", "sst2-gru-noreset", "sst2-rnn") if (source / name).is_dir()]
     notes = []
+    interventions = has_interventions(app)
+    if not interventions:
+        notes.append("the page has no intervention widgets: sessions differ by sentence and model only")
     with tempfile.TemporaryDirectory(prefix="gru-viz-load-") as folder:
         snapshot = Path(folder) / "models"
-        for name in sorted({s.model for s in planned}):
-            shutil.copytree(Path(models_dir or ROOT / "models") / name, snapshot / name)
-        expected = expected_numbers(planned, snapshot)
-        if not has_interventions(app):
-            notes.append("the page has no intervention widgets: sessions differ by sentence and model only")
-            planned = [Session(s.index, s.text, s.model) for s in planned]
-            expected = {i: {k: v for k, v in numbers.items() if "clamped" not in k} for i, numbers in expected.items()}
-        results = {s.index: Result(s, expected[s.index]) for s in planned}
+        for name in shipped:
+            shutil.copytree(source / name, snapshot / name)
+        loaded: dict = {}
+
+        def wave_plan(wave: int) -> tuple[list[Session], dict]:
+            chosen = plan(sessions, shipped, start=wave * sessions)
+            expected = expected_numbers(chosen, snapshot, loaded)
+            if not interventions:
+                chosen = [Session(s.index, s.text, s.model) for s in chosen]
+                expected = {i: {k: v for k, v in numbers.items() if "clamped" not in k}
+                            for i, numbers in expected.items()}
+            return chosen, expected
+
+        results: dict[int, Result] = {}
+        waves: list[dict] = []
         require_chromium()
-        server = StreamlitServer(app, env={"GRU_VIZ_MODELS": str(snapshot)}, log=Path(folder) / "streamlit.log")
+        server = StreamlitServer(app, env={"GRU_VIZ_MODELS": str(snapshot),
+                                           "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(SESSION_TTL)},
+                                 log=Path(folder) / "streamlit.log")
         _RUNNING.append(server)
         rss, cpu = {"start": 0, "peak": 0}, {"server": 0.0, "browser": 0.0}
         stop_sampling = threading.Event()
 
+        low = {"fds": [], "threads": []}  # this wave's counts, sampled from its start: the fewest are kept
+
         def sample():
             while not stop_sampling.wait(0.25):
                 rss["peak"] = max(rss["peak"], tree_rss(server.process.pid))
+                low["fds"].append(open_fds(server.process.pid))
+                low["threads"].append(thread_count(server.process.pid))
 
         def measure():  # CPU used so far; the browser's is lost when it closes, so it is added per wave
             cpu["server"] = tree_cpu(server.process.pid) - server_cpu_at_start
@@ -367,14 +465,29 @@ def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None
             rss["start"] = rss["peak"] = tree_rss(server.process.pid)
             server_cpu_at_start = tree_cpu(server.process.pid)
             sampler.start()
-            for wave in range(rounds):
-                if time.monotonic() < deadline:
-                    chosen = planned[wave * sessions:(wave + 1) * sessions]
-                    _run_in_own_thread(_drive_all(chosen, results, server.url, deadline, measure))
-                    rss[f"after wave {wave + 1}"] = tree_rss(server.process.pid)
+            wave, last_wave_seconds = 0, 0.0
+            while _another_wave(wave, rounds, soak_end, last_wave_seconds):
+                chosen, expected = wave_plan(wave)
+                results.update({s.index: Result(s, expected[s.index]) for s in chosen})
+                wave_started = time.monotonic()
+                low["fds"], low["threads"] = [], []
+                if wave_started < deadline:
+                    limit = min(deadline, wave_started + WAVE_SECONDS) if soak_end else deadline
+                    _run_in_own_thread(_drive_all(chosen, results, server.url, limit, measure))
                 else:
-                    for s in planned[wave * sessions:(wave + 1) * sessions]:
+                    for s in chosen:
                         results[s.index].errors.append("not started: the time limit was reached")
+                last_wave_seconds = time.monotonic() - wave_started
+                time.sleep(SETTLE_SECONDS)
+                pid = server.process.pid
+                fds, threads = min(low["fds"], default=open_fds(pid)), min(low["threads"], default=thread_count(pid))
+                waves.append({"wave": wave + 1, "sessions": len(chosen), "seconds": last_wave_seconds,
+                              "matched": sum(results[s.index].ok for s in chosen), "rss": tree_rss(pid),
+                              "fds": fds, "threads": threads})
+                rss[f"after wave {wave + 1}"] = waves[-1]["rss"]
+                if soak_end:
+                    print(f"wave {wave + 1}: {waves[-1]}", file=sys.stderr, flush=True)  # progress of a long run
+                wave += 1
         finally:
             stop_sampling.set()
             if sampler.is_alive():
@@ -383,7 +496,14 @@ def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None
             _RUNNING.remove(server)
         log = server.log_text()
     server_errors = [line for line in log.splitlines() if "Traceback" in line or "Error" in line][:10]
-    return Report(list(results.values()), rss, cpu, time.monotonic() - started, server_errors, notes)
+    return Report(list(results.values()), rss, cpu, time.monotonic() - started, server_errors, notes, waves)
+
+
+def _another_wave(wave: int, rounds: int, soak_end: float | None, last_wave_seconds: float) -> bool:
+    """``rounds`` waves; in a soak, waves while one as long as the last still ends by ``soak_end``."""
+    if soak_end is None:
+        return wave < rounds
+    return wave == 0 or time.monotonic() + SETTLE_SECONDS + last_wave_seconds <= soak_end
 
 
 def _give_up() -> None:
@@ -400,15 +520,21 @@ def main(argv=None) -> int:
                                                                   "(default: %(default)s)")
     parser.add_argument("--rounds", type=int, default=1, help="waves of sessions, new sentences each "
                                                               "(default: %(default)s)")
+    parser.add_argument("--minutes", type=float, help="the soak: waves of new sessions for this many minutes "
+                                                      "(the time limit becomes these minutes + 5)")
     parser.add_argument("--models", type=Path, default=ROOT / "models", help="models folder (default: %(default)s)")
     args = parser.parse_args(argv)
     if not 1 <= args.sessions <= 100 or not 10 <= args.seconds <= 1800 or not 1 <= args.rounds <= 10:
         parser.error("sessions must lie in 1 … 100, seconds in 10 … 1800 and rounds in 1 … 10")
+    if args.minutes is not None and not 1 <= args.minutes <= 120:
+        parser.error("minutes must lie in 1 … 120")
+    if args.minutes is not None:
+        args.seconds = args.minutes * 60 + 300  # the last wave may start just before the minutes are up
     watchdog = threading.Timer(args.seconds + 60, _give_up)  # a last resort if cleanup itself hangs
     watchdog.daemon = True
     watchdog.start()
     try:
-        report = run(args.sessions, args.seconds, args.models, rounds=args.rounds)
+        report = run(args.sessions, args.seconds, args.models, rounds=args.rounds, minutes=args.minutes)
     except (RuntimeError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

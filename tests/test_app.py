@@ -8,6 +8,7 @@ carries a PCA basis and memory-probe curves, and an RNN without either.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -373,8 +374,11 @@ def test_inside_the_cell_fills_the_equations_with_the_models_numbers(app, models
             f"{step['z_from_memory']:+.3f}: σ({step['z_from_input'] + step['z_from_memory']:+.3f}) = {step['z']:.3f}"
             in said), said
     assert "not changes of the memory" in said and "pushes" not in said
-    line = charts(app)["chart_cell_unit"]["data"][3]  # h of the chosen unit over the words
-    assert np.array_equal(decode(line["y"]), expected["sentence"].hidden[:, unit])
+    [chart] = app.get("vega_lite_chart")  # the page's one Vega-Lite chart: the unit through the sentence
+    assert f"Unit {unit} through the sentence" in chart.proto.spec
+    rows = pa.ipc.open_stream(chart.proto.data.data).read_all().to_pylist()  # the rows the browser receives
+    line = [row["value"] for row in rows if row["series"].startswith("h:")]  # h of the chosen unit over the words
+    assert line == expected["sentence"].hidden[:, unit].astype(float).tolist()
 
     app.select_slider(key="cell_position").set_value(0)
     app.selectbox(key="cell_unit").set_value(5)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -97,7 +98,11 @@ def test_compare_starts_from_the_typed_sentence_and_lines_up_the_units(app, gru)
     open_page(app, "compare")
     assert app.text_area(key="text").value == SENTENCE  # sentence A is the one typed on any page
     shown = charts(app)
-    assert [trace["name"] for trace in shown["chart_compare_prediction"]["data"]] == ["A", "B"]
+    [prediction] = app.get("vega_lite_chart")  # the first chart: P(positive) of both sentences, in Vega-Lite
+    rows = pa.ipc.open_stream(prediction.proto.data.data).read_all().to_pylist()
+    for name in "AB":
+        text = app.text_area(key="text" if name == "A" else "compare_b").value
+        assert [row["p"] for row in rows if row["series"] == name][1:] == gru.trace(text).probability.tolist()
     rows_a = [label.split(" (")[0] for label in shown["chart_compare_A"]["data"][0]["y"]]
     rows_b = [label.split(" (")[0] for label in shown["chart_compare_B"]["data"][0]["y"]]
     assert rows_a == rows_b and len(rows_a) == 12

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from gru_viz import analysis
-from gru_viz.figures.cell import cell_latex, unit_over_words_figure
+from gru_viz.figures.cell import cell_latex, unit_over_words_figure, unit_over_words_spec
+from gru_viz.figures.story import word_key
 from tests.library_helpers import tiny_model, validated
 
 FIELDS = ("update", "reset", "candidate", "hidden")
@@ -52,3 +53,23 @@ def test_a_long_sentence_thins_its_labels_with_an_ordinal_and_the_legend_stays_c
     assert list(figure.layout.xaxis.tickvals) == list(range(0, 70, 2))
     # the legend sits above the plot (y ≥ 1, anchored at its bottom), never over the title under the word axis
     assert figure.layout.legend.y >= 1 and figure.layout.legend.yanchor == "bottom"
+
+
+def test_the_first_chart_is_the_same_unit_in_vega_lite(view):
+    fields = {field: getattr(view, field) for field in FIELDS}
+    spec = unit_over_words_spec(view.tokens, fields, unit=3, position=2)
+    rows = spec["data"]["values"]
+    for symbol, field in zip("zrnh", FIELDS):
+        line = [row for row in rows if row["series"].startswith(f"{symbol}:")]
+        assert [row["word"] for row in line] == list(view.tokens)
+        assert [row["value"] for row in line] == getattr(view, field)[:, 3].astype(float).tolist()
+    shaded = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "rect")
+    kept = shaded["transform"][0]["filter"]["and"]  # one rect: the shaded word's row of the first series
+    assert kept == [{"field": "key", "equal": word_key(2, view.tokens[2])},
+                    {"field": "series", "equal": "z: update gate z"}]
+    assert spec["title"]["text"] == "Unit 3 through the sentence"
+
+
+def test_markup_in_a_word_stays_data():
+    spec = unit_over_words_spec(["<b>x</b>", "ok"], {"hidden": np.array([[0.5], [-0.5]])}, unit=0)
+    assert [row["word"] for row in spec["data"]["values"]] == ["<b>x</b>", "ok"]

@@ -10,6 +10,7 @@ from gru_viz import analysis
 from gru_viz.figures.sentence import (
     TrajectoryPath,
     compare_prediction_figure,
+    compare_prediction_spec,
     difference_heatmap,
     patching_figure,
     probability_comparison_figure,
@@ -125,6 +126,18 @@ def test_two_sentences_overlaid_by_position(model, view):
     assert [trace.name for trace in figure.data] == ["A", "B"]
     np.testing.assert_array_equal(figure.data[1].y, _line(other.probability, other.start_probability))
     np.testing.assert_array_equal(figure.data[1].x, np.arange(-1, len(other.tokens)))
+
+
+def test_the_compare_pages_first_chart_holds_the_same_lines_in_vega_lite(model, view):
+    other = model.trace("so <b>boring</b>")
+    series = [("A", view.tokens, view.probability, view.start_probability),
+              ("B", other.tokens, other.probability, other.start_probability)]
+    rows = compare_prediction_spec(series)["data"]["values"]
+    for name, tokens, probability, start in series:
+        line = [row for row in rows if row["series"] == name]
+        assert [row["position"] for row in line] == list(range(-1, len(tokens)))
+        assert [row["word"] for row in line] == ["(start)", *tokens]  # words as data, markup and all
+        assert [row["p"] for row in line] == _line(probability, start).tolist()
 
 
 def test_free_against_clamped(model):

@@ -67,3 +67,35 @@ def test_bad_arguments_are_one_line_and_no_server(capsys):
     with pytest.raises(SystemExit) as stopped:
         loadtest.main(["--sessions", "0"])
     assert stopped.value.code == 2 and "sessions must lie" in capsys.readouterr().err
+
+
+def _report(waves, results=()):
+    return loadtest.Report(list(results), {}, {"server": 0.0, "browser": 0.0}, 1.0, [], [], waves)
+
+
+def _wave(index, rss_mib, fds=30, threads=12):
+    return {"wave": index, "sessions": 10, "matched": 10, "seconds": 60.0, "rss": rss_mib * 2**20, "fds": fds,
+            "threads": threads}
+
+
+def test_the_soak_passes_only_when_memory_descriptors_and_threads_stay_flat():
+    flat = [_wave(1, 300), _wave(2, 400), _wave(3, 430, fds=36), _wave(4, 370, threads=15)]
+    assert _report(flat).verdict() == "PASS" and _report(flat).ok  # first wave fills caches; 400 ± 10% holds
+    grown = flat + [_wave(5, 441)]
+    assert _report(grown).verdict().startswith("FAIL: memory after wave 5 is 441 MiB, +10%")
+    leaking = flat + [_wave(5, 400, fds=39, threads=17)]
+    assert _report(leaking).leaks() == ["fds: 30 after the second wave, 39 after the last",
+                                        "threads: 12 after the second wave, 17 after the last"]
+    assert _report(flat[:2]).leaks() == []  # two waves cannot show a trend
+    unmatched = loadtest.Result(loadtest.Session(0, "a triumph"), {"P(positive)": "0.99"}, shown={})
+    assert _report(flat, [unmatched]).verdict() == "FAIL: 1 of 1 sessions did not match"
+
+
+def test_a_soak_rotates_models_and_interventions_and_never_repeats_a_sentence():
+    shipped = ("sst2-gru", "sst2-gru-noreset", "sst2-rnn")
+    waves = [loadtest.plan(10, shipped, start=wave * 10) for wave in range(20)]
+    sessions = [s for wave in waves for s in wave]
+    assert len({s.text for s in sessions}) == len(sessions) == 200
+    for wave in waves:  # every wave: all three models, every intervention
+        assert {s.model for s in wave} == set(shipped)
+        assert {s.intervention for s in wave} == {None, *loadtest.INTERVENTIONS}

@@ -138,7 +138,7 @@ def _attribution_with_two_points():
     from views.parts import research
 
     exact = analysis.integrated_gradients
-    analysis.integrated_gradients = lambda model, text: exact(model, text, steps=2)
+    analysis.integrated_gradients = lambda model, text, **options: exact(model, text, steps=2, **options)
     try:
         st.session_state["research_ig_on"] = True
         research.attribution_section(load_model(default_model_dir()),

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from gru_viz.text import MAX_TOKENS
+
 if TYPE_CHECKING:
     from gru_viz.model import SentimentModel
 
@@ -67,19 +69,20 @@ class WordAttribution:
 
 
 def integrated_gradients(model: "SentimentModel", text: str, *, steps: int | None = None,
-                         tolerance: float = DELTA_TOLERANCE) -> WordAttribution:
+                         tolerance: float = DELTA_TOLERANCE, max_tokens: int = MAX_TOKENS) -> WordAttribution:
     """Integrated gradients of ``text``'s logit on its word embeddings from the padding-embedding
     baseline (Captum's ``IntegratedGradients``, Gauss–Legendre, ``return_convergence_delta=True``),
     computed on a float64 copy of the recurrent layer and head so the delta measures integration only.
 
     steps: integration points; None starts at 64 and multiplies by 4 while |delta| > ``tolerance`` (up to 4096,
     after which the result says ``converged=False``).
+    max_tokens: the text is read up to this many words (as ``model.trace`` reads it).
     """
     from captum.attr import IntegratedGradients  # here: importing Captum costs a second or more
 
     if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool) or not 2 <= steps <= 10_000):
         raise ValueError(f"steps must be a whole number from 2 to 10000, got {steps!r}")
-    sentence = model.trace(text)
+    sentence = model.trace(text, max_tokens=max_tokens)
     embedded = model.embed(sentence.ids).double().unsqueeze(0)  # (1, T, E)
     pad = model.embed([model.vocab.PAD])[0].double()  # (E,), zeros for a trained model
     rnn = copy.deepcopy(model.gru).double()

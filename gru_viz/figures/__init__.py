@@ -25,7 +25,7 @@ Builders skip Plotly's validation for speed; the tests validate every one. Every
 
 from __future__ import annotations
 
-from gru_viz.figures.cell import cell_latex, unit_over_words_figure
+from gru_viz.figures.cell import cell_latex, unit_over_words_figure, unit_over_words_spec
 from gru_viz.figures.dataset import (
     ablation_figure,
     dataset_gradient_flow_figure,
@@ -50,6 +50,7 @@ from gru_viz.figures.lesson import (
 from gru_viz.figures.sentence import (
     TrajectoryPath,
     compare_prediction_figure,
+    compare_prediction_spec,
     difference_heatmap,
     models_prediction_figure,
     patching_figure,
@@ -82,10 +83,11 @@ __all__ = [
     "unit_labels", "word_axis",
     # a sentence read, and two readings side by side
     "TrajectoryPath", "sentence_path", "story_figure", "trajectory_figure", "unit_heatmaps_figure",
-    "word_change_figure", "compare_prediction_figure", "models_prediction_figure", "difference_heatmap",
+    "word_change_figure", "compare_prediction_figure", "compare_prediction_spec", "models_prediction_figure",
+    "difference_heatmap",
     "patching_figure", "probability_comparison_figure",
     # the cell
-    "cell_latex", "unit_over_words_figure",
+    "cell_latex", "unit_over_words_figure", "unit_over_words_spec",
     # the Read page's first chart, in Vega-Lite
     "START", "story_specs", "word_key",
     # the seed study's claims, in Vega-Lite

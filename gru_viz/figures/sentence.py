@@ -10,6 +10,8 @@ one sentence patched with another's memory). Arrays in, ``go.Figure`` out, in th
 - ``trajectory_figure``: the hidden state's path in 2-D or 3-D (``sentence_path`` places a sentence on a basis).
 - ``compare_prediction_figure``, ``probability_comparison_figure``, ``difference_heatmap``, ``patching_figure``:
   two sentences, a free and a forced reading, and activation patching.
+- ``compare_prediction_spec``: ``compare_prediction_figure`` as a Vega-Lite spec (a plain dict), the first chart of
+  *Compare & intervene*: Streamlit draws it before Plotly's bundle has loaded (see ``figures.story``).
 
 >>> import numpy as np
 >>> figure = word_change_figure(["not", "bad"], np.array([-0.5, 1.5]), start_logit=0.1)
@@ -46,8 +48,8 @@ from gru_viz.figures.style import (
 )
 from gru_viz.model import VERDICT_THRESHOLD, SentenceTrace
 
-__all__ = ["TrajectoryPath", "compare_prediction_figure", "difference_heatmap", "patching_figure",
-           "probability_comparison_figure", "sentence_path", "story_figure", "trajectory_figure",
+__all__ = ["TrajectoryPath", "compare_prediction_figure", "compare_prediction_spec", "difference_heatmap",
+           "patching_figure", "probability_comparison_figure", "sentence_path", "story_figure", "trajectory_figure",
            "unit_heatmaps_figure", "word_change_figure"]
 
 MAX_PATH_LABELS = 40  # beyond this many words, label every k-th point along a trajectory (hover names all)
@@ -330,6 +332,45 @@ def models_prediction_figure(tokens: list[str], readings: list[tuple[str, np.nda
     layout["margin"] = {"t": 80, "b": 10, "l": 50, "r": 10}
     return new_figure(data, layout)
 
+
+def compare_prediction_spec(series: list[tuple[str, list[str], np.ndarray, float]]) -> dict:
+    """``compare_prediction_figure`` as one Vega-Lite spec: P(positive) of each of ``series`` ((name, tokens,
+    probability (T,), start_probability) each) by position from −1 (the start), one line each, the verdict line
+    dotted. Words travel as data, never as markup.
+
+    >>> spec = compare_prediction_spec([("A", ["a", "triumph"], np.array([0.6, 0.9]), 0.5)])
+    >>> [(row["position"], row["word"], row["p"]) for row in spec["data"]["values"]]
+    [(-1, '(start)', 0.5), (0, 'a', 0.6), (1, 'triumph', 0.9)]
+    """
+    rows = []
+    for name, tokens, probability, start in series:
+        values = np.concatenate([[start], np.asarray(probability, dtype=np.float64)])  # (T + 1,)
+        rows += [{"series": name, "position": t - 1, "word": word, "p": float(value)}
+                 for t, (word, value) in enumerate(zip(["(start)", *tokens], values))]
+    names = [name for name, *_ in series]
+    return {"title": {"text": "P(positive) after each word, position by position", "anchor": "start"},
+            "data": {"values": rows}, "height": 260, "width": "container",
+            "autosize": {"type": "fit-x", "contains": "padding"},
+            "layer": [
+                {"mark": {"type": "rule", "strokeDash": [2, 3], "color": "#888888"},
+                 "encoding": {"y": {"datum": VERDICT_THRESHOLD}}},
+                {"mark": {"type": "line", "point": True},
+                 "encoding": {"x": {"field": "position", "type": "quantitative",
+                                    "axis": {"title": "position (−1 = before the first word)", "tickMinStep": 1}},
+                              "y": {"field": "p", "type": "quantitative", "scale": {"domain": [0, 1]},
+                                    "axis": {"title": "P(positive)"}},
+                              "color": {"field": "series", "type": "nominal",
+                                        "scale": {"domain": names, "range": SERIES_COLORS[:len(names)]},
+                                        "legend": {"title": None, "orient": "bottom", "direction": "horizontal"}},
+                              "strokeDash": {"field": "series", "type": "nominal", "legend": None,
+                                             "scale": {"domain": names,
+                                                       "range": [[1, 0]] + [[6, 4]] * (len(names) - 1)}},
+                              "tooltip": [{"field": "series", "type": "nominal", "title": "sentence"},
+                                          {"field": "word", "type": "nominal", "title": "after"},
+                                          {"field": "position", "type": "quantitative"},
+                                          {"field": "p", "type": "quantitative", "title": "P(positive)",
+                                           "format": ".6f"}]}}],
+            "config": {"view": {"stroke": None}, "axis": {"labelFontSize": 12}}}
 
 
 def probability_comparison_figure(tokens: list[str], free: np.ndarray, clamped: np.ndarray, *,

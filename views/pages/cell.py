@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from gru_viz import analysis, figures
 from views.parts import caches, state
-from views.parts.charts import chart
+from views.parts.charts import remember_figure
 
 GRU_EQUATIONS = r"""
 \begin{aligned}
@@ -68,8 +70,10 @@ if model.arch == "gru":
                f"its old value {step.previous:+.3f} ({step.kept:+.3f}) and writes the rest of the candidate "
                f"{step.candidate:+.3f} ({step.written:+.3f}).")
 
-# ---- the unit through the sentence ----
-chart(caches.unit_figure(model_key, text, unit, position, _sentence=sentence), "chart_cell_unit")
+# ---- the unit through the sentence: Vega-Lite, so the page's first chart waits for no Plotly bundle ----
+st.vega_lite_chart(caches.unit_spec(model_key, text, unit, position, _sentence=sentence), width="stretch",
+                   key="chart_cell_unit")
+remember_figure("chart_cell_unit", partial(caches.unit_figure, model_key, text, unit, position, _sentence=sentence))
 st.caption("The chosen unit's gates, candidate and memory after every word; the shaded column is the chosen word.")
 
 # ---- every unit that matters, at this word ----

@@ -9,7 +9,7 @@ from gru_viz import analysis, paths
 from gru_viz.model import is_positive
 from views.parts import caches, research, state
 from views.parts import unit as unit_sections
-from views.parts.charts import chart, figure_download
+from views.parts.charts import chart, figure_download, remember_figure
 from views.parts.models_side_by_side import models_side_by_side
 
 MODE_LABELS = {"free": "free (as trained)", "vanilla-RNN mode": "vanilla-RNN mode (r ≡ 1, z ≡ 0)",
@@ -43,9 +43,13 @@ if any(sentence is None for sentence in sentences):
 changes = [caches.unit_changes(model_key, text, sentence) for text, sentence in zip(texts, sentences)]
 
 # ---- side by side ----
+# Vega-Lite, sent before the Plotly figures below are built: the first chart waits for neither them nor their bundle
+if model.num_classes == 1:
+    st.vega_lite_chart(caches.compare_prediction_spec(model_key, texts, _sentences=sentences), width="stretch",
+                       key="chart_compare_prediction")
 shown = caches.compare_figures(model_key, texts, _sentences=sentences, _changes=changes)
 if model.num_classes == 1:
-    chart(shown["prediction"], "chart_compare_prediction")
+    remember_figure("chart_compare_prediction", shown["prediction"])
 else:  # each sentence's line would follow its own predicted class: not one scale to compare on
     st.text("  ·  ".join(f"{name}: {s.labels[s.predicted]} (P = {s.probability[-1]:.3f})"
                          for name, s in zip("AB", sentences)))

@@ -11,6 +11,9 @@ from views.parts import caches, research, state
 from views.parts.charts import chart, figure_download
 
 model_key, model, text, sentence = state.sentence_header()
+st.caption(f"Each view reads at most the first {caches.PAGE_MAX_TOKENS} words (integrated gradients "
+           f"{research.ATTRIBUTION_MAX_WORDS}) and is computed beside the server, one request at a time for all "
+           "readers: a long text may wait its turn, and never slows anyone's page.")
 
 # ---- gradient flow on this sentence: the chosen model, and a shipped reference beside it ----
 st.subheader("How far back the verdict's gradient reaches")

@@ -8,4 +8,5 @@
 - ``corpus``:        the section that reads a corpus index.
 - ``models_side_by_side``: *Compare*'s section that reads one sentence with two or three models.
 - ``startup``:       the server's warm-up before its first visitor.
+- ``workers``:       the process beside the server that computes the heavy views, one at a time.
 """

@@ -1,9 +1,10 @@
 """Everything the pages compute once and keep: the models, each sentence's trace and split of the verdict, and the
 charts and analyses each page draws, keyed by (model key, text, choices).
 
-The model and the sentence ride along unhashed (``_model``, ``_sentence``, ``_changes``) because they are functions
-of the key; cached functions read only their arguments. The server's warm-up (``parts/startup.py``) fills the
-same caches the Read page reads.
+The heavy analyses (gradient flow, the data-set statistics) are computed by the worker process beside the server
+(``parts/workers.py``), so they never slow another reader's page. The model and the sentence ride along unhashed
+(``_model``, ``_sentence``, ``_changes``) because they are functions of the key; cached functions read only their
+arguments. The server's warm-up (``parts/startup.py``) fills the same caches the Read page reads.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import streamlit as st
 from gru_viz import analysis, figures, lesson, paths, upload
 from gru_viz.model import load_model
 from gru_viz.text import parse_labelled_tsv
+from views.parts import workers
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: app.py, models/, artifacts/
 PAGE_MAX_TOKENS = 300  # a 2,000-word paste is cut here: the page stays quick to draw and to read
@@ -198,6 +200,14 @@ def unit_figure(model_key: tuple, text: str, unit: int, position: int, _sentence
                                           unit, position)
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def unit_spec(model_key: tuple, text: str, unit: int, position: int, _sentence) -> dict:
+    """``unit_figure`` as the Vega-Lite spec the page draws (``figures.unit_over_words_spec``)."""
+    names = ("update", "reset", "candidate", "hidden") if _sentence.arch == "gru" else ("hidden",)
+    return figures.unit_over_words_spec(_sentence.tokens, {name: getattr(_sentence, name) for name in names},
+                                        unit, position)
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def step_rows(model_key: tuple, text: str, position: int, units: tuple, _model, _sentence) -> list[dict]:
     steps = [analysis.sentence_cell_step(_model, _sentence, position, unit) for unit in units]
@@ -209,6 +219,14 @@ def step_rows(model_key: tuple, text: str, position: int, units: tuple, _model, 
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
+def compare_prediction_spec(model_key: tuple, texts: tuple, _sentences) -> dict:
+    """The compare page's first chart, P(positive) of both sentences, as Vega-Lite (``compare_figures`` holds its
+    Plotly twin for the HTML download)."""
+    return figures.compare_prediction_spec([(name, sentence.tokens, sentence.probability, sentence.start_probability)
+                                            for name, sentence in zip("AB", _sentences)])
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
 def compare_figures(model_key: tuple, texts: tuple, _sentences, _changes) -> dict:
     split = all(changes is not None for changes in _changes)
     units = (analysis.rank_units(list(_changes), TOP_UNITS) if split
@@ -216,7 +234,7 @@ def compare_figures(model_key: tuple, texts: tuple, _sentences, _changes) -> dic
     field = story_field(_sentences[0])
     series = [(name, sentence.tokens, sentence.probability, sentence.start_probability)
               for name, sentence in zip("AB", _sentences)]
-    return {"prediction": figures.compare_prediction_figure(series),
+    return {"prediction": figures.compare_prediction_figure(series),  # for the HTML download
             **{f"units_{name}": figures.unit_heatmaps_figure({field: getattr(sentence, field)}, sentence.tokens,
                                                              units,
                                                              analysis.unit_shares(changes)[units] if split else None,
@@ -262,7 +280,7 @@ def flow_models(model_key: tuple, model, uploaded: bool = False) -> list[tuple[s
 
 @st.cache_data(max_entries=64, show_spinner="Following the gradient back through both networks…")
 def sentence_flow(model_key: tuple, text: str, _model):
-    return analysis.sentence_gradient_flow(_model, text, max_tokens=PAGE_MAX_TOKENS)
+    return workers.run(analysis.sentence_gradient_flow, _model, text, max_tokens=PAGE_MAX_TOKENS)
 
 
 # ---- Across the data set ----
@@ -275,23 +293,22 @@ def read_labelled(data: bytes, name: str) -> tuple[list[str], list[int]]:
 
 @st.cache_data(max_entries=8, show_spinner="Averaging the gradient flow over the data set…")
 def dataset_flow(model_key: tuple, data_key: tuple, _model, _texts: tuple):
-    return analysis.dataset_gradient_flow(_model.gru, analysis.embed_texts(_model, list(_texts)))
+    return workers.run(workers.dataset_flow, _model, list(_texts))
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the data set four times, with and without the gates…")
 def ablation(model_key: tuple, data_key: tuple, _model, _texts: tuple) -> dict:
-    return analysis.ablation_probabilities(_model, list(_texts))
+    return workers.run(analysis.ablation_probabilities, _model, list(_texts))
 
 
 @st.cache_data(max_entries=8, show_spinner="Counting how every unit uses its gates…")
 def memory_statistics(model_key: tuple, data_key: tuple, _model, _texts: tuple):
-    return analysis.memory_statistics(_model, list(_texts))
+    return workers.run(analysis.memory_statistics, _model, list(_texts))
 
 
 @st.cache_data(max_entries=64, show_spinner="Searching the data set…")
 def top_activations(model_key: tuple, data_key: tuple, unit: int, field: str, largest: bool, _model, _texts: tuple):
-    hits = analysis.top_activations(_model, list(_texts), unit, k=TOP_POOL, field=field, largest=largest)
-    return analysis.one_per_sentence(hits, TOP_CONTEXTS)
+    return workers.run(workers.top_contexts, _model, list(_texts), unit, field, largest, TOP_POOL, TOP_CONTEXTS)
 
 
 # ---- Lesson: each step's numbers from the shipped models, keyed by their cache keys ----

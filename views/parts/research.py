@@ -20,13 +20,16 @@ from gru_viz.analysis.fixed_points import RESIDUAL_TOLERANCE, SLOW_THRESHOLD
 from gru_viz.analysis.integrated_gradients import DELTA_TOLERANCE
 from gru_viz.examples import EXAMPLES, SEED_PAIR
 from gru_viz.model import is_positive
-from views.parts import caches
+from views.parts import caches, workers
 from views.parts.charts import chart
 
 PATCHING_MAX_WORDS = 60  # T_b × T_s patched runs: 60 × 60 reads in about half a second
 CONNECTIVITY_MODELS = paths.SHIPPED_MODELS  # shown side by side where they ship
 FIXED_POINT_SENTENCES = 400  # validation sentences whose visited states start the search
 FIXED_POINT_STARTS = 192
+# integrated gradients may take up to 5,440 integration points (64 + 256 + 1,024 + 4,096), each a float64 read of
+# every word: 44 s for 16 words on a busy 2-core machine (benchmarks/research_bench), so a request reads fewer words
+ATTRIBUTION_MAX_WORDS = 40
 INPUTS = {"the mean word": "mean", "zero (the padding embedding)": "zero", "a word…": None}
 SHAPE_NOTE = ("{view} is shown for one layer, one direction and one logit read from the last state: it reads the "
               "memory the head reads. Pick such a model for it.")
@@ -41,20 +44,12 @@ def _key(model, model_key):
 
 @st.cache_data(max_entries=32, show_spinner="Patching every base word with every source word…")
 def _patching(model_key, base: str, source: str, mode: str, _model):
-    if mode == "words":
-        grid = analysis.patching_grid(_model, base, source)
-        columns = list(_model.trace(source).tokens)
-    else:
-        groups = analysis.head_unit_groups(_model)
-        grid = analysis.patching_by_units(_model, base, source, groups)
-        columns = list(groups)
-    return grid, columns
+    return workers.run(workers.patching, _model, base, source, mode)
 
 
 @st.cache_data(max_entries=32, show_spinner="Chaining the step Jacobians (float64)…")
 def _connectivity(model_key, text: str, _model):
-    _, ids = _model.tokenize(text)
-    return analysis.connectivity(_model.gru, _model.embed(ids[:caches.PAGE_MAX_TOKENS]))  # embedded (T, E)
+    return workers.run(workers.connectivity, _model, text, caches.PAGE_MAX_TOKENS)
 
 
 @st.cache_data(max_entries=32, show_spinner="Chaining one layer's step Jacobians (float64)…")
@@ -71,8 +66,7 @@ def _fixed_points(model_key, which: str, _model):
     except (ValueError, OSError):  # no data set beside this checkout: the example sentences still visit states
         rows = []
     texts = rows[:FIXED_POINT_SENTENCES] or [example.text for example in EXAMPLES]
-    starts = analysis.visited_states(_model, texts, count=FIXED_POINT_STARTS)
-    return analysis.fixed_points(_model.gru, analysis.constant_input(_model, which), starts)
+    return workers.run(workers.fixed_points, _model, which, texts, FIXED_POINT_STARTS)
 
 
 def _read_sentences(path) -> list[str]:
@@ -83,7 +77,7 @@ def _read_sentences(path) -> list[str]:
 
 @st.cache_data(max_entries=64, show_spinner="Integrating gradients along the path from padding (Captum)…")
 def _attribution(model_key, text: str, _model):
-    return analysis.integrated_gradients(_model, text)
+    return workers.run(analysis.integrated_gradients, _model, text, max_tokens=ATTRIBUTION_MAX_WORDS)
 
 
 # ---- sections ------------------------------------------------------------------------------------------
@@ -246,6 +240,8 @@ def attribution_section(model, text: str, *, model_key=None) -> None:
     if not model.single_path:
         st.info(SHAPE_NOTE.format(view="Integrated gradients"))
         return
+    st.caption(f"Reads the first {ATTRIBUTION_MAX_WORDS} words: each integration point reads every word again, up "
+               "to 5,440 points.")
     if not st.toggle("Compute integrated gradients", key="research_ig_on",
                      help="Captum's IntegratedGradients on the word embeddings; more integration points are taken "
                           f"until the completeness delta is below {DELTA_TOLERANCE:g}."):

@@ -56,7 +56,11 @@ def warm_caches() -> float:
 
 @asynccontextmanager
 async def warm_up(_app):
-    """``st.App`` lifespan: ``warm_caches`` before the server answers; nothing to undo at shutdown."""
+    """``st.App`` lifespan: start the heavy views' worker (``parts/workers.py``; it imports torch on the other
+    core meanwhile) and ``warm_caches`` before the server answers; stop the worker at shutdown."""
+    from views.parts import workers
+
+    workers.start()
     # The caches are filled outside any visitor's run, which Streamlit reports as "missing ScriptRunContext!"
     # on the terminal of everyone who starts the app: expected here, so that logger is quiet meanwhile.
     context_log = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
@@ -68,4 +72,7 @@ async def warm_up(_app):
         LOG.exception("could not warm the caches; the first visitor loads the model instead")
     finally:
         context_log.setLevel(level)
-    yield
+    try:
+        yield
+    finally:
+        workers.shut_down()
