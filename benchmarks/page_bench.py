@@ -23,9 +23,9 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import plotly.io as pio
 
+from benchmarks.texts import sentences
 from gru_viz.model import load_model
 from views.parts import caches
 
@@ -33,19 +33,6 @@ __all__ = ["GOAL_MS", "first_screen", "main", "opened_sections", "sentences", "t
 
 GOAL_MS = 150.0
 ROOT = Path(__file__).resolve().parent.parent
-WORDS = ("the movie is a film with some really good and bad moments , but the story and acting never "
-         "quite work for me ; still I love how slow funny boring sharp warm dull clever").split()
-
-
-def sentences(count: int, length: int = 20, seed: int = 0) -> list[str]:
-    """``count`` different ``length``-word sentences from a fixed word list (seeded)."""
-    rng = np.random.default_rng(seed)
-    made: list[str] = []
-    while len(made) < count:
-        sentence = " ".join(rng.choice(WORDS, size=length))
-        if sentence not in made:
-            made.append(sentence)
-    return made
 
 
 def first_screen(model_key: tuple, model, text: str) -> dict[str, dict]:

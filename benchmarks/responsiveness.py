@@ -26,6 +26,7 @@ import time
 
 from benchmarks.browser import APP, StreamlitServer, chromium
 from benchmarks.browser_bench import SENTENCES, TIMEOUT_MS, VIEWPORT, redraw_ms
+from benchmarks.texts import sentences
 
 __all__ = ["GOAL_MEDIAN_MS", "GOAL_WORST_MS", "HEAVY_VIEWS", "main"]
 
@@ -35,23 +36,8 @@ HEAVY_VIEWS = {  # page → the toggles of its heavy views, in the page's order
     "dataset": ("memory_on", "search_on", "ablation_on", "flow_on"),
     "dynamics": ("sentence_flow_on", "research_connectivity_on", "research_fixed_on", "research_ig_on"),
 }
-WORDS = ("the movie is a film with some really good and bad moments , but the story and acting never quite work "
-         "for me ; still I love how slow funny boring sharp warm dull clever").split()
 _IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
               && !document.querySelector('[data-stale="true"]')"""
-
-
-def sentences(count: int, length: int = 20, seed: int = 0) -> list[str]:
-    """``count`` different ``length``-word texts from a fixed word list (seeded): each one new to every cache."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    made: list[str] = []
-    while len(made) < count:
-        text = " ".join(rng.choice(WORDS, size=length))
-        if text not in made:
-            made.append(text)
-    return made
 
 
 class HeavySession(threading.Thread):
