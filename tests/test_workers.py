@@ -5,6 +5,8 @@ back as the same exceptions, and before ``start`` nothing leaves the caller's th
 from __future__ import annotations
 
 import os
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -25,9 +27,15 @@ def process_id(model) -> int:
 
 @pytest.fixture(scope="module")
 def worker():
+    # A spawned worker first re-runs the parent's __main__. Streamlit's script runner leaves it pointing at the
+    # last script it ran, which in this test process is an earlier AppTest's throwaway script; on a server it is
+    # the streamlit command or app.py, both safe to re-run. Each worker here starts from a plain __main__.
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
     workers.start()
     yield
     workers.shut_down()
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture
