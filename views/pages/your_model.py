@@ -37,8 +37,12 @@ if files:
     else:
         st.session_state["uploaded"] = (digest, model)
         st.success(f"Loaded. Choose “{state.UPLOADED}” under Model on any page.")
-        st.text(f"{model.name}: {model.arch}, {model.num_layers} layer(s), {model.num_directions} direction(s), "
-                f"{model.config.hidden_size} units, {model.num_classes} logit(s), {model.config.vocab_size:,} words")
+        # the stack's shape only where it is not the default one layer, one direction, one logit
+        shape = "" if model.single_path else (
+            f"{model.num_layers} layer{'s' * (model.num_layers > 1)}, {model.num_directions} "
+            f"direction{'s' * (model.num_directions > 1)}, {model.num_classes} class"
+            f"{'es' * (model.num_classes > 1)}, readout {model.readout}, ")
+        st.text(f"{model.name}: {model.arch}, {shape}{model.config.hidden_size} units, {model.config.vocab_size:,} words")
         if st.button("Read my sentence with it", key="use_uploaded"):
             st.session_state["model"] = state.UPLOADED
             st.switch_page("views/pages/read.py")
