@@ -42,7 +42,8 @@ if files:
             f"{model.num_layers} layer{'s' * (model.num_layers > 1)}, {model.num_directions} "
             f"direction{'s' * (model.num_directions > 1)}, {model.num_classes} class"
             f"{'es' * (model.num_classes > 1)}, readout {model.readout}, ")
-        st.text(f"{model.name}: {model.arch}, {shape}{model.config.hidden_size} units, {model.config.vocab_size:,} words")
+        st.text(f"{model.name}: {model.arch}, {shape}{model.config.hidden_size} units, "
+                f"{model.config.vocab_size:,} words")
         if st.button("Read my sentence with it", key="use_uploaded"):
             st.session_state["model"] = state.UPLOADED
             st.switch_page("views/pages/read.py")
