@@ -19,7 +19,8 @@ folder that is removed afterwards, and ``load_model`` checks every shape against
 Every fault is a ``ValueError`` whose message names the file and says what to do; messages never carry
 the server's temporary paths.
 
->>> model = model_from_uploads([(p.name, p.read_bytes()) for p in Path("models/sst2-gru").iterdir()])
+>>> model = model_from_uploads([(p.name, p.read_bytes()) for p in Path("models/sst2-gru").iterdir()
+...                              if p.is_file()])
 >>> model.arch, model.trace("a great movie").tokens
 ('gru', ['a', 'great', 'movie'])
 >>> folder = Path(tempfile.mkdtemp()) / "my-model"
