@@ -150,7 +150,7 @@ class Report:
             charts = [k for k in ("chart", "clamped chart") if k in r.expected]
             chart = "-" if not r.shown.get("chart") else (
                 "exact" if all(r.shown.get(k) == r.expected[k] for k in charts) else "DIFF")
-            lines.append(f"{s.index:>3} {s.model:<17}{s.intervention or '-':<17}"
+            lines.append(f"{s.index:>3} {s.model or 'default':<17}{s.intervention or '-':<17}"
                          f"{r.shown.get('P(positive)', '?'):>7}{r.shown.get('P(positive), clamped', '-'):>8}"
                          f"{chart:>7}{r.seconds:>6.1f}  {'yes' if r.ok else 'NO':<3}{s.text[:40]!r}")
             lines += [f"     error: {error}" for error in r.errors]
