@@ -28,15 +28,6 @@ steps, units = len(sentence.tokens), model.gru.hidden_size
 ranked, shares = caches.unit_ranking(changes, units)
 ranked = [int(u) for u in ranked]
 
-st.markdown("A GRU reads one word x_t at a time and updates its memory h_t with two gates (PyTorch's equations and "
-            "gate order; σ is the logistic function, ⊙ multiplies unit by unit):")
-st.latex(GRU_EQUATIONS if model.arch == "gru" else RNN_EQUATION)
-if sentence.layer > 0 or sentence.direction == 1:
-    st.info(f"Layer {sentence.layer + 1}, {('forward', 'backward')[sentence.direction]}: "
-            + ("x_t is the layer below's output at the word (forward, then backward states)" if sentence.layer
-               else "x_t is the word's embedding")
-            + ("; this direction reads the sentence from its end, so h_{t−1} stands for the state after the next "
-               "word, h_{t+1}." if sentence.direction == 1 else "."))
 if shares is None:
     st.caption("The units are listed by index: their share of the verdict is defined only where the head reads this "
                "layer's states (a one-direction \"last\" readout, at its top layer).")
@@ -57,6 +48,25 @@ unit = unit_column.selectbox("Unit (ranked by its share of the verdict)" if shar
 
 unit_column.page_link("views/pages/unit.py", label=f"Unit {unit}'s page", icon=":material/arrow_forward:",
                       query_params={"unit": unit, "model": model.name})
+# ---- the unit through the sentence, in the first screen: Vega-Lite, so it waits for no Plotly bundle ----
+st.vega_lite_chart(caches.unit_spec(model_key, text, unit, position, _sentence=sentence), width="stretch",
+                   key="chart_cell_unit")
+remember_figure("chart_cell_unit", partial(caches.unit_figure, model_key, text, unit, position, _sentence=sentence))
+st.caption("The chosen unit's gates, candidate and memory after every word; the shaded column is the chosen word.")
+
+# ---- the equations in general, folded: the same equations with the model's numbers follow ----
+with st.expander("PyTorch's GRU equations, in general" if model.arch == "gru"
+                 else "The vanilla RNN's equation, in general"):
+    st.markdown("A GRU reads one word x_t at a time and updates its memory h_t with two gates (PyTorch's equations "
+                "and gate order; σ is the logistic function, ⊙ multiplies unit by unit):")
+    st.latex(GRU_EQUATIONS if model.arch == "gru" else RNN_EQUATION)
+if sentence.layer > 0 or sentence.direction == 1:
+    st.info(f"Layer {sentence.layer + 1}, {('forward', 'backward')[sentence.direction]}: "
+            + ("x_t is the layer below's output at the word (forward, then backward states)" if sentence.layer
+               else "x_t is the word's embedding")
+            + ("; this direction reads the sentence from its end, so h_{t−1} stands for the state after the next "
+               "word, h_{t+1}." if sentence.direction == 1 else "."))
+
 step = analysis.sentence_cell_step(model, sentence, position, unit)
 st.markdown(f"**Unit {unit} at word {position}, “{step.token}”**, with the model's own numbers (each brace is the "
             f"value of the term above it):")
@@ -69,12 +79,6 @@ if model.arch == "gru":
                f"input before σ, not changes of the memory. With z = {step.update:.3f} the unit keeps that share of "
                f"its old value {step.previous:+.3f} ({step.kept:+.3f}) and writes the rest of the candidate "
                f"{step.candidate:+.3f} ({step.written:+.3f}).")
-
-# ---- the unit through the sentence: Vega-Lite, so the page's first chart waits for no Plotly bundle ----
-st.vega_lite_chart(caches.unit_spec(model_key, text, unit, position, _sentence=sentence), width="stretch",
-                   key="chart_cell_unit")
-remember_figure("chart_cell_unit", partial(caches.unit_figure, model_key, text, unit, position, _sentence=sentence))
-st.caption("The chosen unit's gates, candidate and memory after every word; the shaded column is the chosen word.")
 
 # ---- every unit that matters, at this word ----
 st.subheader(f"The {min(caches.TOP_UNITS, units)} units that carry the verdict, at “{step.token}”" if shares is not None
