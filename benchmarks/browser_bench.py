@@ -2,18 +2,26 @@
 
 Starts ``streamlit run app.py`` on a loopback port, opens it in headless Debian Chromium (Playwright) at
 1400×900 and measures every page that app.py's ``st.navigation`` lists (read from its source, so a new page is
-measured without a change here; ``--pages`` picks some by their URL path). The first page gets all three
-measurements below; every other page the warm first chart and the redraw, on the same running server:
+measured without a change here; ``--pages`` picks some by their URL path). The first page gets all four
+measurements below; every other page the last three, on the same running server:
 
 1. **first chart, cold**: from opening the page on a server that has just started until a chart is drawn
    inside the first screen (a Plotly ``.js-plotly-plot .main-svg`` or a Vega-Lite ``svg.marks`` whose top lies
    above the fold). "Started" is when ``/_stcore/health`` first answers: the server has run its warm-up
    (``views/parts/startup.py``: torch, the default model and sentence) by then, and the time from launching
    ``streamlit run`` to that answer is printed as **server start**;
-2. **first chart, warm**: the same in a new browser tab on the running server (its caches are full);
-3. **redraw**: after typing a new sentence (Ctrl+Enter), until every chart on the page has finished
+2. **first chart, new tab**: the same in a new tab of a browser that has opened the app before (its HTTP cache
+   holds Streamlit's scripts, as a reader's browser does after the first visit), on the running server (its
+   caches are full). The goal applies to this one;
+3. **first chart, first visit**: the same in a new browser profile with an empty cache (every script is
+   downloaded and compiled again): what a reader's very first visit costs;
+4. **redraw**: after typing a new sentence (Ctrl+Enter), until every chart on the page has finished
    drawing for it: the last change under any chart (Plotly or Vega-Lite) once Streamlit is idle again, with
    no further change for ``QUIET_MS``. Median over ``--sentences`` new sentences.
+
+A first chart is timed inside the page, on its own clock from the start of the navigation: an observer notes
+the first animation frame after a chart's drawing enters the first screen (``_FIRST_CHART_CLOCK``). Polling from
+Python would add the wait for the page's main thread, which is busy drawing the rest of the page.
 
 A page that draws no chart in its first screen until asked (a view behind a switch) is reported as such, and one
 without a sentence box has no redraw. The table at the end gives every page's medians against the goals
@@ -35,7 +43,7 @@ from pathlib import Path
 
 from benchmarks.browser import APP, chromium, streamlit_server
 
-__all__ = ["GOALS", "SENTENCES", "AppPage", "app_pages", "first_chart_ms", "main", "redraw_ms"]
+__all__ = ["GOALS", "SENTENCES", "AppPage", "app_pages", "first_chart_ms", "main", "redraw_ms", "warm_browser_context"]
 
 GOALS = {"first chart": (2000.0, 4000.0), "redraw": (500.0, 1000.0)}  # (median goal, maximum) in ms
 BOX_WAIT_MS = 60_000  # a page that shows no text box by then has none (it drew its first chart already)
@@ -87,6 +95,23 @@ _CHART_HAS_WORD = """(words) => [...document.querySelectorAll(
   .some(node => words.some(word => node.textContent.split(/\\s+/).includes(word)))"""
 
 
+# Set in every new document before its scripts run: performance.now() of the first animation frame painted after a
+# chart's drawing entered the first screen (rAF, then a task: the frame is on screen by then).
+_FIRST_CHART_CLOCK = """(() => {
+  const inFirstScreen = FIRST;
+  let pending = false;
+  const check = () => {
+    pending = false;
+    if (window.__firstChart !== undefined || !inFirstScreen(window.innerHeight)) return;
+    window.__firstChart = null;
+    requestAnimationFrame(() => setTimeout(() => { window.__firstChart = performance.now(); }, 0));
+    observer.disconnect();
+  };
+  const observer = new MutationObserver(() => { if (!pending) { pending = true; queueMicrotask(check); } });
+  observer.observe(document, {subtree: true, childList: true, attributes: true});
+})();""".replace("FIRST", _FIRST_SCREEN_CHART)
+
+
 # chart: one is drawn in the first screen; waiting: the page has not begun to draw, its script still runs, an
 # element's script chunk is loading, or a chart has not drawn yet (the layout may still move it into the first
 # screen)
@@ -124,28 +149,48 @@ def app_pages(app: Path = APP) -> list[AppPage]:
     return pages
 
 
-def first_chart_ms(browser, url: str) -> float | None:
-    """Milliseconds from opening ``url`` in a new tab until a chart is drawn in the first screen; None when the
-    page's script has finished and every chart has drawn, and ``NO_CHART_MS`` later the first screen holds none
-    (its charts wait for a switch, or lie below the fold)."""
-    context = browser.new_context(viewport=VIEWPORT)
+def first_chart_ms(browser, url: str, context=None) -> float | None:
+    """Milliseconds from opening ``url`` in a new tab until a chart is drawn in the first screen, on the page's
+    clock (``_FIRST_CHART_CLOCK``); None when the page's script has finished and every chart has drawn, and
+    ``NO_CHART_MS`` later the first screen holds none (its charts wait for a switch, or lie below the fold).
+
+    In ``context`` (a browser context that has opened the app: a new tab), else in a new context of its own (an
+    empty cache: a first visit)."""
+    own = context is None
+    context = browser.new_context(viewport=VIEWPORT) if own else context
+    page = context.new_page()
     try:
-        page = context.new_page()
+        page.add_init_script(_FIRST_CHART_CLOCK)
         started = time.perf_counter()
         page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
         chartless_since = None
         while (time.perf_counter() - started) * 1000 < TIMEOUT_MS:
+            drawn = page.evaluate("() => window.__firstChart")
+            if drawn:
+                return float(drawn)
             seen = page.evaluate(_PAGE_STATE, VIEWPORT["height"])
             now = time.perf_counter()
-            if seen["chart"]:
-                return (now - started) * 1000
-            chartless_since = None if seen["waiting"] else (chartless_since or now)
+            chartless_since = None if seen["chart"] or seen["waiting"] else (chartless_since or now)
             if chartless_since and (now - chartless_since) * 1000 >= NO_CHART_MS:
                 return None
             page.wait_for_timeout(20)
         raise TimeoutError(f"{url}: no chart and still running after {TIMEOUT_MS / 1000:.0f} s")
     finally:
-        context.close()
+        page.close()
+        if own:
+            context.close()
+
+
+def warm_browser_context(browser, base: str):
+    """A browser context that has opened the app once and waited for it to finish: its HTTP cache holds
+    Streamlit's scripts, as a returning reader's browser does."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.goto(base, timeout=TIMEOUT_MS)
+    page.wait_for_function(_FIRST_SCREEN_CHART, arg=VIEWPORT["height"], timeout=TIMEOUT_MS)
+    page.wait_for_function(_IDLE, timeout=TIMEOUT_MS)
+    page.close()
+    return context
 
 
 def redraw_ms(browser, url: str, sentences) -> list[float]:
@@ -211,13 +256,16 @@ def _has_sentence_box(browser, url: str) -> bool:
         context.close()
 
 
-def measure_page(browser, base: str, page: AppPage, warm: int, sentences) -> dict:
-    """{"first chart": [ms or None per new tab], "redraw": [ms per sentence]} of one page on a running server."""
+def measure_page(browser, base: str, page: AppPage, warm: int, sentences, context=None) -> dict:
+    """{"first chart": [ms or None per new tab], "first visit": [ms or None per empty cache], "redraw": [ms per
+    sentence]} of one page on a running server; new tabs open in ``context`` (``warm_browser_context``)."""
     url = f"{base}/{page.url_path}"
-    first = [first_chart_ms(browser, url) for _ in range(warm)]
+    context = context or warm_browser_context(browser, base)
+    first = [first_chart_ms(browser, url, context) for _ in range(warm)]
+    visit = [first_chart_ms(browser, url) for _ in range(warm)]
     charted = all(t is not None for t in first)
     redraw = redraw_ms(browser, url, sentences) if charted and sentences and _has_sentence_box(browser, url) else []
-    return {"first chart": first, "redraw": redraw}
+    return {"first chart": first, "first visit": visit, "redraw": redraw}
 
 
 def main(argv=None) -> int:
@@ -248,9 +296,11 @@ def main(argv=None) -> int:
                 starts.append((time.perf_counter() - launched) * 1000)
                 cold.append(first_chart_ms(browser, f"{server.url}/{pages[0].url_path}"))
                 if start == 0:
+                    context = warm_browser_context(browser, server.url)
                     for page in pages:  # every page gets sentences no page has seen
                         chosen = [(SENTENCES * 100)[next(typed)] for _ in range(args.sentences)]
-                        figures[page] = measure_page(browser, server.url, page, args.warm, chosen)
+                        figures[page] = measure_page(browser, server.url, page, args.warm, chosen, context)
+                    context.close()
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"{args.app.name}: {len(pages)} pages at {VIEWPORT['width']}×{VIEWPORT['height']} in headless Chromium "
           f"(load average {load} on {os.cpu_count()} cores)")
@@ -258,12 +308,13 @@ def main(argv=None) -> int:
           f"{max(starts):.0f}, n={len(starts)})  launch to the first health answer, warm-up included")
     if all(t is not None for t in cold):
         print(_report(f"first chart, cold /{pages[0].url_path}", cold, GOALS["first chart"]))
-    print(f"\n{'page':<22}{'url':<14}{'first chart, warm ms':>22}{'redraw ms':>20}   median (max), vs goals "
-          f"{GOALS['first chart'][0]:.0f} / {GOALS['redraw'][0]:.0f} ms")
+    print(f"\n{'page':<12}{'url':<14}{'first chart, new tab':>22}{'redraw ms':>20}{'first visit ms':>22}   "
+          f"median (max), vs goals {GOALS['first chart'][0]:.0f} / {GOALS['redraw'][0]:.0f} ms")
     for page, measured in figures.items():
         first, redraw = _cell(measured["first chart"], GOALS["first chart"][0]), _cell(measured["redraw"],
                                                                                       GOALS["redraw"][0])
-        print(f"{page.title[:21]:<22}{'/' + page.url_path:<14}{first:>22}{redraw:>20}")
+        visit = _cell(measured["first visit"], GOALS["first chart"][0])
+        print(f"{page.title[:11]:<12}{'/' + page.url_path:<14}{first:>22}{redraw:>20}{visit:>22}")
     return 0
 
 
