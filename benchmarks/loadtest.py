@@ -47,6 +47,7 @@ from benchmarks.browser import CHROMIUM_LAUNCH, ROOT, StreamlitServer, require_c
 MEMORY_BAND = 0.10  # the soak's memory after each wave may differ from the second wave's by this fraction
 FD_SLACK, THREAD_SLACK = 8, 4  # descriptors and threads still closing when a wave's count is taken
 WAVE_SECONDS = 300  # a soak's wave that has not finished by then counts its open sessions as errors
+REREAD_MS = 1000  # a page read with a number missing is read again this long after, once Streamlit is idle
 TABLE_ROWS = 40  # a longer run lists only the sessions that did not match
 # A wave's descriptors and threads are the fewest counted (every 0.25 s) from its start to SETTLE_SECONDS after its
 # end. The server's worker threads (anyio's pool, up to 40) stay after a wave and are pruned only when the next
@@ -98,10 +99,34 @@ class Result:
     shown: dict = field(default_factory=dict)
     errors: list = field(default_factory=list)
     seconds: float = float("nan")
+    first_read: dict | None = None  # what an earlier read found missing, when the page was read a second time
 
     @property
     def ok(self) -> bool:
-        return not self.errors and all(self.shown.get(k) == v for k, v in self.expected.items())
+        """Every number shown and equal to the sequential trace's, and none an earlier read saw different: a read
+        may only have come too early (a value not on the page yet), never have seen a wrong number."""
+        return not self.errors and self.matches(self.shown) and not self.wrong(self.first_read or {})
+
+    def matches(self, shown: dict) -> bool:
+        return all(shown.get(k) == v for k, v in self.expected.items())
+
+    def wrong(self, shown: dict) -> list[str]:
+        """The keys ``shown`` holds a value for that differs from the sequential trace's."""
+        return [k for k, v in self.expected.items() if shown.get(k) is not None and shown.get(k) != v]
+
+    def details(self) -> list[str]:
+        """What differed, one line each (empty when it matched on the first read)."""
+        lines = [f"error: {error}" for error in self.errors]
+        if self.first_read is not None:
+            missing = [k for k in self.expected if self.first_read.get(k) is None]
+            lines.append(f"read twice: the first read found {', '.join(missing) or 'nothing'} missing"
+                         + (f" and {', '.join(self.wrong(self.first_read))} different" if self.wrong(self.first_read)
+                            else ""))
+            lines += [f"first read {k}: page {_short(self.first_read.get(k))} ≠ sequential {_short(v)}"
+                      for k, v in self.expected.items() if self.first_read.get(k) != v]
+        lines += [f"{k}: page {_short(self.shown.get(k))} ≠ sequential {_short(v)}"
+                  for k, v in self.expected.items() if self.shown.get(k) != v]
+        return lines
 
 
 @dataclass
@@ -142,22 +167,23 @@ class Report:
     def table(self) -> str:
         lines = [f"{'#':>3} {'model':<17}{'intervention':<17}{'P free':>7}{'P clamp':>8}{'chart':>7}{'secs':>6}  "
                  f"{'ok':<3}sentence"]
-        shown = self.results if len(self.results) <= TABLE_ROWS else [r for r in self.results if not r.ok]
+        shown = (self.results if len(self.results) <= TABLE_ROWS else
+                 [r for r in self.results if not r.ok or r.first_read is not None])
         if len(shown) < len(self.results):
-            lines.append(f"(a long run: only the {len(shown)} sessions that did not match are listed)")
+            lines.append(f"(a long run: only the {len(shown)} sessions that did not match or were read twice are "
+                         f"listed)")
         for r in shown:
             s = r.session
             charts = [k for k in ("chart", "clamped chart") if k in r.expected]
             chart = "-" if not r.shown.get("chart") else (
                 "exact" if all(r.shown.get(k) == r.expected[k] for k in charts) else "DIFF")
             lines.append(f"{s.index:>3} {s.model or 'default':<17}{s.intervention or '-':<17}"
-                         f"{r.shown.get('P(positive)', '?'):>7}{r.shown.get('P(positive), clamped', '-'):>8}"
+                         f"{_text(r.shown.get('P(positive)'), '?'):>7}{_text(r.shown.get('P(positive), clamped')):>8}"
                          f"{chart:>7}{r.seconds:>6.1f}  {'yes' if r.ok else 'NO':<3}{s.text[:40]!r}")
-            lines += [f"     error: {error}" for error in r.errors]
-            lines += [f"     {k}: page {_short(r.shown.get(k))} ≠ sequential {_short(v)}"
-                      for k, v in r.expected.items() if r.shown.get(k) != v]
+            lines += [f"     {line}" for line in r.details()]
         times = sorted(r.seconds for r in self.results if r.seconds == r.seconds)
-        lines.append(f"sessions {len(self.results)}, matched {sum(r.ok for r in self.results)}, errors "
+        lines.append(f"sessions {len(self.results)}, matched {sum(r.ok for r in self.results)} (read twice "
+                     f"{sum(r.first_read is not None for r in self.results)}), errors "
                      f"{sum(bool(r.errors) for r in self.results)}, server errors {len(self.server_errors)}; "
                      f"wall {self.seconds:.1f} s; session time median {times[len(times) // 2] if times else 0:.1f} s, "
                      f"max {max(times, default=0):.1f} s")
@@ -176,6 +202,10 @@ class Report:
                          f"threads {second['threads']} → {self.waves[-1]['threads']}")
         lines.append(f"verdict: {self.verdict()}")
         return "\n".join(lines)
+
+
+def _text(value, missing: str = "-") -> str:
+    return missing if value is None else str(value)
 
 
 def _short(value) -> str:
@@ -311,6 +341,32 @@ _READ = """(keys) => {
 }"""
 
 
+def _shown(seen: dict, intervention: bool) -> dict:
+    """The numbers a read of the page (``_READ``) found, under the keys ``expected_numbers`` gives."""
+    if not intervention:
+        verdict = next((label for label in seen["metrics"] if "P(positive) =" in label), "")
+        chart = seen["chart"][1:] if seen["chart"] is not None else None  # drop h0's point: compare the words
+        return {"P(positive)": verdict.rpartition("= ")[2] or None, "chart": chart}
+    return {"P(positive)": seen["metrics"].get("P(positive), free"), "chart": seen["chart"],
+            "P(positive), clamped": seen["metrics"].get("P(positive), forced"), "clamped chart": seen["clamped"]}
+
+
+async def _read(page, result: Result, keys: list[str]) -> dict:
+    """Read the page; when a number is not on it yet (a chart still drawing, a metric being replaced), wait until
+    Streamlit is idle again and read once more. A second read never excuses a wrong number (``Result.ok``)."""
+    intervention = bool(result.session.intervention)
+    seen = await page.evaluate(_READ, keys)
+    shown = _shown(seen, intervention)
+    if not result.matches(shown) and not seen["exceptions"]:
+        result.first_read = shown
+        await page.wait_for_timeout(REREAD_MS)
+        await page.wait_for_function(_IDLE, polling=POLL_MS)
+        seen = await page.evaluate(_READ, keys)
+        shown = _shown(seen, intervention)
+    result.shown.update(shown)
+    return seen
+
+
 async def _drive(browser, base: str, session: Session, result: Result, timeout_ms: float) -> None:
     start = time.monotonic()
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -323,10 +379,7 @@ async def _drive(browser, base: str, session: Session, result: Result, timeout_m
                                                  .some(l => l.innerText.includes('P(positive) ='))""", polling=POLL_MS)
             await page.wait_for_selector('[data-testid="stVegaLiteChart"] svg.marks')
             await page.wait_for_function(_IDLE, polling=POLL_MS)
-            seen = await page.evaluate(_READ, ["story", "story"])
-            verdict = next((label for label in seen["metrics"] if "P(positive) =" in label), "")
-            chart = seen["chart"][1:] if seen["chart"] is not None else None  # drop h0's point: compare the words
-            result.shown.update({"P(positive)": verdict.rpartition("= ")[2] or None, "chart": chart})
+            seen = await _read(page, result, ["story", "story"])
         elif await page.locator(".st-key-intervention_mode").count() or await _wait_for_radio(page):
             await page.locator(".st-key-intervention_mode label").filter(has_text=session.intervention).click()
             await page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
@@ -334,10 +387,7 @@ async def _drive(browser, base: str, session: Session, result: Result, timeout_m
                                          polling=POLL_MS)
             await page.wait_for_selector(".st-key-chart_intervention_probability .js-plotly-plot")
             await page.wait_for_function(_IDLE, polling=POLL_MS)
-            seen = await page.evaluate(_READ, ["chart_intervention_probability", "chart_intervention_probability"])
-            result.shown.update({"P(positive)": seen["metrics"].get("P(positive), free"), "chart": seen["chart"],
-                                 "P(positive), clamped": seen["metrics"].get("P(positive), forced"),
-                                 "clamped chart": seen["clamped"]})
+            seen = await _read(page, result, ["chart_intervention_probability", "chart_intervention_probability"])
         else:
             seen = {"exceptions": 0}
             result.errors.append("the page has no intervention widgets")
@@ -485,8 +535,12 @@ def run(sessions: int = 20, seconds: float = 300, models_dir: Path | None = None
                               "matched": sum(results[s.index].ok for s in chosen), "rss": tree_rss(pid),
                               "fds": fds, "threads": threads})
                 rss[f"after wave {wave + 1}"] = waves[-1]["rss"]
-                if soak_end:
-                    print(f"wave {wave + 1}: {waves[-1]}", file=sys.stderr, flush=True)  # progress of a long run
+                if soak_end:  # progress of a long run, with what differed, in case the run is cut short
+                    print(f"wave {wave + 1}: {waves[-1]}", file=sys.stderr, flush=True)
+                    for s in chosen:
+                        for line in results[s.index].details():
+                            print(f"  session {s.index} ({s.model}, {s.intervention or 'read'}, {s.text!r}): {line}",
+                                  file=sys.stderr, flush=True)
                 wave += 1
         finally:
             stop_sampling.set()
