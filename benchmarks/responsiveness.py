@@ -5,8 +5,9 @@ sessions' own threads, as the server did before its worker) and two headless Chr
 
 - the **heavy** session opens *Memory dynamics*, types a new 250-word text and switches on every view (gradient
   flow, connectivity, fixed points, integrated gradients), then every view of *Across the data set* (memory
-  statistics, the unit search, the forced gates, the data-set gradient flow), then types a new 250-word text on
-  *Memory dynamics* again and again, so its views are computed afresh until the reader is done;
+  statistics, the unit search, the forced gates, the data-set gradient flow), then goes back to *Memory dynamics*
+  and types a new 250-word text again and again, every view switched on (leaving the page resets its switches),
+  so its views are computed afresh until the reader is done;
 - the **reader** types new 20-word sentences on *Read a sentence* and times each redraw as
   ``benchmarks.browser_bench`` does (from Ctrl+Enter until every chart has drawn it): first ``--alone`` sentences
   with the heavy session idle, then ``--sentences`` while it computes.
@@ -69,8 +70,8 @@ class HeavySession(threading.Thread):
                 self.dataset_seconds = time.perf_counter() - started
                 page.locator('a[href$="/dynamics"]').first.click()
                 page.wait_for_selector(".st-key-" + HEAVY_VIEWS["dynamics"][0])
-                while not self.stop.is_set():
-                    self._new_text(page, next(texts))
+                while not self.stop.is_set():  # the switches were reset by leaving the page: each round sees to them
+                    self._new_text(page, next(texts), HEAVY_VIEWS["dynamics"])
                 self.exceptions = page.locator('[data-testid="stException"]').count()
         except Exception as error:  # reported with the figures, never a traceback
             self.error = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
@@ -78,6 +79,8 @@ class HeavySession(threading.Thread):
             self.computing.set()
 
     def _switch_on(self, page, key: str) -> None:
+        if page.locator(f".st-key-{key} input").first.is_checked():
+            return  # already on: a click would switch it off
         page.locator(f".st-key-{key} label").first.click()
         page.wait_for_timeout(300)  # the rerun has started
         page.wait_for_function(_IDLE, polling=100)
