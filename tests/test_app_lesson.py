@@ -257,7 +257,8 @@ def test_step_5_the_seed_questions_with_their_intervals_from_the_runs():
     def per_seed(variant, value):
         return {run["seed"]: value(run) for run in runs if run["variant"] == variant}
 
-    tables = [frame.value for frame in app.dataframe]
+    assert not app.dataframe  # plain tables: no data grid for the browser to load
+    tables = [frame.value for frame in app.table]
     reset, activations = tables[0], tables[1]
     measures = {"keeps an early verdict (k = 16)": lambda run: run["probe"]["verdict_first"]["16"],
                 "drops the past after “but” (k = 8)": lambda run: run["probe"]["contrast"]["8"],
@@ -308,4 +309,4 @@ def test_without_the_shipped_models_the_lesson_says_so_and_still_answers_the_see
         f"The lesson reads the three shipped models; the models folder lacks {GRU}, {NO_RESET}, {RNN}."]
     assert not app.get("plotly_chart") and not app.get("vega_lite_chart") and not app.error
     app = open_lesson("5")
-    assert len(app.dataframe) == 2 and not app.info  # the seed study needs no model
+    assert len(app.table) == 2 and not app.info  # the seed study needs no model

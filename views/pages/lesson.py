@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import partial
 
+import pandas as pd
 import streamlit as st
 
 from gru_viz import figures, lesson, paths, study
@@ -167,8 +168,8 @@ def seeds_step() -> None:
                  "95% interval": "one seed" if answer.low is None else f"{answer.low:+.3f} to {answer.high:+.3f}",
                  "seeds": answer.seeds, "GRU better on": answer.holds, "answer": answer.finding}
                 for answer in asked]
-        st.dataframe(rows, hide_index=True, key=f"table_lesson_{question[:9]}", height="content",
-                     column_config={"mean difference": st.column_config.NumberColumn(format="%+.3f")})
+        # a plain HTML table: a data frame grid would make the browser load its chunk before it paints the step
+        st.table(pd.DataFrame(rows).style.format({"mean difference": "{:+.3f}"}), hide_index=True)
     st.caption("A difference is the GRU minus the other design, paired by seed; its 95% interval is Student's t over "
                "the seeds. An interval that straddles 0 is no measurable difference at this number of seeds; it does "
                "not show the gate is idle. These runs are the seed study's (a shorter budget), not the shipped "
