@@ -121,6 +121,8 @@ def test_compare_starts_from_the_typed_sentence_and_lines_up_the_units(app, gru)
         assert {row["href"] for row in cells} == {f"unit?unit={u}&model=sst2-gru" for u in units}
     assert app.radio(key="intervention_mode").value == "free"
     assert not [key for key in charts(app) if key.startswith(("chart_intervention", "chart_patching"))]
+    assert app.selectbox(key="html_figure").options == [  # the Plotly twins, built if the download asks
+        "chart_compare_A", "chart_compare_B", "chart_compare_models", "chart_compare_prediction"]
 
 
 def test_vanilla_rnn_mode_shows_exactly_the_clamped_trace(app, gru):

@@ -136,6 +136,7 @@ def test_step_1_gradient_flow_is_the_product_of_the_step_jacobians(oracles):
     np.testing.assert_allclose(flow[f"GRU ({GRU})"], gru, rtol=1e-6)
     np.testing.assert_allclose(flow[f"vanilla RNN ({RNN})"], rnn, rtol=1e-6)
     assert rnn[0] < 1e-30 < 1 < gru[0]  # the RNN forgets, the GRU does not
+    assert app.selectbox(key="html_figure").options == ["chart_lesson_gradient"]  # its Plotly twin, to download
     shown = texts(app)
     assert f"receives a norm of {gru[0]:.3g} through the GRU and {rnn[0]:.3g} through the RNN" in shown
     for name in (GRU, RNN):
