@@ -60,6 +60,17 @@ def charts(app: AppTest) -> dict[str, dict]:
     return {element.key: json.loads(element.proto.spec) for element in app.get("plotly_chart")}
 
 
+def vega_charts(app: AppTest) -> dict[str, tuple[dict, list[dict]]]:
+    """Every Vega-Lite chart on the page by its title (AppTest does not see a Vega-Lite chart's key), as (spec,
+    data rows) the way the browser receives them (Streamlit moves a spec's inline values into Arrow)."""
+    shown = {}
+    for element in app.get("vega_lite_chart"):
+        spec = json.loads(element.proto.spec)
+        shown[spec.get("title", {}).get("text")] = (spec, pa.ipc.open_stream(element.proto.data.data).read_all()
+                                                    .to_pylist())
+    return shown
+
+
 def story(app: AppTest) -> dict[str, tuple[dict, list[dict]]]:
     """The Read page's first chart, its Vega-Lite rows by name ("probability", "changes", "units", and "reset" for a
     GRU), each as (spec, data rows) the way the browser receives them (Streamlit moves a spec's inline values into

@@ -3,6 +3,9 @@ and labelled rows, and Plotly's full validation. The page tests' helpers are in 
 
 from __future__ import annotations
 
+import json
+
+import altair as alt
 import numpy as np
 import plotly.graph_objects as go
 import torch
@@ -69,6 +72,23 @@ def validated(figure: go.Figure) -> go.Figure:
     assert isinstance(figure, go.Figure)
     go.Figure(figure.to_dict())
     return figure
+
+
+def vega_validated(spec: dict) -> dict:
+    """``spec``, after a check against the Vega-Lite schema (Altair's; raises on anything it does not allow)."""
+    (alt.LayerChart if "layer" in spec else alt.Chart).from_dict(spec)
+    return spec
+
+
+def outside_data(spec: dict) -> str:
+    """Everything of ``spec`` but its data and its scales' domains (the word columns' keys, which Vega draws as
+    plain text), as JSON: where a user's word must never appear, as it travels as data."""
+    def strip(node):
+        if isinstance(node, dict):
+            return {key: strip(value) for key, value in node.items() if key != "data"
+                    and not (key == "domain" and isinstance(value, list))}
+        return [strip(item) for item in node] if isinstance(node, list) else node
+    return json.dumps(strip(spec), ensure_ascii=False)
 
 
 def labelled_rows(count=30, seed=0):

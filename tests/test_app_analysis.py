@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -18,7 +17,7 @@ from gru_viz import analysis
 from gru_viz.model import load_model
 from gru_viz.text import parse_labelled_tsv
 from gru_viz.train import read_tsv
-from tests.helpers import APP, TIMEOUT, charts, decode, open_page, run, switch_on_every_toggle
+from tests.helpers import APP, TIMEOUT, charts, decode, open_page, run, switch_on_every_toggle, vega_charts
 
 ROOT = Path(__file__).resolve().parent.parent
 GRU_DIR, RNN_DIR = ROOT / "models" / "sst2-gru", ROOT / "models" / "sst2-rnn"
@@ -97,21 +96,33 @@ def switch_on(app: AppTest, *keys: str) -> AppTest:
 def test_compare_starts_from_the_typed_sentence_and_lines_up_the_units(app, gru):
     open_page(app, "compare")
     assert app.text_area(key="text").value == SENTENCE  # sentence A is the one typed on any page
-    shown = charts(app)
-    [prediction] = app.get("vega_lite_chart")  # the first chart: P(positive) of both sentences, in Vega-Lite
-    rows = pa.ipc.open_stream(prediction.proto.data.data).read_all().to_pylist()
+    shown = vega_charts(app)
+    assert not app.get("plotly_chart")  # every chart drawn on load is Vega-Lite: no Plotly bundle to wait for
+    rows = shown["P(positive) after each word, position by position"][1]  # both sentences
     for name in "AB":
         text = app.text_area(key="text" if name == "A" else "compare_b").value
         assert [row["p"] for row in rows if row["series"] == name][1:] == gru.trace(text).probability.tolist()
-    rows_a = [label.split(" (")[0] for label in shown["chart_compare_A"]["data"][0]["y"]]
-    rows_b = [label.split(" (")[0] for label in shown["chart_compare_B"]["data"][0]["y"]]
-    assert rows_a == rows_b and len(rows_a) == 12
     a, b = gru.trace(SENTENCE), gru.trace(app.text_area(key="compare_b").value)
+    units_charts = {name: shown[f"Sentence {name}: update gate z"] for name in "AB"}
+    labels = {name: units_charts[name][0]["encoding"]["y"]["scale"]["domain"] for name in "AB"}
+    rows_a, rows_b = ([label.split(" (")[0] for label in labels[name]] for name in "AB")
+    assert rows_a == rows_b and len(rows_a) == 12
     units = [int(row.split()[1]) for row in rows_a]
-    assert np.array_equal(decode(shown["chart_compare_A"]["data"][0]["z"]), a.update[:, units].T)
-    assert np.array_equal(decode(shown["chart_compare_B"]["data"][0]["z"]), b.update[:, units].T)
+    # the top units of both verdicts together, each labelled with its own share in that sentence: w_u · h_T,u
+    # (h0 = 0), in float64
+    shares = [gru.readout_weight.astype(np.float64) * sentence.hidden[-1].astype(np.float64) for sentence in (a, b)]
+    together = np.abs(shares[0]) + np.abs(shares[1])
+    assert units == sorted(range(len(together)), key=lambda u: (-together[u], u))[:12]
+    for name, sentence, share in zip("AB", (a, b), shares):
+        assert labels[name] == [f"unit {u} ({share[u]:+.2f})" for u in units]
+        cells = units_charts[name][1]  # unit by unit, word by word
+        assert [row["value"] for row in cells] == sentence.update[:, units].T.astype(float).ravel().tolist()
+        assert [row["word"] for row in cells[:len(sentence.tokens)]] == sentence.tokens
+        assert {row["href"] for row in cells} == {f"unit?unit={u}&model=sst2-gru" for u in units}
     assert app.radio(key="intervention_mode").value == "free"
     assert not [key for key in charts(app) if key.startswith(("chart_intervention", "chart_patching"))]
+    assert app.selectbox(key="html_figure").options == [  # the Plotly twins, built if the download asks
+        "chart_compare_A", "chart_compare_B", "chart_compare_models", "chart_compare_prediction"]
 
 
 def test_vanilla_rnn_mode_shows_exactly_the_clamped_trace(app, gru):
@@ -391,26 +402,33 @@ def _float64_probability(model, text: str) -> np.ndarray:
     return 1 / (1 + np.exp(-np.array(logits)))
 
 
+MODELS_CHART = "P(positive) after each word, one line per model"
+
+
 def test_one_sentence_read_by_every_shipped_model_on_one_chart(app, gru, rnn):
     open_page(app, "compare")
     assert app.multiselect(key="compare_models").value == ["sst2-gru", "sst2-gru-noreset", "sst2-rnn"]
-    lines = charts(app)["chart_compare_models"]["data"]
-    assert [line["name"] for line in lines] == ["sst2-gru", "sst2-gru-noreset", "sst2-rnn"]
+    spec, rows = vega_charts(app)[MODELS_CHART]
+    names = ["sst2-gru", "sst2-gru-noreset", "sst2-rnn"]
+    assert spec["layer"][1]["encoding"]["color"]["scale"]["domain"] == names
     noreset = load_model(ROOT / "models" / "sst2-gru-noreset")
     verdicts = {metric.label: metric.value for metric in app.metric}
-    for line, model, name in zip(lines, (gru, noreset, rnn), ("sst2-gru", "sst2-gru-noreset", "sst2-rnn")):
+    for model, name in zip((gru, noreset, rnn), names):
+        line = [row for row in rows if row["series"] == name]
         expected = _float64_probability(model, SENTENCE)  # (T + 1,): the start, then after each word
-        np.testing.assert_allclose(decode(line["y"]), expected, atol=1e-6)
-        assert list(decode(line["x"])) == list(range(-1, len(SENTENCE.split())))
+        np.testing.assert_allclose([row["p"] for row in line], expected, atol=1e-6)
+        assert [row["position"] for row in line] == list(range(-1, len(SENTENCE.split())))
+        assert [row["word"] for row in line] == ["(start)", *SENTENCE.split()]
         assert verdicts[f"{name}: P(positive) = {expected[-1]:.3f}"] == ("positive" if expected[-1] > 0.5
                                                                          else "negative")
     # two models only, or fewer: one fewer line, or a hint and no chart
     app.multiselect(key="compare_models").set_value(["sst2-rnn", "sst2-gru"])
     run(app)
-    assert [line["name"] for line in charts(app)["chart_compare_models"]["data"]] == ["sst2-rnn", "sst2-gru"]
+    assert [row["series"] for row in vega_charts(app)[MODELS_CHART][1]][::len(line)] == ["sst2-rnn",
+                                                                                                  "sst2-gru"]
     app.multiselect(key="compare_models").set_value(["sst2-gru"])
     run(app)
-    assert "chart_compare_models" not in charts(app)
+    assert MODELS_CHART not in vega_charts(app)
     assert any("at least two models" in caption.value for caption in app.caption)
     assert not app.exception and not app.error
 

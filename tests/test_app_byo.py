@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from gru_viz import analysis
 from gru_viz.model import load_model
 from gru_viz.upload import write_template
-from tests.helpers import APP, ROOT, TIMEOUT, charts, decode, open_page, open_sections, run, story
+from tests.helpers import APP, ROOT, TIMEOUT, charts, decode, open_page, open_sections, run, story, vega_charts
 
 UPLOADED = "your uploaded model"
 SENTENCE = "a great and lovely film"
@@ -131,8 +131,8 @@ def test_compare_reads_one_sentence_with_the_uploaded_model_beside_the_shipped_o
     _use_upload(app, template)
     open_page(app, "compare")
     assert app.multiselect(key="compare_models").value == [UPLOADED, "sst2-gru", "sst2-gru-noreset"]
-    spec = charts(app)["chart_compare_models"]
+    _, rows = vega_charts(app)["P(positive) after each word, one line per model"]
     expected = load_model(template).trace(SENTENCE)
-    first = spec["data"][0]
-    assert first["name"] == UPLOADED
-    assert np.array_equal(decode(first["y"]), np.r_[expected.start_probability, expected.probability.astype(float)])
+    assert rows[0]["series"] == UPLOADED
+    assert [row["p"] for row in rows if row["series"] == UPLOADED] == np.r_[expected.start_probability,
+                                                                            expected.probability.astype(float)].tolist()

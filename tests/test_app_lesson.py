@@ -15,12 +15,13 @@ from streamlit.testing.v1 import AppTest
 from gru_viz import probe
 from gru_viz.examples import EXAMPLES
 from gru_viz.model import load_model
-from tests.helpers import APP, ROOT, TIMEOUT, charts, decode, run, write_tiny_model
+from tests.helpers import APP, ROOT, TIMEOUT, run, vega_charts, write_tiny_model
 
 PAGE = "views/pages/lesson.py"
 GRU, NO_RESET, RNN = "sst2-gru", "sst2-gru-noreset", "sst2-rnn"
 FIRST, LAST, CONTRAST = (next(e for e in EXAMPLES if e.test == test)
                          for test in ("verdict_first", "verdict_last", "contrast"))
+MODELS = "P(positive) after each word, every model on the same sentence"
 P_TOLERANCE = 2e-6  # the page reads with PyTorch's float32 kernel; the oracle is float64
 
 
@@ -112,18 +113,30 @@ def texts(app: AppTest) -> str:
     return "\n".join(element.value for element in [*app.markdown, *app.warning]).replace("\\", "").replace("**", "")
 
 
-def trace_by_name(chart: dict) -> dict[str, np.ndarray]:
-    return {trace["name"]: decode(trace["y"]) for trace in chart["data"]}
+def chart(app: AppTest, title: str) -> tuple[dict, list[dict]]:
+    """The step's Vega-Lite chart with this title, (spec, rows); the step draws no Plotly chart (its bundle would
+    hold back the page's first paint)."""
+    assert not app.get("plotly_chart")
+    return vega_charts(app)[title]
+
+
+def lines_by_name(app: AppTest, title: str, value: str = "p") -> dict[str, np.ndarray]:
+    """A lines chart's series in their legend's order, each its ``value`` in reading order (the start first)."""
+    spec, rows = chart(app, title)
+    names = next(layer for layer in spec.get("layer", [spec]) if "color" in layer["encoding"])["encoding"]["color"][
+        "scale"]["domain"]
+    return {name: np.array([row[value] for row in rows if row["series"] == name]) for name in names}
 
 
 def test_step_1_gradient_flow_is_the_product_of_the_step_jacobians(oracles):
     app = open_lesson("1")
     assert app.subheader[0].value.startswith("Step 1 of 5")
-    flow = trace_by_name(charts(app)["chart_lesson_gradient"])
+    flow = lines_by_name(app, "How much of a gradient at the last word reaches each word (log scale)", "norm")
     gru, rnn = oracles[GRU].gradient_norms(FIRST.text), oracles[RNN].gradient_norms(FIRST.text)
     np.testing.assert_allclose(flow[f"GRU ({GRU})"], gru, rtol=1e-6)
     np.testing.assert_allclose(flow[f"vanilla RNN ({RNN})"], rnn, rtol=1e-6)
     assert rnn[0] < 1e-30 < 1 < gru[0]  # the RNN forgets, the GRU does not
+    assert app.selectbox(key="html_figure").options == ["chart_lesson_gradient"]  # its Plotly twin, to download
     shown = texts(app)
     assert f"receives a norm of {gru[0]:.3g} through the GRU and {rnn[0]:.3g} through the RNN" in shown
     for name in (GRU, RNN):
@@ -133,7 +146,7 @@ def test_step_1_gradient_flow_is_the_product_of_the_step_jacobians(oracles):
 
 def test_step_2_three_models_on_one_chart_and_the_update_gate_of_the_carriers(oracles):
     app = open_lesson("2")
-    lines = trace_by_name(charts(app)["chart_lesson_models"])
+    lines = lines_by_name(app, MODELS)
     assert list(lines) == [GRU, NO_RESET, RNN]  # all three on one chart
     for name, line in lines.items():
         read = oracles[name].read(FIRST.text)
@@ -146,8 +159,11 @@ def test_step_2_three_models_on_one_chart_and_the_update_gate_of_the_carriers(or
     shown = texts(app)
     assert "units that carry its verdict, and how much of their memory survives the 95 plot words" in shown
     assert ", ".join(f"unit {u}: {k:.3g}" for u, k in zip(carriers[:4], kept[:4])) in shown
-    heatmap = charts(app)["chart_lesson_update"]["data"][0]
-    np.testing.assert_allclose(decode(heatmap["z"]), gru["z"][:, carriers].T, atol=1e-6)
+    spec, cells = chart(app, "Update gate z of the units that carry the verdict")
+    assert spec["encoding"]["y"]["scale"]["domain"] == [f"unit {u} ({votes[u]:+.2f})" for u in carriers]
+    np.testing.assert_allclose(np.array([row["value"] for row in cells]).reshape(len(carriers), -1),
+                               gru["z"][:, carriers].T, atol=1e-6)
+    assert [row["word"] for row in cells[:len(gru["p"])]] == FIRST.text.split()
     # the chart's word axis and the probe rate beside the example
     assert "sst2-gru: P(positive) = 0.906, positive: right. This model passes 94.7% of such tests (n = 300)." in shown
 
@@ -161,7 +177,7 @@ def test_step_2_says_where_the_shown_model_fails_the_example(oracles):
     failures = [element.value.replace("\\", "") for element in app.warning]
     assert (f"{GRU}: P(positive) = {p:.3f}, negative: wrong. This model passes 87.7% of such tests (n = 300); "
             "this is one it fails.") in failures
-    lines = trace_by_name(charts(app)["chart_lesson_models"])
+    lines = lines_by_name(app, MODELS)
     for name, line in lines.items():
         np.testing.assert_allclose(line[1:], oracles[name].read(LAST.text)["p"], atol=P_TOLERANCE)
 
@@ -170,11 +186,16 @@ def test_step_3_the_reset_gate_at_but_and_the_cell_of_the_unit_that_flips(oracle
     app = open_lesson("3")
     gru = oracles[GRU].read(CONTRAST.text)
     turn = CONTRAST.text.split().index("but")
-    np.testing.assert_allclose(decode(charts(app)["chart_lesson_reset"]["data"][0]["y"]), gru["r"][turn], atol=1e-6)
+    spec, rows = chart(app, "r of every unit at “but”")
+    assert [row["unit"] for row in rows] == list(range(64))
+    np.testing.assert_allclose([row["value"] for row in rows], gru["r"][turn], atol=1e-6)
     head = oracles[GRU].head
     before, after = head * gru["h"][turn - 1], head * gru["h"][-1]
     flips = np.flatnonzero(np.sign(before) != np.sign(after))
     unit = int(flips[np.argmax(np.abs(after - before)[flips])])
+    ringed = [layer for layer in spec["layer"] if layer.get("transform")]
+    assert ringed and all(layer["transform"] == [{"filter": {"field": "unit", "equal": unit}}] for layer in ringed)
+    assert spec["layer"][0]["encoding"]["y"]["datum"] == 0.1  # the dotted line: r below it counts as shut
     carriers = np.argsort(-np.abs(head * gru["h"][-1]), kind="stable")[:8]
     shown = texts(app)
     assert (f"At “but” (word {turn}), {int((gru['r'][turn] < 0.1).sum())} of 64 units of {GRU} have r < 0.1, "
@@ -203,7 +224,7 @@ def test_step_4_the_forced_gru_is_the_rnn_exactly_and_not_the_trained_rnn(oracle
     equations = app.latex[-1].value
     assert equations.count(f"{forced['h'][turn, unit]:.10f}") == 2  # both sides, to ten decimals
     assert "the largest difference between the forced GRU and the tanh RNN with its weights is 0." in texts(app)
-    lines = trace_by_name(charts(app)["chart_lesson_forced"])
+    lines = lines_by_name(app, "P(positive) after each word: the GRU free, forced, and the RNN")
     free, trained = gru.read(CONTRAST.text), rnn.read(CONTRAST.text)
     expected = {GRU: free, f"{GRU}, forced r ≡ 1, z ≡ 0": forced, f"{RNN} (trained)": trained}
     assert list(lines) == list(expected)
@@ -237,7 +258,8 @@ def test_step_5_the_seed_questions_with_their_intervals_from_the_runs():
     def per_seed(variant, value):
         return {run["seed"]: value(run) for run in runs if run["variant"] == variant}
 
-    tables = [frame.value for frame in app.dataframe]
+    assert not app.dataframe  # plain tables: no data grid for the browser to load
+    tables = [frame.value for frame in app.table]
     reset, activations = tables[0], tables[1]
     measures = {"keeps an early verdict (k = 16)": lambda run: run["probe"]["verdict_first"]["16"],
                 "drops the past after “but” (k = 8)": lambda run: run["probe"]["contrast"]["8"],
@@ -286,6 +308,6 @@ def test_without_the_shipped_models_the_lesson_says_so_and_still_answers_the_see
     app = open_lesson("3")
     assert [element.value for element in app.info] == [
         f"The lesson reads the three shipped models; the models folder lacks {GRU}, {NO_RESET}, {RNN}."]
-    assert not app.get("plotly_chart") and not app.error
+    assert not app.get("plotly_chart") and not app.get("vega_lite_chart") and not app.error
     app = open_lesson("5")
-    assert len(app.dataframe) == 2 and not app.info  # the seed study needs no model
+    assert len(app.table) == 2 and not app.info  # the seed study needs no model

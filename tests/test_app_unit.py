@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from gru_viz.corpus import build_index
 from gru_viz.model import load_model
-from tests.helpers import APP, TIMEOUT, charts, decode, open_page, run, story, write_tiny_model
+from tests.helpers import APP, TIMEOUT, charts, decode, open_page, run, story, vega_charts, write_tiny_model
 from tests.library_helpers import float64_step
 
 WORDS = "a great movie boring plot not lovely awful the film is and but bold script alert".split()
@@ -190,6 +190,6 @@ def test_unit_labels_elsewhere_link_to_the_unit_page(app):
     rows = story(app)["units"][1]
     assert rows and all(row["href"] == f"unit?unit={row['unit'].split()[1]}&model=sst2-gru" for row in rows)
     app = open_page(app, "compare")
-    layout = charts(app)["chart_compare_A"]["layout"]
-    labels = layout["yaxis"]["ticktext"]
-    assert labels and all(label.startswith('<a href="unit?unit=') and 'model=sst2-gru' in label for label in labels)
+    spec, cells = vega_charts(app)["Sentence A: update gate z"]
+    assert spec["encoding"]["href"] == {"field": "href", "type": "nominal"}  # a click on a row opens its unit
+    assert cells and all(row["href"] == f"unit?unit={row['unit'].split()[1]}&model=sst2-gru" for row in cells)

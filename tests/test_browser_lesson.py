@@ -10,28 +10,23 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.test_browser import ARTIFACTS, LOAD_TIMEOUT, PLOTLY, _open, _screenshot_whole_page, _wait_until_idle
+from tests.test_browser import ARTIFACTS, LOAD_TIMEOUT, VEGA, _open, _screenshot_whole_page, _wait_until_idle
 
 pytestmark = pytest.mark.slow
 
 FAULTS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
-CHARTS = {1: 1, 2: 2, 3: 1, 4: 1, 5: 0}  # Plotly charts each step draws
+CHARTS = {1: 1, 2: 2, 3: 1, 4: 1, 5: 0}  # charts each step draws, all Vega-Lite: no step loads Plotly's bundle
 FAILED_READINGS = {1: 0, 2: 0, 3: 0, 4: 1, 5: 0}  # warnings: step 4's forced GRU reads the contrast review wrong
 
 
 def _cut(page) -> list[str]:
-    """Button and link labels cut by their box, and chart titles wider than their chart."""
+    """Button and link labels cut by their box, and chart texts Vega cut with "…" (wider than the chart)."""
     labels = page.evaluate(
         """() => [...document.querySelectorAll('[data-testid="stMain"] button, [data-testid="stMain"] button *, '
                                                + '[data-testid="stPageLink"] *')]
                    .filter(e => e.offsetParent && e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)""")
-    titles = page.evaluate(
-        """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(plot => {
-             const width = plot.getBoundingClientRect().width;
-             return [...plot.querySelectorAll('.gtitle')].filter(title => {
-               const box = title.getBBox(); return box.x < -1 || box.x + box.width > width + 1;
-             }).map(title => title.textContent);
-           })""")
+    titles = page.eval_on_selector_all(f"{VEGA} svg text",
+                                       "nodes => nodes.map(n => n.textContent).filter(t => t.endsWith('…'))")
     formulas = page.evaluate(  # KaTeX never wraps: a wider formula scrolls in its box (a 2 px overhang is its own)
         """() => [...document.querySelectorAll('[data-testid="stMain"] .katex-display')]
                    .filter(box => box.scrollWidth > box.clientWidth + 8).map(box => box.textContent.slice(0, 60))""")
@@ -46,12 +41,12 @@ def test_every_step_draws_at_both_widths_and_cuts_nothing(app_url, browser, widt
         for step, count in CHARTS.items():
             _open(page, f"{app_url}/lesson?step={step}")
             if count:
-                page.wait_for_function(f"() => document.querySelectorAll('{PLOTLY} .main-svg').length >= {count}",
+                page.wait_for_function(f"() => document.querySelectorAll('{VEGA} svg.marks').length >= {count}",
                                        timeout=LOAD_TIMEOUT)
                 _wait_until_idle(page)
             assert not page.locator(FAULTS).count(), [n.inner_text() for n in page.locator(FAULTS).all()]
             assert page.get_by_text(f"Step {step} of 5").count() == 1
-            assert page.locator(".stPlotlyChart").count() == count
+            assert page.locator(VEGA).count() == count and not page.locator(".stPlotlyChart").count()
             assert page.locator('[data-testid="stAlertContentWarning"]').count() == FAILED_READINGS[step]
             if step in (3, 4):
                 assert page.locator(".katex").count() >= 2  # the algebra and the cell, typeset

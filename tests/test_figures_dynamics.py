@@ -17,10 +17,11 @@ from gru_viz.figures.dynamics import (
     eigenvalue_figure,
     fixed_points_figure,
     gradient_flow_figure,
+    gradient_flow_spec,
 )
 from gru_viz.figures.sentence import TrajectoryPath, sentence_path, trajectory_figure
 from tests.helpers import decode
-from tests.library_helpers import gated_model, validated
+from tests.library_helpers import gated_model, outside_data, validated, vega_validated
 
 
 def _valid(figure: go.Figure) -> go.Figure:
@@ -35,6 +36,26 @@ def test_gradient_flow_figure_holds_the_norms_on_a_log_axis():
     assert np.array_equal(figure.data[0].y, gru) and np.array_equal(figure.data[1].y, rnn)
     with pytest.raises(ValueError, match="norms"):
         gradient_flow_figure(tokens, gru[:2])
+
+
+def test_gradient_flow_spec_holds_the_norms_exactly_on_a_log_axis():
+    tokens = ["a", "<b>bad</b>", "a"]
+    gru, rnn = np.array([0.5, 1.0, 2.0]), np.array([6.4e-39, 1e-2, 2.0])
+    spec = vega_validated(gradient_flow_spec(tokens, gru, rnn, names=("GRU (g)", "RNN (r)")))
+    rows = spec["data"]["values"]
+    for name, norms in (("GRU (g)", gru), ("RNN (r)", rnn)):
+        line = [row for row in rows if row["series"] == name]
+        assert [row["norm"] for row in line] == norms.tolist()
+        assert [(row["word"], row["position"], row["back"]) for row in line] == [("a", 0, 2), ("<b>bad</b>", 1, 1),
+                                                                                 ("a", 2, 0)]
+    encoding = spec["encoding"]
+    assert encoding["y"]["scale"] == {"type": "log"} and encoding["color"]["scale"]["domain"] == ["GRU (g)", "RNN (r)"]
+    assert encoding["x"]["scale"]["domain"] == ["0001 a", "0002 <b>bad</b>", "0003 a"]  # a column per position
+    assert "<b>" not in outside_data(spec)
+    alone = vega_validated(gradient_flow_spec(tokens, gru))
+    assert {row["series"] for row in alone["data"]["values"]} == {"GRU"}
+    with pytest.raises(ValueError, match="norms"):
+        gradient_flow_spec(tokens, gru[:2])
 
 
 def test_connectivity_figure_is_log10_side_by_side():

@@ -12,17 +12,19 @@ from gru_viz.figures.sentence import (
     compare_prediction_figure,
     compare_prediction_spec,
     difference_heatmap,
+    models_prediction_spec,
     patching_figure,
     probability_comparison_figure,
     sentence_path,
     story_figure,
     trajectory_figure,
+    unit_heatmap_spec,
     unit_heatmaps_figure,
     word_change_figure,
 )
 from gru_viz.figures.style import FIELD_RANGES, MAX_WORD_TICKS, marked_moves
 from tests.helpers import decode
-from tests.library_helpers import tiny_model, validated
+from tests.library_helpers import outside_data, tiny_model, validated, vega_validated
 
 FIELDS = ("update", "reset", "candidate", "hidden")
 
@@ -132,12 +134,62 @@ def test_the_compare_pages_first_chart_holds_the_same_lines_in_vega_lite(model, 
     other = model.trace("so <b>boring</b>")
     series = [("A", view.tokens, view.probability, view.start_probability),
               ("B", other.tokens, other.probability, other.start_probability)]
-    rows = compare_prediction_spec(series)["data"]["values"]
+    spec = vega_validated(compare_prediction_spec(series))
+    rows = spec["data"]["values"]
+    assert "<b>" not in outside_data(spec)
     for name, tokens, probability, start in series:
         line = [row for row in rows if row["series"] == name]
         assert [row["position"] for row in line] == list(range(-1, len(tokens)))
         assert [row["word"] for row in line] == ["(start)", *tokens]  # words as data, markup and all
         assert [row["p"] for row in line] == _line(probability, start).tolist()
+
+
+def test_several_models_on_one_word_axis_in_vega_lite():
+    tokens = ["not", "<b>bad</b>", "not"]  # a repeated word keeps its own column
+    readings = [("GRU", np.array([0.2, 0.8, 0.7], dtype=np.float32), 0.5), ("RNN <i>", np.array([0.3, 0.4, 0.1]), 0.45)]
+    spec = vega_validated(models_prediction_spec(tokens, readings))
+    rows = spec["data"]["values"]
+    for name, probability, start in readings:
+        line = [row for row in rows if row["series"] == name]
+        assert [row["p"] for row in line] == [start, *np.asarray(probability, dtype=np.float64).tolist()]
+        assert [row["word"] for row in line] == ["(start)", *tokens]
+        assert [row["position"] for row in line] == [-1, 0, 1, 2]
+        assert [row["key"] for row in line] == ["0000 (start)", "0001 not", "0002 <b>bad</b>", "0003 not"]
+    lines = spec["layer"][1]
+    assert lines["encoding"]["color"]["scale"] == {"domain": ["GRU", "RNN <i>"], "range": ["#2166ac", "#b2182b"]}
+    assert lines["encoding"]["x"]["scale"]["domain"] == [row["key"] for row in rows[:4]]
+    assert lines["mark"]["point"] is True and spec["layer"][0]["encoding"]["y"]["datum"] == 0.5  # the verdict line
+    assert "<b>" not in outside_data(spec)
+    assert vega_validated(models_prediction_spec(tokens, readings, points=False))["layer"][1]["mark"]["point"] is False
+    with pytest.raises(ValueError, match="read 2 words where the sentence has 3"):
+        models_prediction_spec(tokens, [("GRU", np.array([0.1, 0.2]), 0.5)])
+
+
+@pytest.mark.parametrize("field", ["update", "hidden"])
+def test_a_unit_heatmap_in_vega_lite_holds_the_field_of_the_units_exactly(view, field):
+    tokens = [*view.tokens[:-1], "<b>bad</b>"]
+    values = getattr(view, field)  # (T, H) float32
+    units, shares = np.array([5, 0, 3]), np.array([0.91, -0.5, 0.004])
+    spec = vega_validated(unit_heatmap_spec(tokens, values, units, shares, field=field,
+                                            unit_link="unit?unit={unit}&model=m"))
+    cells = spec["data"]["values"]
+    assert [row["value"] for row in cells] == values[:, units].T.astype(np.float64).ravel().tolist()
+    assert [row["word"] for row in cells] == tokens * 3
+    assert [row["position"] for row in cells] == list(range(len(tokens))) * 3
+    assert [row["unit"] for row in cells[::len(tokens)]] == ["unit 5 (+0.91)", "unit 0 (-0.50)", "unit 3 (+0.00)"]
+    assert [row["href"] for row in cells[::len(tokens)]] == ["unit?unit=5&model=m", "unit?unit=0&model=m",
+                                                             "unit?unit=3&model=m"]
+    encoding = spec["encoding"]
+    assert encoding["y"]["scale"]["domain"] == ["unit 5 (+0.91)", "unit 0 (-0.50)", "unit 3 (+0.00)"]
+    assert encoding["href"]["field"] == "href"
+    low, high = FIELD_RANGES[field]  # the story's colours: Viridis on a gate's 0 … 1, red–white–blue on −1 … 1
+    scale = encoding["color"]["scale"]
+    assert (scale == {"scheme": "viridis", "domain": [0.0, 1.0]} if field == "update"
+            else (scale["domain"][0], scale["domain"][-1], scale["range"][2]) == (low, high, "#f7f7f7"))
+    assert "<b>" not in outside_data(spec)
+    plain = vega_validated(unit_heatmap_spec(tokens, values, units))
+    assert "href" not in plain["encoding"] and plain["encoding"]["y"]["scale"]["domain"] == ["unit 5", "unit 0",
+                                                                                              "unit 3"]
 
 
 def test_free_against_clamped(model):

@@ -5,7 +5,8 @@ page's first chart, Vega-Lite specs. Nothing here computes a number the page sho
 - ``sentence``: a sentence read: the story, each word's change of the logit, unit heatmaps, the memory's path,
   and two readings side by side (two sentences, free against forced gates, activation patching).
 - ``cell``:     one unit through the sentence, and the cell's equations with the model's numbers.
-- ``story``:    the Read page's first chart as Vega-Lite (drawn without Plotly's bundle).
+- ``story``:    the Read page's first chart as Vega-Lite (drawn without Plotly's bundle), and the word axis and
+  field colours every Vega-Lite spec shares.
 - ``dataset``:  over a data set: gate saturation, timescales, unit search, the ablation, gradient flow by
   distance, the memory probe's curves.
 - ``dynamics``: a sentence's gradient flow, connectivity, fixed points and their eigenvalues, integrated gradients.
@@ -40,11 +41,15 @@ from gru_viz.figures.dynamics import (
     eigenvalue_figure,
     fixed_points_figure,
     gradient_flow_figure,
+    gradient_flow_spec,
 )
 from gru_viz.figures.lesson import (
     carriers_figure,
+    carriers_spec,
     gate_across_units_figure,
+    gate_across_units_spec,
     models_probability_figure,
+    models_probability_spec,
     vanilla_latex,
 )
 from gru_viz.figures.sentence import (
@@ -53,15 +58,17 @@ from gru_viz.figures.sentence import (
     compare_prediction_spec,
     difference_heatmap,
     models_prediction_figure,
+    models_prediction_spec,
     patching_figure,
     probability_comparison_figure,
     sentence_path,
     story_figure,
     trajectory_figure,
+    unit_heatmap_spec,
     unit_heatmaps_figure,
     word_change_figure,
 )
-from gru_viz.figures.story import START, story_specs, word_key
+from gru_viz.figures.story import START, field_colour_scale, story_specs, word_key, word_x
 from gru_viz.figures.study import claim_rows, claim_spec
 from gru_viz.figures.style import (
     FIELD_RANGES,
@@ -84,12 +91,12 @@ __all__ = [
     # a sentence read, and two readings side by side
     "TrajectoryPath", "sentence_path", "story_figure", "trajectory_figure", "unit_heatmaps_figure",
     "word_change_figure", "compare_prediction_figure", "compare_prediction_spec", "models_prediction_figure",
-    "difference_heatmap",
+    "models_prediction_spec", "unit_heatmap_spec", "difference_heatmap",
     "patching_figure", "probability_comparison_figure",
     # the cell
     "cell_latex", "unit_over_words_figure", "unit_over_words_spec",
     # the Read page's first chart, in Vega-Lite
-    "START", "story_specs", "word_key",
+    "START", "field_colour_scale", "story_specs", "word_key", "word_x",
     # the seed study's claims, in Vega-Lite
     "claim_rows", "claim_spec",
     # over a data set
@@ -99,8 +106,10 @@ __all__ = [
     "shaded_contexts_html", "shaded_words_html", "steering_figure", "unit_histograms_figure",
     # the memory's dynamics
     "attribution_figure", "connectivity_figure", "eigenvalue_figure", "fixed_points_figure", "gradient_flow_figure",
+    "gradient_flow_spec",
     # any trace, by layer, direction and batch item (notebooks)
     "DIRECTIONS", "hidden_path", "trace_heatmaps",
     # the lesson
-    "carriers_figure", "gate_across_units_figure", "models_probability_figure", "vanilla_latex",
+    "carriers_figure", "carriers_spec", "gate_across_units_figure", "gate_across_units_spec",
+    "models_probability_figure", "models_probability_spec", "vanilla_latex",
 ]

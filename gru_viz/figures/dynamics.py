@@ -15,10 +15,11 @@ import numpy as np
 import plotly.graph_objects as go
 
 from gru_viz.analysis.projection import Projection, project
+from gru_viz.figures.story import word_key, word_x
 from gru_viz.figures.style import EXACT, SERIES_COLORS, new_figure, plotly_text, word_axis
 
 __all__ = ["attribution_figure", "connectivity_figure", "eigenvalue_figure", "fixed_points_figure",
-           "gradient_flow_figure"]
+           "gradient_flow_figure", "gradient_flow_spec"]
 
 CONNECTIVITY_SCALE = [[0.0, "#fff5eb"], [0.35, "#fdae6b"], [0.7, "#d94801"], [1.0, "#3f0d02"]]  # log10 norm
 LOG_FLOOR = 1e-30  # norms below this are drawn as this (a vanilla RNN's fall below 1e-100 on long text)
@@ -45,6 +46,47 @@ def gradient_flow_figure(tokens: list[str], gru: np.ndarray, rnn: np.ndarray | N
               "yaxis": {"type": "log", "title": {"text": "‖∂h_T/∂h_t‖ (Frobenius)"}, "exponentformat": "power"}}
     return new_figure(data, layout)
 
+
+
+def gradient_flow_spec(tokens: list[str], gru: np.ndarray, rnn: np.ndarray | None = None, *,
+                       names: tuple[str, str] = ("GRU", "vanilla RNN")) -> dict:
+    """``gradient_flow_figure`` as one Vega-Lite spec (drawn without Plotly's bundle, see ``figures.story``):
+    ‖∂h_T/∂h_t‖ at each word, ``gru`` (T,) and optionally ``rnn`` (T,), one line each on a log y axis. Words
+    travel as data, keyed by position (``figures.story.word_key``).
+
+    >>> spec = gradient_flow_spec(["not", "bad"], np.array([2.0, 4.0]), np.array([1e-3, 4.0]))
+    >>> [(row["series"], row["word"], row["norm"]) for row in spec["data"]["values"]][1:3]
+    [('GRU', 'bad', 4.0), ('vanilla RNN', 'not', 0.001)]
+    """
+    keys = [word_key(t, word) for t, word in enumerate(tokens)]
+    series = list(names[:1] if rnn is None else names)
+    rows = []
+    for name, norms in zip(series, [gru] if rnn is None else [gru, rnn]):
+        norms = np.asarray(norms, dtype=np.float64)
+        if len(norms) != len(tokens):
+            raise ValueError(f"{len(norms)} norms for {len(tokens)} tokens")
+        rows += [{"series": name, "key": key, "word": word, "position": t, "back": len(tokens) - 1 - t,
+                  "norm": float(norm)} for t, (key, word, norm) in enumerate(zip(keys, tokens, norms))]
+    return {"title": {"text": "How much of a gradient at the last word reaches each word (log scale)",
+                      "anchor": "start"},
+            "data": {"values": rows}, "height": 280, "width": "container",
+            "autosize": {"type": "fit-x", "contains": "padding"},
+            "mark": {"type": "line", "point": True, "strokeWidth": 2},
+            "encoding": {"x": word_x(keys),
+                         # a norm that underflows to 0 has no place on a log axis: Vega-Lite leaves it out
+                         "y": {"field": "norm", "type": "quantitative", "scale": {"type": "log"},
+                               "axis": {"title": "‖∂h_T/∂h_t‖ (Frobenius)", "format": ".0e"}},
+                         "color": {"field": "series", "type": "nominal", "sort": series,
+                                   "scale": {"domain": series, "range": SERIES_COLORS[:len(series)]},
+                                   "legend": {"title": None, "orient": "bottom", "direction": "horizontal",
+                                              "labelLimit": 320}},
+                         "tooltip": [{"field": "series", "type": "nominal", "title": "network"},
+                                     {"field": "word", "type": "nominal"},
+                                     {"field": "position", "type": "quantitative"},
+                                     {"field": "back", "type": "quantitative", "title": "words from the end"},
+                                     {"field": "norm", "type": "quantitative", "title": "‖∂h_T/∂h_t‖",
+                                      "format": ".6e"}]},
+            "config": {"view": {"stroke": None}, "axis": {"labelFontSize": 12}}}
 
 
 def connectivity_figure(matrices: dict[str, np.ndarray], tokens: list[str] | dict[str, list[str]]) -> go.Figure:

@@ -10,8 +10,9 @@ one sentence patched with another's memory). Arrays in, ``go.Figure`` out, in th
 - ``trajectory_figure``: the hidden state's path in 2-D or 3-D (``sentence_path`` places a sentence on a basis).
 - ``compare_prediction_figure``, ``probability_comparison_figure``, ``difference_heatmap``, ``patching_figure``:
   two sentences, a free and a forced reading, and activation patching.
-- ``compare_prediction_spec``: ``compare_prediction_figure`` as a Vega-Lite spec (a plain dict), the first chart of
-  *Compare & intervene*: Streamlit draws it before Plotly's bundle has loaded (see ``figures.story``).
+- ``compare_prediction_spec``, ``models_prediction_spec``, ``unit_heatmap_spec``: the charts *Compare & intervene*
+  draws on load as Vega-Lite specs (plain dicts), which Streamlit draws without Plotly's bundle (see
+  ``figures.story``); their Plotly twins go to the HTML download.
 
 >>> import numpy as np
 >>> figure = word_change_figure(["not", "bad"], np.array([-0.5, 1.5]), start_logit=0.1)
@@ -29,6 +30,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from gru_viz.analysis.projection import Projection, project
+from gru_viz.figures.story import START, field_colour_scale, word_key, word_x
 from gru_viz.figures.style import (
     DIVERGING,
     EXACT,
@@ -49,8 +51,9 @@ from gru_viz.figures.style import (
 from gru_viz.model import VERDICT_THRESHOLD, SentenceTrace
 
 __all__ = ["TrajectoryPath", "compare_prediction_figure", "compare_prediction_spec", "difference_heatmap",
-           "patching_figure", "probability_comparison_figure", "sentence_path", "story_figure", "trajectory_figure",
-           "unit_heatmaps_figure", "word_change_figure"]
+           "models_prediction_figure", "models_prediction_spec", "patching_figure", "probability_comparison_figure",
+           "sentence_path", "story_figure", "trajectory_figure", "unit_heatmap_spec", "unit_heatmaps_figure",
+           "word_change_figure"]
 
 MAX_PATH_LABELS = 40  # beyond this many words, label every k-th point along a trajectory (hover names all)
 
@@ -333,6 +336,42 @@ def models_prediction_figure(tokens: list[str], readings: list[tuple[str, np.nda
     return new_figure(data, layout)
 
 
+_CONFIG = {"view": {"stroke": None}, "axis": {"labelFontSize": 12}}
+_DASHES = [[1, 0], [6, 4], [2, 3], [6, 3, 2, 3]]  # solid, dash, dot, dash-dot: the Plotly twins' line dashes
+
+
+def _probability_lines_spec(rows: list[dict], names: list[str], x: dict, *, title: str, series_title: str,
+                            points: bool, dashes: list) -> dict:
+    """P(positive) of several series as lines on one chart, the verdict line dotted: ``rows`` hold "series",
+    "word", "position" and "p" each, plus the field ``x`` encodes; one colour (and dash) per name."""
+    legend = {"title": None, "orient": "bottom", "direction": "horizontal", "labelLimit": 320, "symbolType": "stroke",
+              "symbolStrokeWidth": 2, "symbolSize": 400}
+    return {"title": {"text": title, "anchor": "start"}, "data": {"values": rows}, "height": 260,
+            "width": "container", "autosize": {"type": "fit-x", "contains": "padding"},
+            "layer": [
+                {"mark": {"type": "rule", "strokeDash": [2, 3], "color": "#888888"},
+                 "encoding": {"y": {"datum": VERDICT_THRESHOLD}}},
+                {"mark": {"type": "line", "point": points, "strokeWidth": 2},
+                 "encoding": {"x": x,
+                              "y": {"field": "p", "type": "quantitative", "scale": {"domain": [0, 1]},
+                                    "axis": {"title": "P(positive)"}},
+                              "color": {"field": "series", "type": "nominal", "sort": names,
+                                        "scale": {"domain": names, "range": [
+                                            SERIES_COLORS[index % len(SERIES_COLORS)]
+                                            for index in range(len(names))]},
+                                        "legend": legend},
+                              # one legend of both: its symbols are the lines, colour and dash
+                              "strokeDash": {"field": "series", "type": "nominal", "sort": names, "legend": legend,
+                                             "scale": {"domain": names, "range": [
+                                                 dashes[index % len(dashes)] for index in range(len(names))]}},
+                              "tooltip": [{"field": "series", "type": "nominal", "title": series_title},
+                                          {"field": "word", "type": "nominal", "title": "after"},
+                                          {"field": "position", "type": "quantitative"},
+                                          {"field": "p", "type": "quantitative", "title": "P(positive)",
+                                           "format": ".6f"}]}}],
+            "config": _CONFIG}
+
+
 def compare_prediction_spec(series: list[tuple[str, list[str], np.ndarray, float]]) -> dict:
     """``compare_prediction_figure`` as one Vega-Lite spec: P(positive) of each of ``series`` ((name, tokens,
     probability (T,), start_probability) each) by position from −1 (the start), one line each, the verdict line
@@ -346,31 +385,75 @@ def compare_prediction_spec(series: list[tuple[str, list[str], np.ndarray, float
     for name, tokens, probability, start in series:
         values = np.concatenate([[start], np.asarray(probability, dtype=np.float64)])  # (T + 1,)
         rows += [{"series": name, "position": t - 1, "word": word, "p": float(value)}
-                 for t, (word, value) in enumerate(zip(["(start)", *tokens], values))]
-    names = [name for name, *_ in series]
-    return {"title": {"text": "P(positive) after each word, position by position", "anchor": "start"},
-            "data": {"values": rows}, "height": 260, "width": "container",
+                 for t, (word, value) in enumerate(zip([START, *tokens], values))]
+    x = {"field": "position", "type": "quantitative",
+         "axis": {"title": "position (−1 = before the first word)", "tickMinStep": 1}}
+    return _probability_lines_spec(rows, [name for name, *_ in series], x, series_title="sentence", points=True,
+                                   title="P(positive) after each word, position by position",
+                                   dashes=[[1, 0], [6, 4]])
+
+
+def models_prediction_spec(tokens: list[str], readings: list[tuple[str, np.ndarray, float]], *,
+                           title: str = "P(positive) after each word, one line per model",
+                           points: bool = True) -> dict:
+    """``models_prediction_figure`` as one Vega-Lite spec: one sentence read by several models, P(positive) after
+    each word from the start, one line (its own colour and dash) per model on one word axis. ``readings`` is
+    (model name, probability (T,), start_probability) each. ``points``: a dot on every word (off for long text).
+    Words travel as data, keyed by position (``figures.story.word_key``) so a repeated word keeps its column.
+
+    >>> spec = models_prediction_spec(["not", "bad"], [("GRU", np.array([0.2, 0.8]), 0.5)])
+    >>> [(row["word"], row["p"]) for row in spec["data"]["values"]]
+    [('(start)', 0.5), ('not', 0.2), ('bad', 0.8)]
+    """
+    keys = [word_key(t - 1, word) for t, word in enumerate([START, *tokens])]
+    rows = []
+    for name, probability, start in readings:
+        probability = np.asarray(probability, dtype=np.float64)
+        if len(probability) != len(tokens):
+            raise ValueError(f"{name} read {len(probability)} words where the sentence has {len(tokens)}")
+        values = np.concatenate([[start], probability])  # (T + 1,)
+        rows += [{"series": name, "key": key, "position": t - 1, "word": word, "p": float(value)}
+                 for t, (key, word, value) in enumerate(zip(keys, [START, *tokens], values))]
+    return _probability_lines_spec(rows, [name for name, *_ in readings], word_x(keys), title=title,
+                                   series_title="model", points=points, dashes=_DASHES)
+
+
+def unit_heatmap_spec(tokens: list[str], values, units, shares=None, *, field: str = "update",
+                      unit_link: str | None = None, title: str | None = None) -> dict:
+    """``unit_heatmaps_figure`` of one field as a Vega-Lite spec: ``field`` of the chosen ``units`` (K,) from
+    ``values`` (T, H), one row per unit labelled with its share (``shares`` (K,), optional), one column per word,
+    on the field's range and colours (``figures.story.field_colour_scale``, as the story's unit rows).
+    ``unit_link``: a URL with ``{unit}`` in it; a click on a unit's row opens it (Vega-Lite's href channel).
+    Words travel as data, keyed by position.
+
+    >>> spec = unit_heatmap_spec(["not", "bad"], np.array([[0.1, 0.9], [0.2, 0.8]]), [1], [0.5])
+    >>> [(row["unit"], row["word"], row["value"]) for row in spec["data"]["values"]]
+    [('unit 1 (+0.50)', 'not', 0.9), ('unit 1 (+0.50)', 'bad', 0.8)]
+    """
+    units = np.asarray(units, dtype=np.int64)
+    labels = unit_labels(units, shares)
+    keys = [word_key(t, word) for t, word in enumerate(tokens)]
+    shown = np.asarray(values, dtype=np.float64)[:, units]  # (T, K)
+    symbol = FIELD_SYMBOLS[field]
+    cells = [{"unit": labels[k], "key": keys[t], "word": word, "position": t, "value": float(shown[t, k]),
+              **({"href": unit_link.format(unit=int(units[k]))} if unit_link else {})}
+             for k in range(len(units)) for t, word in enumerate(tokens)]
+    encoding = {"x": word_x(keys),
+                "y": {"field": "unit", "type": "nominal", "scale": {"domain": labels},
+                      "axis": {"title": None, "labelOverlap": False, "labelLimit": 130}},
+                "color": {"field": "value", "type": "quantitative", "scale": field_colour_scale(field),
+                          "legend": {"title": symbol, "orient": "top", "direction": "horizontal",
+                                     "titleOrient": "left", "gradientLength": 120, "gradientThickness": 8}},
+                "tooltip": [{"field": "unit", "type": "nominal"}, {"field": "word", "type": "nominal"},
+                            {"field": "position", "type": "quantitative"},
+                            {"field": "value", "type": "quantitative", "title": symbol, "format": ".6f"}]}
+    if unit_link:
+        encoding["href"] = {"field": "href", "type": "nominal"}
+    return {"title": {"text": title or FIELD_TITLES[field][0].upper() + FIELD_TITLES[field][1:], "anchor": "start"},
+            "data": {"values": cells}, "height": UNIT_ROW_PX * max(len(units), 1), "width": "container",
             "autosize": {"type": "fit-x", "contains": "padding"},
-            "layer": [
-                {"mark": {"type": "rule", "strokeDash": [2, 3], "color": "#888888"},
-                 "encoding": {"y": {"datum": VERDICT_THRESHOLD}}},
-                {"mark": {"type": "line", "point": True},
-                 "encoding": {"x": {"field": "position", "type": "quantitative",
-                                    "axis": {"title": "position (−1 = before the first word)", "tickMinStep": 1}},
-                              "y": {"field": "p", "type": "quantitative", "scale": {"domain": [0, 1]},
-                                    "axis": {"title": "P(positive)"}},
-                              "color": {"field": "series", "type": "nominal",
-                                        "scale": {"domain": names, "range": SERIES_COLORS[:len(names)]},
-                                        "legend": {"title": None, "orient": "bottom", "direction": "horizontal"}},
-                              "strokeDash": {"field": "series", "type": "nominal", "legend": None,
-                                             "scale": {"domain": names,
-                                                       "range": [[1, 0]] + [[6, 4]] * (len(names) - 1)}},
-                              "tooltip": [{"field": "series", "type": "nominal", "title": "sentence"},
-                                          {"field": "word", "type": "nominal", "title": "after"},
-                                          {"field": "position", "type": "quantitative"},
-                                          {"field": "p", "type": "quantitative", "title": "P(positive)",
-                                           "format": ".6f"}]}}],
-            "config": {"view": {"stroke": None}, "axis": {"labelFontSize": 12}}}
+            "mark": {"type": "rect", **({"cursor": "pointer"} if unit_link else {})}, "encoding": encoding,
+            "config": _CONFIG}
 
 
 def probability_comparison_figure(tokens: list[str], free: np.ndarray, clamped: np.ndarray, *,

@@ -40,7 +40,7 @@ from gru_viz.figures.style import (
 )
 from gru_viz.model import VERDICT_THRESHOLD
 
-__all__ = ["START", "story_specs", "word_key"]
+__all__ = ["START", "field_colour_scale", "story_specs", "word_key", "word_x"]
 
 START = "(start)"
 # every row's y axis takes the same room, so the three rows' columns line up
@@ -53,6 +53,23 @@ _RIGHT_ALIGNED = 0.15  # ringed labels in the last 15% of the columns end at the
 def word_key(position: int, word: str) -> str:
     """The column key of the word at ``position`` (−1: the start): zero-padded so keys sort in reading order."""
     return f"{position + 1:0{_KEY_DIGITS}d} {word}"
+
+
+def word_x(keys: list[str], *, labelled: bool = True) -> dict:
+    """The x encoding of a word axis whose columns are ``keys`` (``word_key`` each, in reading order): the axis
+    shows the word alone, slanted past 12 words; ``labelled=False`` hides it (a row above another's words)."""
+    if not labelled:
+        return {"field": "key", "type": "ordinal", "scale": {"domain": keys}, "axis": None}
+    return {"field": "key", "type": "ordinal", "scale": {"domain": keys},
+            "axis": {"title": None, "labelExpr": f"substring(datum.label, {_KEY_DIGITS + 1})", "labelOverlap": True,
+                     "labelAngle": -40 if len(keys) > 12 else 0, "labelLimit": 90, "ticks": False, "domain": False}}
+
+
+def field_colour_scale(field: str) -> dict:
+    """The Vega-Lite colour scale of a trace field, as the Plotly figures draw it: a gate on Viridis over 0 … 1,
+    n and h red–white–blue over −1 … 1."""
+    low, high = FIELD_RANGES[field]
+    return {"scheme": "viridis", "domain": [low, high]} if low == 0 else _colour_scale(DIVERGING, low, high)
 
 
 def _colour_scale(stops, low: float, high: float) -> dict:
@@ -94,12 +111,8 @@ def story_specs(tokens: list[str], probability, start_probability: float, change
         words.append({"key": keys[t + 1], "word": word, "p": float(probability[t]), "moved": float(moves[t]),
                       "change": float(changes[t]), "ring": t in marked, "label": f"{word} {moves[t]:+.2f}",
                       "align": _label_align(t, steps)})
-    low, high = FIELD_RANGES[field]
     # the words label the lowest row only; the rows above share its columns (same keys, same y-axis room)
-    x_hidden = {"field": "key", "type": "ordinal", "scale": {"domain": keys}, "axis": None}
-    x_words = {**x_hidden, "axis": {"title": None, "labelExpr": f"substring(datum.label, {_KEY_DIGITS + 1})",
-                                    "labelOverlap": True, "labelAngle": -40 if steps > 12 else 0,
-                                    "labelLimit": 90, "ticks": False, "domain": False}}
+    x_hidden, x_words = word_x(keys, labelled=False), word_x(keys)
     y_probability = {"field": "p", "type": "quantitative", "scale": {"domain": [0, 1]},
                      "axis": {"title": probability_title, "values": [0, VERDICT_THRESHOLD, 1], "grid": False,
                               **_Y_AXIS}}
@@ -149,7 +162,7 @@ def story_specs(tokens: list[str], probability, start_probability: float, change
                      "tooltip": [{"field": "word", "type": "nominal", "title": "word"},
                                  {"field": "change", "type": "quantitative", "title": "logit changed by",
                                   "format": "+.6f"}]}}
-    colour_scale = ({"scheme": "viridis", "domain": [low, high]} if low == 0 else _colour_scale(DIVERGING, low, high))
+    colour_scale = field_colour_scale(field)
     legend_title = FIELD_SYMBOLS[field] if reset is None else f"{FIELD_SYMBOLS[field]}, {FIELD_SYMBOLS['reset']}"
     legend = {"title": legend_title, "orient": "top", "direction": "horizontal", "titleOrient": "left",
               "gradientLength": 120, "gradientThickness": 8, "offset": 4, "padding": 0}

@@ -3,13 +3,15 @@ the other."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from gru_viz import analysis, paths
 from gru_viz.model import is_positive
 from views.parts import caches, research, state
 from views.parts import unit as unit_sections
-from views.parts.charts import chart, figure_download, remember_figure
+from views.parts.charts import chart, figure_download, vega_chart
 from views.parts.models_side_by_side import models_side_by_side
 
 MODE_LABELS = {"free": "free (as trained)", "vanilla-RNN mode": "vanilla-RNN mode (r ≡ 1, z ≡ 0)",
@@ -43,26 +45,26 @@ if any(sentence is None for sentence in sentences):
 changes = [caches.unit_changes(model_key, text, sentence) for text, sentence in zip(texts, sentences)]
 
 # ---- side by side ----
-# Vega-Lite, sent before the Plotly figures below are built: the first chart waits for neither them nor their bundle
+# every chart drawn on load is Vega-Lite: a Plotly chart makes the browser load Plotly's bundle before it paints
+# the page; the Plotly twins are built only when the HTML download asks for them
+twins = partial(caches.compare_figures, model_key, texts, _sentences=sentences, _changes=changes)
 if model.num_classes == 1:
-    st.vega_lite_chart(caches.compare_prediction_spec(model_key, texts, _sentences=sentences), width="stretch",
-                       key="chart_compare_prediction")
-shown = caches.compare_figures(model_key, texts, _sentences=sentences, _changes=changes)
-if model.num_classes == 1:
-    remember_figure("chart_compare_prediction", shown["prediction"])
+    vega_chart(caches.compare_prediction_spec(model_key, texts, _sentences=sentences), "chart_compare_prediction",
+               lambda: twins()["prediction"])
 else:  # each sentence's line would follow its own predicted class: not one scale to compare on
     st.text("  ·  ".join(f"{name}: {s.labels[s.predicted]} (P = {s.probability[-1]:.3f})"
                          for name, s in zip("AB", sentences)))
-left, right = st.columns(2)
-with left:
-    chart(shown["units_A"], "chart_compare_A")
-with right:
-    chart(shown["units_B"], "chart_compare_B")
+specs = caches.compare_unit_specs(model_key, texts, _sentences=sentences, _changes=changes)
+for column, name in zip(st.columns(2), "AB"):
+    with column:
+        vega_chart(specs[f"units_{name}"], f"chart_compare_{name}", lambda name=name: twins()[f"units_{name}"])
 st.caption(f"Both sentences read by the same model. Rows: the {caches.TOP_UNITS} units with the largest share of the "
-           f"two verdicts together, in the same order on both sides (in brackets: each unit's share in that sentence)."
+           f"two verdicts together, in the same order on both sides (in brackets: each unit's share in that sentence). "
+           "A click on a row opens its unit's page."
            if all(c is not None for c in changes) else
            f"Both sentences read by the same model. Rows: units 0 to {caches.TOP_UNITS - 1} by index (the verdict "
-           f"splits by unit only for a one-direction \"last\" readout at its top layer).")
+           f"splits by unit only for a one-direction \"last\" readout at its top layer). A click on a row opens its "
+           "unit's page.")
 
 # ---- one sentence, several models ----
 models_side_by_side(texts[0])

@@ -8,12 +8,14 @@ computed from the models as the page draws (cached in ``views/parts/caches.py``)
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
+import pandas as pd
 import streamlit as st
 
 from gru_viz import figures, lesson, paths, study
 from views.parts import caches
-from views.parts.charts import chart
+from views.parts.charts import figure_download, vega_chart
 from views.parts.markdown import literal
 
 GRU, NO_RESET, RNN = paths.DEFAULT_MODEL, paths.NO_RESET_MODEL, paths.RNN_MODEL
@@ -71,8 +73,10 @@ def gradient_step(models: dict) -> None:
                         f"back) receives a norm of {shown.first_word(GRU):.3g} through the GRU and "
                         f"{shown.first_word(RNN):.3g} through the RNN (both are √H = "
                         f"{shown.flow[GRU][-1]:.3g} at the last word)."))
-    chart(figures.gradient_flow_figure(shown.tokens, shown.flow[GRU], shown.flow[RNN],
-                                       names=(f"GRU ({GRU})", f"vanilla RNN ({RNN})")), "chart_lesson_gradient")
+    flow = (shown.tokens, shown.flow[GRU], shown.flow[RNN])
+    names = (f"GRU ({GRU})", f"vanilla RNN ({RNN})")
+    vega_chart(figures.gradient_flow_spec(*flow, names=names), "chart_lesson_gradient",
+               partial(figures.gradient_flow_figure, *flow, names=names))
     readings(shown.readings)
     review_text(lesson.VERDICT_FIRST, "The review (a verdict, then 8 plot sentences)")
 
@@ -83,15 +87,16 @@ def memory_step(models: dict) -> None:
                                  "verdict_last": "8 plot sentences, then the verdict"}.get)
     shown = caches.lesson_memory(tuple(caches.named_model(name)[0] for name in models), test, GRU, _models=models)
     series = [(reading.name, reading.probability, reading.start_probability) for reading in shown.readings]
-    chart(figures.models_probability_figure(shown.readings[0].tokens, series), "chart_lesson_models")
+    vega_chart(figures.models_probability_spec(shown.readings[0].tokens, series), "chart_lesson_models",
+               partial(figures.models_probability_figure, shown.readings[0].tokens, series))
     readings(shown.readings)
     plot = range(len(shown.update))[shown.plot]
     st.markdown(literal(f"The {GRU} units that carry its verdict, and how much of their memory survives the "
                         f"{len(plot)} plot words (∏ z over the plot): ")
                 + ", ".join(f"unit {unit}: {kept:.3g}" for unit, kept in zip(shown.carriers[:4], shown.kept[:4]))
                 + ".")
-    chart(figures.carriers_figure(shown.update, shown.readings[0].tokens, shown.carriers, shown.shares),
-          "chart_lesson_update")
+    carriers = (shown.update, shown.readings[0].tokens, shown.carriers, shown.shares)
+    vega_chart(figures.carriers_spec(*carriers), "chart_lesson_update", partial(figures.carriers_figure, *carriers))
     st.caption("Rows: the units with the largest share of the GRU's verdict (in brackets). Yellow is z near 1: the "
                "unit keeps its memory through that word; dark is z near 0: the word overwrites it.")
     review_text(lesson.VERDICT_FIRST if test == "verdict_first" else lesson.VERDICT_LAST, "The review")
@@ -108,8 +113,9 @@ def reset_step(models: dict) -> None:
                         f"at the end. Its r = {step.reset:.2e} multiplies a memory term of "
                         f"{step.candidate_terms.from_memory:+.3f}, so n is the word's alone: "
                         f"h goes from {step.previous:+.3f} to {step.hidden:+.3f}."))
-    chart(figures.gate_across_units_figure(shown.reset, shown.tokens[shown.position], marked=shown.unit,
-                                           shut=lesson.SHUT), "chart_lesson_reset")
+    gate = {"values": shown.reset, "word": shown.tokens[shown.position], "marked": shown.unit, "shut": lesson.SHUT}
+    vega_chart(figures.gate_across_units_spec(**gate), "chart_lesson_reset",
+               partial(figures.gate_across_units_figure, **gate))
     st.latex(figures.cell_latex(step))
     st.caption(f"Unit {shown.unit} at “{step.token}”, PyTorch's four GRU equations with the model's own numbers.")
     readings([shown.reading])
@@ -129,9 +135,9 @@ def vanilla_step(models: dict) -> None:
                         f"between the forced GRU and the tanh RNN with its weights is {shown.difference:g}."))
     st.markdown("**But forcing is not training.**")
     series = [(reading.name, reading.probability, reading.start_probability) for reading in shown.readings]
-    chart(figures.models_probability_figure(shown.tokens, series,
-                                            title="P(positive) after each word: the GRU free, forced, and the RNN"),
-          "chart_lesson_forced")
+    title = "P(positive) after each word: the GRU free, forced, and the RNN"
+    vega_chart(figures.models_probability_spec(shown.tokens, series, title=title), "chart_lesson_forced",
+               partial(figures.models_probability_figure, shown.tokens, series, title=title))
     shown_readings = list(shown.readings)
     if st.toggle("Score the forced GRU on the memory probe's contrast tests too", key="lesson_probe_forced",
                  help="The 300 tests the cards' rates count, read again with r ≡ 1, z ≡ 0: about 15 s the first "
@@ -162,8 +168,8 @@ def seeds_step() -> None:
                  "95% interval": "one seed" if answer.low is None else f"{answer.low:+.3f} to {answer.high:+.3f}",
                  "seeds": answer.seeds, "GRU better on": answer.holds, "answer": answer.finding}
                 for answer in asked]
-        st.dataframe(rows, hide_index=True, key=f"table_lesson_{question[:9]}", height="content",
-                     column_config={"mean difference": st.column_config.NumberColumn(format="%+.3f")})
+        # a plain HTML table: a data frame grid would make the browser load its chunk before it paints the step
+        st.table(pd.DataFrame(rows).style.format({"mean difference": "{:+.3f}"}), hide_index=True)
     st.caption("A difference is the GRU minus the other design, paired by seed; its 95% interval is Student's t over "
                "the seeds. An interval that straddles 0 is no measurable difference at this number of seeds; it does "
                "not show the gate is idle. These runs are the seed study's (a shorter budget), not the shipped "
@@ -207,3 +213,4 @@ if step > 1:
     back.button("← Previous step", key="lesson_previous", on_click=go_to, args=(step - 1,))
 forward.button("Next step →" if step < len(lesson.STEPS) else "Back to step 1", key="lesson_next", type="primary",
                on_click=go_to, args=(step + 1 if step < len(lesson.STEPS) else 1,))
+figure_download()

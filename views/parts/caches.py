@@ -226,20 +226,38 @@ def compare_prediction_spec(model_key: tuple, texts: tuple, _sentences) -> dict:
                                             for name, sentence in zip("AB", _sentences)])
 
 
+def _compare_rows(sentences, changes) -> tuple[np.ndarray, list]:
+    """The units both sides of *Compare* show, in one order (the top units of the two verdicts together, or the
+    first by index when the verdict does not split by unit), and each side's shares of them (or None)."""
+    split = all(change is not None for change in changes)
+    units = (analysis.rank_units(list(changes), TOP_UNITS) if split
+             else np.arange(sentences[0].hidden.shape[1])[:TOP_UNITS])
+    return units, [analysis.unit_shares(change)[units] if split else None for change in changes]
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def compare_unit_specs(model_key: tuple, texts: tuple, _sentences, _changes) -> dict:
+    """The two unit heatmaps of *Compare* as Vega-Lite ("units_A", "units_B"); ``compare_figures`` holds their
+    Plotly twins for the HTML download."""
+    units, shares = _compare_rows(_sentences, _changes)
+    field = story_field(_sentences[0])
+    return {f"units_{name}": figures.unit_heatmap_spec(sentence.tokens, getattr(sentence, field), units, share,
+                                                       field=field, unit_link=unit_link(model_key),
+                                                       title=f"Sentence {name}: {figures.FIELD_TITLES[field]}")
+            for name, sentence, share in zip("AB", _sentences, shares)}
+
+
 @st.cache_resource(max_entries=32, show_spinner=False)
 def compare_figures(model_key: tuple, texts: tuple, _sentences, _changes) -> dict:
-    split = all(changes is not None for changes in _changes)
-    units = (analysis.rank_units(list(_changes), TOP_UNITS) if split
-             else np.arange(_sentences[0].hidden.shape[1])[:TOP_UNITS])
+    """The Plotly twins of *Compare*'s first charts, for the HTML download: "prediction", "units_A", "units_B"."""
+    units, shares = _compare_rows(_sentences, _changes)
     field = story_field(_sentences[0])
     series = [(name, sentence.tokens, sentence.probability, sentence.start_probability)
               for name, sentence in zip("AB", _sentences)]
-    return {"prediction": figures.compare_prediction_figure(series),  # for the HTML download
+    return {"prediction": figures.compare_prediction_figure(series),
             **{f"units_{name}": figures.unit_heatmaps_figure({field: getattr(sentence, field)}, sentence.tokens,
-                                                             units,
-                                                             analysis.unit_shares(changes)[units] if split else None,
-                                                             unit_link=unit_link(model_key))
-               for name, sentence, changes in zip("AB", _sentences, _changes)}}
+                                                             units, share, unit_link=unit_link(model_key))
+               for name, sentence, share in zip("AB", _sentences, shares)}}
 
 
 @st.cache_resource(max_entries=64, show_spinner="Reading the sentence with the gates forced…")

@@ -1,4 +1,5 @@
-"""Drawing a chart on a page: a Plotly chart whose camera button saves a PNG named after it, the one HTML download
+"""Drawing a chart on a page: a Plotly chart whose camera button saves a PNG named after it, a Vega-Lite chart with
+its Plotly twin for the download, the one HTML download
 of the charts a page drew in this run, the two memory-statistics charts that two views share, and the fields'
 names as the page's widgets say them."""
 
@@ -18,6 +19,13 @@ def chart(figure, key: str) -> None:
     """A Plotly chart whose camera button saves a PNG named after the chart; remembered for the HTML download."""
     remember_figure(key, figure)
     st.plotly_chart(figure, key=key, config=export.plotly_config(key.removeprefix("chart_")), theme=None)
+
+
+def vega_chart(spec: dict, key: str, figure) -> None:
+    """A chart drawn as Vega-Lite ``spec``, which the browser draws without loading Plotly's bundle, its Plotly
+    twin ``figure`` (a function that builds it) offered in the HTML download and built only if asked for."""
+    st.vega_lite_chart(spec, width="stretch", key=key)
+    remember_figure(key, figure)
 
 
 def remember_figure(key: str, figure) -> None:

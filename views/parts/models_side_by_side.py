@@ -3,12 +3,14 @@ after each word of each model on one chart, and each model's verdict."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from gru_viz import figures
 from gru_viz.model import is_positive
 from views.parts import caches, state
-from views.parts.charts import chart
+from views.parts.charts import vega_chart
 
 MAX_MODELS = 3  # more lines than this on one chart stop reading as a comparison
 
@@ -42,8 +44,9 @@ def models_side_by_side(text: str) -> None:
             return
         readings.append((name, caches.trace(key, text, model)))
     tokens = readings[0][1].tokens
-    chart(figures.models_prediction_figure(tokens, [(name, sentence.probability, sentence.start_probability)
-                                                    for name, sentence in readings]), "chart_compare_models")
+    series = [(name, sentence.probability, sentence.start_probability) for name, sentence in readings]
+    vega_chart(figures.models_prediction_spec(tokens, series), "chart_compare_models",
+               partial(figures.models_prediction_figure, tokens, series))
     for column, (name, sentence) in zip(st.columns(len(readings)), readings):
         final = float(sentence.probability[-1])
         column.metric(f"{name}: P(positive) = {final:.3f}", "positive" if is_positive(final) else "negative")
