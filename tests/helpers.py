@@ -71,6 +71,18 @@ def story(app: AppTest) -> dict[str, tuple[dict, list[dict]]]:
     return rows
 
 
+def vega_charts(app: AppTest) -> dict[str, tuple[dict, list[dict]]]:
+    """Every Vega-Lite chart on the page by its title (AppTest does not give a chart's key), as (spec, the top-level
+    data rows the browser receives: Streamlit moves a spec's inline values into Arrow; a layer keeps its own)."""
+    shown = {}
+    for element in app.get("vega_lite_chart"):
+        spec = json.loads(element.proto.spec)
+        rows = (pa.ipc.open_stream(element.proto.data.data).read_all().to_pylist() if element.proto.data.data
+                else spec.get("data", {}).get("values", []))
+        shown[spec["title"]["text"]] = (spec, rows)
+    return shown
+
+
 def open_sections(app: AppTest, *keys: str) -> AppTest:
     """Open the page's expanders ``keys`` (those that run only while open) and rerun."""
     for key in keys:

@@ -12,6 +12,7 @@ another model is refused with ``st.error``.
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
@@ -19,7 +20,7 @@ import streamlit as st
 from gru_viz import analysis, figures
 from gru_viz.corpus import model_sha256, open_index
 from views.parts import caches
-from views.parts.charts import FIELD_LABELS, chart, memory_charts
+from views.parts.charts import FIELD_LABELS, memory_charts, vega_chart
 
 INDEX_ENV = "GRU_VIZ_INDEX"
 MANIFEST = "manifest.json"
@@ -87,11 +88,11 @@ def corpus_section(model, *, model_key: tuple) -> bool:
                  f"{manifest.model['name']}, or build an index for this model with "
                  f"`python -m gru_viz index --model … --out …`.")
         return False
-    _draw(index, model, name)
+    _draw(index, model, name, model_key)
     return True
 
 
-def _draw(index, model, name: str) -> None:
+def _draw(index, model, name: str, model_key: tuple) -> None:
 
     manifest = index.manifest
     files = ", ".join(manifest.files[:3]) + (f" and {len(manifest.files) - 3} more files" if len(manifest.files) > 3
@@ -104,7 +105,7 @@ def _draw(index, model, name: str) -> None:
 
     stats = _statistics(index)
     if model.arch == "gru":
-        counts = memory_charts(stats, "corpus_")
+        counts = memory_charts(stats, "corpus_", unit_link=caches.unit_link(model_key))
         st.caption(f"Over all {manifest.tokens:,} words: integrator ({counts['integrator']} units), resetter "
                    f"({counts['resetter']}), fast ({counts['fast']}), mixed ({counts['mixed']}), by the rules of the "
                    f"view below.")
@@ -123,8 +124,9 @@ def _draw(index, model, name: str) -> None:
     direction = direction_column.radio("Find", ("highest", "lowest"), key="corpus_direction", horizontal=True)
     hits = index.contexts(unit, field, largest=direction == "highest", k=caches.TOP_CONTEXTS, one_per_sentence=True)
     if hits:
-        chart(figures.top_activations_figure(hits, window=manifest.options["window"], field=field),
-              "chart_corpus_contexts")
+        window = manifest.options["window"]
+        vega_chart(figures.top_activations_spec(hits, window=window, field=field), "chart_corpus_contexts",
+                   partial(figures.top_activations_figure, hits, window=window, field=field))
         st.dataframe([{"rank": rank, "value": hit.value, "before": " ".join(hit.context(6)[0]),
                        "word": hit.context(6)[1], "after": " ".join(hit.context(6)[2]),
                        "where": "{1}, line {2}".format(*index.sentence(hit.sentence))}
@@ -137,8 +139,8 @@ def _draw(index, model, name: str) -> None:
     if index.ablation is not None:
         left, right = st.columns(2)
         with left:
-            chart(figures.ablation_figure(index.ablation, size=manifest.sentences),
-                  "chart_corpus_ablation")
+            vega_chart(figures.ablation_spec(index.ablation, size=manifest.sentences), "chart_corpus_ablation",
+                       partial(figures.ablation_figure, index.ablation, size=manifest.sentences))
         with right:
             free = index.ablation["free"]
             st.dataframe([{"condition": name, "accuracy": value, "change": value - free,
@@ -148,8 +150,9 @@ def _draw(index, model, name: str) -> None:
                                         "change": st.column_config.NumberColumn(format="%+.4f")})
             st.caption(f"Accuracy over all {manifest.sentences:,} sentences with the gates forced.")
     if index.flow is not None:
-        chart(figures.dataset_gradient_flow_figure({model.name: index.flow}, min_count=caches.FLOW_MIN_COUNT),
-              "chart_corpus_flow")
+        flows = {model.name: index.flow}
+        vega_chart(figures.dataset_gradient_flow_spec(flows, min_count=caches.FLOW_MIN_COUNT), "chart_corpus_flow",
+                   partial(figures.dataset_gradient_flow_figure, flows, min_count=caches.FLOW_MIN_COUNT))
         sample = manifest.gradient_flow
         st.caption(f"‖∂h_T/∂h_t‖ over a seeded sample of {len(sample['sentences']):,} of the corpus's "
                    f"{sample['eligible']:,} sentences of at least {sample['min_tokens']} words "
