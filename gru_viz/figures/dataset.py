@@ -247,6 +247,9 @@ def timescale_spec(timescale: np.ndarray, labels: list[str] | None = None, *, so
                                "axis": {"title": "unit", "labelAngle": -90, "labelOverlap": True}},
                          "y": {"field": "shown", "type": "quantitative", "scale": {"type": "log"},
                                "axis": {"title": "τ (steps)"}},
+                         # a log axis has no 0 for a bar to start from (drawn in Streamlit, a bar without y2 is
+                         # not drawn at all): the bars start at the power of ten below the shortest
+                         "y2": {"datum": float(10 ** np.floor(np.log10(min(row["shown"] for row in rows))))},
                          "color": {"field": "label", "type": "nominal", "sort": kinds,
                                    "scale": {"domain": kinds, "range": [LABEL_COLORS.get(k, "#7f7f7f")
                                                                         for k in kinds]},

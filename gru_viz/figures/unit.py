@@ -170,6 +170,7 @@ def unit_histograms_specs(histograms: dict, unit: int) -> dict[str, dict]:
             "encoding": {"x": x, "x2": {"field": "bin_high"},
                          "y": {"field": "share", "type": "quantitative",
                                "axis": {"format": ".0%", "title": "share of words" if index == 0 else None}},
+                         "y2": {"datum": 0},  # x and x2 alone make Vega-Lite lay a bar on its side
                          "tooltip": [{"field": "bin_low", "type": "quantitative", "title": f"{symbol} from",
                                       "format": ".3f"},
                                      {"field": "bin_high", "type": "quantitative", "title": "to", "format": ".3f"},

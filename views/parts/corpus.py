@@ -67,14 +67,16 @@ def model_index(model, *, model_key: tuple):
     return None
 
 
-def corpus_section(model, *, model_key: tuple) -> bool:
+def corpus_section(model, *, model_key: tuple, picker=None) -> bool:
     """Draw the corpus-index section for ``model`` and return True, or return False (drawing at most a
-    message) when there is no usable index, so the caller computes live."""
+    message) when there is no usable index, so the caller computes live. ``picker``: where the choice of index
+    goes (a column beside the model picker, say); default: in the flow of the section."""
     choices = index_choices(model.name)
     if not choices:
         return False
-    name = st.selectbox("Corpus index (built by `python -m gru_viz index`)", list(choices), key="corpus_index",
-                        help="The indexes this server holds for the chosen model, by name.")
+    name = (picker or st).selectbox("Corpus index (built by `python -m gru_viz index`)", list(choices),
+                                    key="corpus_index",
+                                    help="The indexes this server holds for the chosen model, by name.")
     folder = choices[name]
     try:
         index = _open(str(folder.resolve()), (folder / MANIFEST).stat().st_mtime_ns)
