@@ -117,6 +117,6 @@ def test_a_values_table_escapes_text_and_prints_each_number_with_its_exact_value
                                {"word": "&", "h": 0.5, "n": -1e-9}], {"h": "+.4f", "n": ".2f"}, max_height=100)
     assert "<b>" not in table and "&lt;b&gt;bad&lt;/b&gt;" in table and "<td>&amp;</td>" in table
     cells = re.findall(r'<td class="number" title="([^"]+)">([^<]+)</td>', table)
-    assert cells == [("-0.123456789", "-0.1235"), ("1", "1.00"), ("0.5", "+0.5000"), ("-1e-09", "-0.00")]
+    assert cells == [("-0.123456789", "-0.1235"), ("1.0", "1.00"), ("0.5", "+0.5000"), ("-1e-09", "-0.00")]
     assert [html.unescape(h) for h in re.findall(r"<th[^>]*>([^<]+)</th>", table)] == ["word", "h", "n"]
     assert "max-height:100px" in table

@@ -12,6 +12,7 @@ page's first chart, Vega-Lite specs. Nothing here computes a number the page sho
 - ``unit``:     one unit's page: its histograms over a corpus, its contexts as shaded text, steering (the
   histograms and steering also as Vega-Lite).
 - ``study``:    the seed study's claims as Vega-Lite: one dot per training seed, the mean and its 95% interval.
+- ``table``:    small tables as plain HTML (numbers formatted, exact on hover; text escaped).
 - ``trace``:    any ``GRUTrace`` (from ``trace_gru``, ``capture`` or a model), for notebooks: gate heatmaps of a
   layer, a direction and a batch item, and the hidden state's path.
 - ``lesson``:   the lesson's charts: several models reading one sentence, one gate across every unit at a word.
@@ -80,6 +81,7 @@ from gru_viz.figures.style import (
     unit_labels,
     word_axis,
 )
+from gru_viz.figures.table import values_table_html
 from gru_viz.figures.trace import DIRECTIONS, hidden_path, trace_heatmaps
 from gru_viz.figures.unit import (
     shaded_contexts_html,
@@ -88,7 +90,6 @@ from gru_viz.figures.unit import (
     steering_spec,
     unit_histograms_figure,
     unit_histograms_specs,
-    values_table_html,
 )
 
 __all__ = [
@@ -113,7 +114,9 @@ __all__ = [
     "ablation_spec", "dataset_gradient_flow_spec", "saturation_spec", "timescale_spec", "top_activations_spec",
     # one unit's page
     "shaded_contexts_html", "shaded_words_html", "steering_figure", "unit_histograms_figure",
-    "steering_spec", "unit_histograms_specs", "values_table_html",
+    "steering_spec", "unit_histograms_specs",
+    # small tables as plain HTML
+    "values_table_html",
     # the memory's dynamics
     "attribution_figure", "connectivity_figure", "eigenvalue_figure", "fixed_points_figure", "gradient_flow_figure",
     # any trace, by layer, direction and batch item (notebooks)

@@ -25,7 +25,7 @@ from gru_viz.figures.style import FIELD_TITLES, SERIES_COLORS, new_figure
 from gru_viz.model import VERDICT_THRESHOLD
 
 __all__ = ["shaded_contexts_html", "shaded_words_html", "steering_figure", "steering_spec", "unit_histograms_figure",
-           "unit_histograms_specs", "values_table_html"]
+           "unit_histograms_specs"]
 
 _POSITIVE_RGB, _NEGATIVE_RGB = "33,102,172", "178,24,43"  # DIVERGING's ends, as rgba() wants them
 _SYMBOLS = {"hidden": "h", "update": "z", "reset": "r", "candidate": "n"}
@@ -72,34 +72,6 @@ def shaded_contexts_html(hits, links: list[str], *, window: int = 5) -> str:
              ".unit-hit{outline:2px solid #000;padding:0 2px}.unit-words span{padding:1px 2px;border-radius:3px}"
              "</style>")
     return f'{style}<ul class="unit-contexts">{"".join(rows)}</ul>'
-
-
-def values_table_html(rows: list[dict], formats: dict[str, str], *, max_height: int | None = None) -> str:
-    """``rows`` (dicts with the same keys, in column order) as a plain HTML table: a column named in ``formats`` is a
-    number printed with its format (e.g. "+.4f"), right-aligned, its exact value (9 significant digits) in the
-    cell's tooltip; every other cell is text, escaped. ``max_height`` (px): taller tables scroll under a sticky
-    header. A page shows it with ``st.html``, which needs none of ``st.dataframe``'s grid code in the browser.
-
-    >>> values_table_html([{"word": "<b>", "h": 0.123456789}], {"h": "+.4f"}).split("<tbody>")[1]
-    '<tr><td>&lt;b&gt;</td><td class="number" title="0.123456789">+0.1235</td></tr></tbody></table></div>'
-    """
-    columns = list(rows[0]) if rows else list(formats)
-
-    def cell(name: str, value) -> str:
-        if name in formats:
-            return f'<td class="number" title="{float(value):.9g}">{float(value):{formats[name]}}</td>'
-        return f"<td>{html.escape(str(value))}</td>"
-
-    number = ' class="number"'
-    head = "".join(f"<th{number if name in formats else ''}>{html.escape(name)}</th>" for name in columns)
-    body = "".join("<tr>" + "".join(cell(name, row[name]) for name in columns) + "</tr>" for row in rows)
-    scroll = f"max-height:{int(max_height)}px;overflow-y:auto" if max_height else ""
-    style = ("<style>.values-table{border-collapse:collapse;font-size:0.875rem;width:100%}"
-             ".values-table th,.values-table td{padding:0.25rem 0.6rem;border-bottom:1px solid rgba(49,51,63,0.1);"
-             "text-align:left}.values-table th{position:sticky;top:0;background:#fafafa;font-weight:600}"
-             ".values-table .number{text-align:right;font-variant-numeric:tabular-nums}</style>")
-    return (f'{style}<div style="{scroll}"><table class="values-table"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table></div>")
 
 
 def unit_histograms_figure(histograms: dict, unit: int) -> go.Figure:

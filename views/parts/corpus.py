@@ -111,11 +111,13 @@ def _draw(index, model, name: str, model_key: tuple) -> None:
         st.caption(f"Over all {manifest.tokens:,} words: integrator ({counts['integrator']} units), resetter "
                    f"({counts['resetter']}), fast ({counts['fast']}), mixed ({counts['mixed']}), by the rules of the "
                    f"view below.")
-        st.dataframe([{"unit": unit, "label": stats.labels[unit], "τ (words)": stats.timescale[unit],
-                       "mean z": stats.update_mean[unit], "z < 0.1": stats.update_low[unit],
-                       "z > 0.9": stats.update_high[unit], "mean r": stats.reset_mean[unit],
-                       "r < 0.1": stats.reset_low[unit], "r > 0.9": stats.reset_high[unit]}
-                      for unit in range(len(stats.labels))], key="table_corpus_units", hide_index=True, height=250)
+        # tables drawn on load are plain HTML: st.dataframe's grid code costs the browser ~0.3 s before it paints
+        columns = {"τ (words)": stats.timescale, "mean z": stats.update_mean, "z < 0.1": stats.update_low,
+                   "z > 0.9": stats.update_high, "mean r": stats.reset_mean, "r < 0.1": stats.reset_low,
+                   "r > 0.9": stats.reset_high}
+        st.html(figures.values_table_html(
+            [{"unit": unit, "label": stats.labels[unit], **{name: values[unit] for name, values in columns.items()}}
+             for unit in range(len(stats.labels))], {name: ".4f" for name in columns}, max_height=250))
 
     fields = analysis.FIELDS if model.arch == "gru" else ("hidden",)
     unit_column, field_column, direction_column = st.columns(3)
@@ -129,11 +131,10 @@ def _draw(index, model, name: str, model_key: tuple) -> None:
         window = manifest.options["window"]
         vega_chart(figures.top_activations_spec(hits, window=window, field=field), "chart_corpus_contexts",
                    partial(figures.top_activations_figure, hits, window=window, field=field))
-        st.dataframe([{"rank": rank, "value": hit.value, "before": " ".join(hit.context(6)[0]),
-                       "word": hit.context(6)[1], "after": " ".join(hit.context(6)[2]),
-                       "where": "{1}, line {2}".format(*index.sentence(hit.sentence))}
-                      for rank, hit in enumerate(hits, start=1)], key="table_corpus_contexts", hide_index=True,
-                     column_config={"value": st.column_config.NumberColumn(format="%.4f")})
+        st.html(figures.values_table_html(
+            [{"rank": rank, "value": hit.value, "before": " ".join(hit.context(6)[0]), "word": hit.context(6)[1],
+              "after": " ".join(hit.context(6)[2]), "where": "{1}, line {2}".format(*index.sentence(hit.sentence))}
+             for rank, hit in enumerate(hits, start=1)], {"value": ".4f"}))
         st.caption(f"The {len(hits)} sentences of the whole corpus where unit {unit}'s {field} is {direction}, each "
                    f"at its strongest word (boxed), from the index's {manifest.options['top_k']} strongest words; "
                    f"words further than {manifest.options['window']} from it are not stored.")
@@ -145,11 +146,10 @@ def _draw(index, model, name: str, model_key: tuple) -> None:
                        partial(figures.ablation_figure, index.ablation, size=manifest.sentences))
         with right:
             free = index.ablation["free"]
-            st.dataframe([{"condition": name, "accuracy": value, "change": value - free,
-                           "meaning": analysis.ABLATION_MEANINGS[name]} for name, value in index.ablation.items()],
-                         key="table_corpus_ablation", hide_index=True,
-                         column_config={"accuracy": st.column_config.NumberColumn(format="%.4f"),
-                                        "change": st.column_config.NumberColumn(format="%+.4f")})
+            st.html(figures.values_table_html(
+                [{"condition": name, "accuracy": value, "change": value - free,
+                  "meaning": analysis.ABLATION_MEANINGS[name]} for name, value in index.ablation.items()],
+                {"accuracy": ".4f", "change": "+.4f"}))
             st.caption(f"Accuracy over all {manifest.sentences:,} sentences with the gates forced.")
     if index.flow is not None:
         flows = {model.name: index.flow}
