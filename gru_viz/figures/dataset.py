@@ -99,7 +99,7 @@ def dataset_gradient_flow_spec(flows: dict, *, statistic: str = "geometric_mean"
             "encoding": {"x": {"field": "distance", "type": "quantitative",
                                "axis": {"title": "distance from the last word (T − 1 − t)", "tickMinStep": 1}},
                          "y": {"field": "value", "type": "quantitative", "scale": {"type": "log"},
-                               "axis": {"title": f"{title} ‖∂h_T/∂h_t‖", "format": ".0e"}},
+                               "axis": {"title": f"{title} ‖∂h_T/∂h_t‖", "format": "~g"}},
                          "color": {"field": "model", "type": "nominal", "sort": names,
                                    "scale": {"domain": names,
                                              "range": [SERIES_COLORS[i % len(SERIES_COLORS)]

@@ -185,8 +185,10 @@ def steering_spec(tokens: list[str], steered, free, *, alpha: float, direction: 
                                     "axis": {"title": "P(positive)"}},
                               "color": {"field": "series", "type": "nominal", "sort": names,
                                         "scale": {"domain": names, "range": SERIES_COLORS[:2]},
+                                        # line samples: a dashed point symbol reads as a blot
                                         "legend": {"title": None, "orient": "bottom", "direction": "horizontal",
-                                                   "labelLimit": 400}},
+                                                   "labelLimit": 400, "symbolType": "stroke",
+                                                   "symbolStrokeWidth": 2}},
                               "strokeDash": {"field": "series", "type": "nominal", "sort": names, "legend": None,
                                              "scale": {"domain": names, "range": [[1, 0], [6, 4]]}},
                               "tooltip": [{"field": "word", "type": "nominal", "title": "after"},
