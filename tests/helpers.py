@@ -61,13 +61,15 @@ def charts(app: AppTest) -> dict[str, dict]:
 
 
 def vega_charts(app: AppTest) -> dict[str, tuple[dict, list[dict]]]:
-    """Every Vega-Lite chart on the page by its title (AppTest does not see a Vega-Lite chart's key), as (spec,
-    data rows) the way the browser receives them (Streamlit moves a spec's inline values into Arrow)."""
+    """Every Vega-Lite chart on the page by its title (AppTest does not give a chart's key), as (spec, the top-level
+    data rows the browser receives: Streamlit moves a spec's inline values into Arrow; a layer keeps its own)."""
     shown = {}
     for element in app.get("vega_lite_chart"):
         spec = json.loads(element.proto.spec)
-        shown[spec.get("title", {}).get("text")] = (spec, pa.ipc.open_stream(element.proto.data.data).read_all()
-                                                    .to_pylist())
+        rows = (pa.ipc.open_stream(element.proto.data.data).read_all().to_pylist() if element.proto.data.data
+                else spec.get("data", {}).get("values", []))
+        title = spec.get("title")
+        shown[title.get("text") if isinstance(title, dict) else title] = (spec, rows)
     return shown
 
 

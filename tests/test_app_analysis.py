@@ -187,7 +187,8 @@ def test_gradient_flow_holds_both_models_exact_norms(app, gru, rnn):
 
 def test_the_data_set_page_computes_nothing_until_asked(app):
     open_page(app, "dataset")
-    assert not charts(app) and not app.dataframe and not app.warning and not app.error
+    assert not charts(app) and not app.get("vega_lite_chart") and not app.dataframe and not app.warning
+    assert not app.error
     assert any(f"{len(ROWS)} sentences: all of the validation file small.tsv" in c.value for c in app.caption)
 
 
@@ -200,8 +201,12 @@ def test_every_data_set_view_equals_the_analysis(app, gru, rnn):
     shown = table(app, "condition")
     assert list(shown["condition"]) == list(expected) and list(shown["accuracy"]) == list(expected.values())
     stats = analysis.memory_statistics(gru, texts)
-    timescale = charts(app)["chart_timescale"]["data"][0]
-    assert sorted(decode(timescale["y"]).tolist()) == sorted(stats.timescale.tolist())
+    shown = vega_charts(app)
+    timescale = shown["Memory timescale τ = −1/ln(mean z) per unit"][1]
+    assert sorted(row["shown"] for row in timescale) == sorted(stats.timescale.astype(float).tolist())
+    points = shown["Gate saturation per unit"][0]["layer"][1]["data"]["values"]
+    closed = [row["closed"] for row in points if row["gate"] == "update gate z"]
+    assert closed == stats.update_low.astype(float).tolist()
     unit = app.selectbox(key="search_unit").value
     hits = analysis.one_per_sentence(analysis.top_activations(gru, texts, unit, k=500), 10)
     rows = charts(app)["chart_top_activations"]["layout"]["yaxis"]["ticktext"]

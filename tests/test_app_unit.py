@@ -5,6 +5,7 @@ statistics over per-sentence traces), markup in the corpus or typed shown litera
 from __future__ import annotations
 
 import html
+import re
 from urllib.parse import urlencode
 
 import numpy as np
@@ -14,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from gru_viz.corpus import build_index
 from gru_viz.model import load_model
-from tests.helpers import APP, TIMEOUT, charts, decode, open_page, run, story, vega_charts, write_tiny_model
+from tests.helpers import APP, TIMEOUT, open_page, run, story, vega_charts, write_tiny_model
 from tests.library_helpers import float64_step
 
 WORDS = "a great movie boring plot not lovely awful the film is and but bold script alert".split()
@@ -100,10 +101,22 @@ def test_the_unit_page_shows_the_units_numbers(app, corpus):
                        "Verdict share": f"{size[UNIT] / size.sum():.1%}",
                        "τ (words)": f"{-1 / np.log(update.mean()):.2f}", "Mean z": f"{update.mean():.3f}",
                        "Mean r": f"{reset.mean():.3f}"}
-    histogram = charts(app)["chart_unit_histograms"]
+    shown = vega_charts(app)
+    assert not app.get("plotly_chart")  # nothing on load waits for Plotly's bundle
     hidden = np.concatenate([trace.hidden[:, UNIT] for trace in traces])
-    counts = np.histogram(hidden, np.linspace(-1, 1, 41))[0]
-    np.testing.assert_allclose(decode(histogram["data"][0]["y"]), counts / counts.sum(), atol=1e-12)
+    edges = np.linspace(-1, 1, 41)
+    counts = np.histogram(hidden, edges)[0]
+    rows = shown[f"Unit {UNIT}: h over every word of the corpus"][1]
+    assert [row["count"] for row in rows] == counts.tolist()
+    assert [row["share"] for row in rows] == (counts / counts.sum()).tolist()
+    np.testing.assert_allclose([row["bin_low"] for row in rows], edges[:-1], atol=1e-6)
+    np.testing.assert_allclose([row["bin_high"] for row in rows], edges[1:], atol=1e-6)
+    for symbol, field in (("z", "update"), ("r", "reset")):
+        values = np.concatenate([getattr(trace, field)[:, UNIT] for trace in traces])
+        rows = shown[f"Unit {UNIT}: {symbol} over every word of the corpus"][1]
+        assert sum(row["count"] for row in rows) == len(values)
+    ablation = [body for body in (element.proto.body for element in app.get("html")) if "verdicts flipped" in body]
+    assert len(ablation) == 1 and "h of unit 5 zeroed (h ≡ 0)" in ablation[0]
     description = app.get("html")[0].proto.body
     tau = -1 / np.log(update.mean())
     kind = "slow" if tau >= 5 else "fast" if tau < 1.5 else "medium"
@@ -126,38 +139,64 @@ def test_the_contexts_are_the_sentences_of_highest_and_lowest_h_shown_literally(
     for body in (top, bottom):
         assert "<b>" not in body and "<script>" not in body
     assert ">&lt;</span>" in top + bottom and ">script</span>" in top + bottom  # the tokens "<", "script"
-    typed = bodies[-1]
+    [typed] = [body for body in bodies if body.startswith('<span class="unit-words">')]  # your sentence, shaded
     assert ">&lt;</span>" in typed and ">&amp;</span>" in typed and "<b>" not in typed
 
 
 def test_your_sentence_through_the_unit_against_a_float64_run(app, corpus):
     model = corpus[0]
     _unit_page(app)
-    table = [frame.value for frame in app.dataframe if "word" in frame.value.columns][0]
+    assert not app.dataframe  # a plain HTML table: no grid code for the browser to load
+    [body] = [element.proto.body for element in app.get("html") if "<th>word</th>" in element.proto.body]
+    words, table = _table(body)
     states, _ = _float64_run(model, TYPED)
-    np.testing.assert_allclose(table["h"].to_numpy(), states[:, UNIT], atol=1e-6)
+    np.testing.assert_allclose(table["h"], states[:, UNIT], atol=1e-6)
     sentence = model.trace(TYPED)
     for name, field in (("z", "update"), ("r", "reset"), ("n", "candidate")):
-        np.testing.assert_allclose(table[name].to_numpy(), getattr(sentence, field)[:, UNIT], atol=1e-7)
-    assert table["word"].tolist() == sentence.tokens
+        np.testing.assert_allclose(table[name], getattr(sentence, field)[:, UNIT], atol=1e-7)
+    assert words == sentence.tokens and "<b>" not in body  # the typed markup, escaped
+    spec, rows = vega_charts(app)[f"Unit {UNIT} through the sentence"]
+    assert [row["value"] for row in rows if row["series"].startswith("h:")] == \
+        sentence.hidden[:, UNIT].astype(float).tolist()
+    assert [row["word"] for row in rows if row["series"].startswith("h:")] == sentence.tokens  # as data
+
+
+def _table(body: str) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The words and the exact values (each number cell's tooltip) of the page's HTML table of h, z, r, n; checks
+    that each cell prints its value to 4 decimals."""
+    rows = re.findall(r"<tr><td>(.*?)</td>(.*?)</tr>", body.split("<tbody>")[1])
+    cells = [re.findall(r'<td class="number" title="([^"]+)">([^<]+)</td>', numbers) for _, numbers in rows]
+    for row in cells:
+        assert all(printed == f"{float(exact):+.4f}" for exact, printed in row)
+    values = np.array([[float(exact) for exact, _ in row] for row in cells])  # (T, 4)
+    return [html.unescape(word) for word, _ in rows], dict(zip("hzrn", values.T))
 
 
 def test_steering_along_the_unit_and_the_verdict_direction(app, corpus):
     model, texts, labels, traces = corpus
     _unit_page(app)
-    steered = charts(app)["chart_unit_steer"]
+    free, steered = _steering(app, "+1", f"unit {UNIT}")
     push = np.zeros(12)
     push[UNIT] = 1.0  # α = 1 by default
-    np.testing.assert_allclose(decode(steered["data"][1]["y"]), _float64_run(model, TYPED, push)[1], atol=2e-6)
-    np.testing.assert_allclose(decode(steered["data"][0]["y"]), _float64_run(model, TYPED)[1], atol=2e-6)
+    np.testing.assert_allclose(steered, _float64_run(model, TYPED, push)[1], atol=2e-6)
+    np.testing.assert_allclose(free, _float64_run(model, TYPED)[1], atol=2e-6)
     app.radio(key="unit_steer_direction").set_value("the verdict direction")
     app.slider(key="unit_steer_alpha").set_value(-2.0)
     run(app)
     final = np.array([trace.hidden[-1] for trace in traces], dtype=np.float64)
     direction = final[labels == 1].mean(0) - final[labels == 0].mean(0)
-    steered = charts(app)["chart_unit_steer"]
-    np.testing.assert_allclose(decode(steered["data"][1]["y"]), _float64_run(model, TYPED, -2.0 * direction)[1],
-                               atol=2e-6)
+    _, steered = _steering(app, "-2", "the verdict direction")
+    np.testing.assert_allclose(steered, _float64_run(model, TYPED, -2.0 * direction)[1], atol=2e-6)
+
+
+def _steering(app, alpha: str, direction: str) -> tuple[np.ndarray, np.ndarray]:
+    """P(positive) free and steered, as the steering chart (Vega-Lite) holds them."""
+    name = f"{alpha} · {direction}"
+    spec, rows = vega_charts(app)[f"P(positive) after each word: free against steered ({name})"]
+    free = [row["p"] for row in rows if row["series"] == "free"]
+    steered = [row["p"] for row in rows if row["series"] == f"steered: {name}"]
+    assert free and len(free) == len(steered)
+    return np.array(free), np.array(steered)
 
 
 def test_compare_steers_sentence_a(app, corpus):
@@ -172,7 +211,7 @@ def test_compare_steers_sentence_a(app, corpus):
     text = app.session_state["text"]
     push = np.zeros(12)
     push[3] = 2.5
-    steered = decode(charts(app)["chart_compare_steer"]["data"][1]["y"])
+    _, steered = _steering(app, "+2.5", "unit 3")
     np.testing.assert_allclose(steered, _float64_run(model, text, push)[1], atol=2e-6)
 
 

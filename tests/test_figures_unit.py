@@ -3,6 +3,9 @@ Vega-Lite, the numbers given, and every word escaped."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import altair as alt
 import numpy as np
 
@@ -11,9 +14,12 @@ from gru_viz.figures import (
     shaded_contexts_html,
     shaded_words_html,
     steering_figure,
+    steering_spec,
     story_specs,
     unit_heatmaps_figure,
     unit_histograms_figure,
+    unit_histograms_specs,
+    values_table_html,
 )
 from tests.library_helpers import validated
 
@@ -58,3 +64,59 @@ def test_unit_labels_link_to_the_unit_page():
     figure = validated(unit_heatmaps_figure({"update": values}, TOKENS, [4, 0], unit_link="unit?unit={unit}&model=m"))
     assert list(figure.layout.yaxis.ticktext) == ['<a href="unit?unit=4&amp;model=m" target="_self">unit 4</a>',
                                                   '<a href="unit?unit=0&amp;model=m" target="_self">unit 0</a>']
+
+
+def _expressions(spec) -> list[str]:
+    """Every string Vega evaluates as an expression in ``spec`` (labelExpr, filter, test, expr)."""
+    if isinstance(spec, dict):
+        return [item for key, item in spec.items() if key in ("filter", "test", "labelExpr", "expr")
+                and isinstance(item, str)] + [found for item in spec.values() for found in _expressions(item)]
+    if isinstance(spec, list):
+        return [found for item in spec for found in _expressions(item)]
+    return []
+
+
+def test_histogram_specs_are_one_valid_chart_per_field_with_each_bin_exactly():
+    edges = np.linspace(0, 1, 5)
+    signed = edges * 2 - 1
+    counts = {"update": np.array([1, 0, 3, 4]), "hidden": np.array([2, 2, 0, 0])}
+    specs = unit_histograms_specs({"update": (edges[:-1], edges[1:], counts["update"]),
+                                   "hidden": (signed[:-1], signed[1:], counts["hidden"])}, unit=3)
+    assert list(specs) == ["update", "hidden"]
+    for field, low, high in (("update", edges[:-1], edges[1:]), ("hidden", signed[:-1], signed[1:])):
+        alt.Chart.from_dict(specs[field])  # raises on anything the schema does not allow
+        rows = specs[field]["data"]["values"]
+        assert [row["bin_low"] for row in rows] == low.tolist() and [row["bin_high"] for row in rows] == high.tolist()
+        assert [row["count"] for row in rows] == counts[field].tolist()
+        assert [row["share"] for row in rows] == [n / counts[field].sum() for n in counts[field].tolist()]
+        assert specs[field]["encoding"]["x"]["scale"]["domain"] == [low[0], high[-1]]
+        assert specs[field]["encoding"]["x2"] == {"field": "bin_high"}  # each bar spans its bin
+    assert specs["hidden"]["title"]["text"] == "Unit 3: h over every word of the corpus"
+
+
+def test_steering_spec_holds_both_runs_exactly_with_words_as_data():
+    tokens = ["a", "<b>bad</b>", "a"]
+    steered, free = np.array([0.2, 0.9, 0.7]), np.array([0.3, 0.4, 0.45])
+    spec = steering_spec(tokens, steered, free, alpha=-1.5, direction="unit 3")
+    alt.LayerChart.from_dict(spec)
+    rows = spec["data"]["values"]
+    assert [row["p"] for row in rows if row["series"] == "free"] == free.tolist()
+    assert [row["p"] for row in rows if row["series"] == "steered: -1.5 · unit 3"] == steered.tolist()
+    assert [row["steered_minus_free"] for row in rows[:3]] == (steered - free).tolist()
+    assert [row["word"] for row in rows[:3]] == tokens
+    assert len({row["key"] for row in rows}) == 3  # the repeated "a" keeps its own column
+    assert spec["layer"][0]["encoding"]["y"] == {"datum": 0.5}  # the verdict line
+    assert _expressions(spec) and not any("bad" in expression for expression in _expressions(spec))
+    assert "-1.5 · unit 3" in spec["title"]["text"]
+    figure = steering_figure(tokens, steered, free, alpha=-1.5, direction="unit 3")
+    assert figure.data[0].y.tolist() == free.tolist() and figure.data[1].y.tolist() == steered.tolist()
+
+
+def test_a_values_table_escapes_text_and_prints_each_number_with_its_exact_value_on_hover():
+    table = values_table_html([{"word": "<b>bad</b>", "h": -0.123456789, "n": 1.0},
+                               {"word": "&", "h": 0.5, "n": -1e-9}], {"h": "+.4f", "n": ".2f"}, max_height=100)
+    assert "<b>" not in table and "&lt;b&gt;bad&lt;/b&gt;" in table and "<td>&amp;</td>" in table
+    cells = re.findall(r'<td class="number" title="([^"]+)">([^<]+)</td>', table)
+    assert cells == [("-0.123456789", "-0.1235"), ("1.0", "1.00"), ("0.5", "+0.5000"), ("-1e-09", "-0.00")]
+    assert [html.unescape(h) for h in re.findall(r"<th[^>]*>([^<]+)</th>", table)] == ["word", "h", "n"]
+    assert "max-height:100px" in table

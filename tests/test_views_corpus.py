@@ -5,18 +5,23 @@ folders hold, and never sees or types a server path."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from gru_viz.corpus import build_index
+from gru_viz.corpus import build_index, open_index
+from tests.helpers import vega_charts
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "sst2-gru"
+NUMBER = ' class="number"'
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +36,16 @@ def index_folder(tmp_path_factory):
 
 def _section(model_folder: str):
     """The section as the page calls it, with the page's answer written out for the test."""
+    from pathlib import Path
+
     import streamlit as st
 
     from gru_viz.model import load_model
     from views.parts.corpus import corpus_section
 
     model = load_model(model_folder)
-    shown = corpus_section(model, model_key=(model_folder,))
+    folder = Path(model_folder)
+    shown = corpus_section(model, model_key=(str(folder.parent), folder.name, 0))  # (models root, name, version)
     st.text(f"shown: {shown}")
 
 
@@ -55,11 +63,21 @@ def _run(monkeypatch, index: Path | str | None, model: Path = MODEL, models: Pat
     return app
 
 
-def _table(app, column: str):
-    """The one table drawn with this column (AppTest does not expose a dataframe's key)."""
-    tables = [frame.value for frame in app.dataframe if column in frame.value.columns]
-    assert len(tables) == 1, [list(frame.value.columns) for frame in app.dataframe]
-    return tables[0]
+def _table(app, column: str) -> pd.DataFrame:
+    """The one table drawn with this column, as plain HTML (``figures.values_table_html``): text cells unescaped,
+    number cells at the exact value their tooltip holds (each printed to 4 decimals)."""
+    bodies = [element.proto.body for element in app.get("html") if f"<th{NUMBER}>{column}</th>" in element.proto.body
+              or f"<th>{column}</th>" in element.proto.body]
+    assert len(bodies) == 1 and not app.dataframe, len(bodies)
+    head, body = bodies[0].split("<tbody>")
+    names = [html.unescape(name) for name in re.findall(r"<th[^>]*>([^<]*)</th>", head)]
+    rows = []
+    for row in re.findall(r"<tr>(.*?)</tr>", body):
+        cells = re.findall(r'<td( class="number" title="([^"]+)")?>([^<]*)</td>', row)
+        for number, exact, printed in cells:
+            assert not number or printed.lstrip("+") == f"{float(exact):.4f}"
+        rows.append([float(exact) if number else html.unescape(printed) for number, exact, printed in cells])
+    return pd.DataFrame(rows, columns=names)
 
 
 def _shown(app) -> bool:
@@ -77,6 +95,22 @@ def test_an_index_is_drawn_from_its_files(monkeypatch, index_folder):
     shown = _table(app, "condition")
     assert dict(zip(shown["condition"], shown["accuracy"])) == ablation
     assert "600 sentences" in app.subheader[0].value
+    # every chart on load is Vega-Lite (no Plotly bundle before the page paints), holding the index's numbers
+    assert not app.get("plotly_chart")
+    charts = vega_charts(app)
+    timescale = charts["Memory timescale τ = −1/ln(mean z) per unit"][1]
+    order = np.argsort(-units["timescale"].to_numpy(), kind="stable")
+    assert [row["unit"] for row in timescale] == [f"unit {u}" for u in order]
+    assert [row["shown"] for row in timescale] == units["timescale"].to_numpy()[order].astype(float).tolist()
+    assert all(row["href"] == f"unit?unit={row['unit'].split()[1]}&model=sst2-gru" for row in timescale)
+    points = charts["Gate saturation per unit"][0]["layer"][1]["data"]["values"]
+    assert [row["open"] for row in points if row["gate"] == "reset gate r"] == units["reset_high"].tolist()
+    bars = charts[next(title for title in charts if title.startswith("Accuracy with gates forced"))][1]
+    assert {row["condition"]: row["accuracy"] for row in bars} == ablation
+    flow = open_index(index_folder).flow
+    [line] = [rows for title, (_, rows) in charts.items() if title.startswith("Gradient reaching")]
+    kept = flow.count >= 10
+    assert [row["value"] for row in line] == flow.geometric_mean[kept].astype(float).tolist()
 
 
 def test_unit_search_shows_the_stored_contexts(monkeypatch, index_folder):
@@ -90,6 +124,10 @@ def test_unit_search_shows_the_stored_contexts(monkeypatch, index_folder):
     first_per_sentence = stored.drop_duplicates("sentence")  # each sentence at its strongest word
     shown = _table(app, "where")
     np.testing.assert_array_equal(shown["value"], first_per_sentence["value"].to_numpy()[:len(shown)])
+    spec, rows = vega_charts(app)[f"Where the unit's update is most extreme: {len(shown)} contexts"]
+    hits = [row for row in rows if row["offset"] == "hit"]
+    assert [row["value"] for row in hits] == first_per_sentence["value"].to_numpy()[:len(shown)].astype(float).tolist()
+    assert [row["word"] for row in hits] == shown["word"].tolist()
     sentences = pq.read_table(index_folder / "sentences.parquet").to_pandas().set_index("sentence")
     first = sentences.loc[first_per_sentence["sentence"].iloc[0]]
     assert shown["where"].iloc[0] == f"{first['file']}, line {first['line']}"

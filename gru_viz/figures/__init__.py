@@ -8,10 +8,12 @@ page's first chart, Vega-Lite specs. Nothing here computes a number the page sho
 - ``story``:    the Read page's first chart as Vega-Lite (drawn without Plotly's bundle), and the word axis and
   field colours every Vega-Lite spec shares.
 - ``dataset``:  over a data set: gate saturation, timescales, unit search, the ablation, gradient flow by
-  distance, the memory probe's curves.
+  distance, the memory probe's curves; the first five also as Vega-Lite (``*_spec``).
 - ``dynamics``: a sentence's gradient flow, connectivity, fixed points and their eigenvalues, integrated gradients.
-- ``unit``:     one unit's page: its histograms over a corpus, its contexts as shaded text, steering.
+- ``unit``:     one unit's page: its histograms over a corpus, its contexts as shaded text, steering (the
+  histograms and steering also as Vega-Lite).
 - ``study``:    the seed study's claims as Vega-Lite: one dot per training seed, the mean and its 95% interval.
+- ``table``:    small tables as plain HTML (numbers formatted, exact on hover; text escaped).
 - ``trace``:    any ``GRUTrace`` (from ``trace_gru``, ``capture`` or a model), for notebooks: gate heatmaps of a
   layer, a direction and a batch item, and the hidden state's path.
 - ``lesson``:   the lesson's charts: several models reading one sentence, one gate across every unit at a word.
@@ -29,11 +31,16 @@ from __future__ import annotations
 from gru_viz.figures.cell import cell_latex, unit_over_words_figure, unit_over_words_spec
 from gru_viz.figures.dataset import (
     ablation_figure,
+    ablation_spec,
     dataset_gradient_flow_figure,
+    dataset_gradient_flow_spec,
     probe_figure,
     saturation_figure,
+    saturation_spec,
     timescale_figure,
+    timescale_spec,
     top_activations_figure,
+    top_activations_spec,
 )
 from gru_viz.figures.dynamics import (
     attribution_figure,
@@ -81,8 +88,16 @@ from gru_viz.figures.style import (
     unit_labels,
     word_axis,
 )
+from gru_viz.figures.table import values_table_html
 from gru_viz.figures.trace import DIRECTIONS, hidden_path, trace_heatmaps
-from gru_viz.figures.unit import shaded_contexts_html, shaded_words_html, steering_figure, unit_histograms_figure
+from gru_viz.figures.unit import (
+    shaded_contexts_html,
+    shaded_words_html,
+    steering_figure,
+    steering_spec,
+    unit_histograms_figure,
+    unit_histograms_specs,
+)
 
 __all__ = [
     # the house style
@@ -102,8 +117,13 @@ __all__ = [
     # over a data set
     "ablation_figure", "dataset_gradient_flow_figure", "probe_figure", "saturation_figure", "timescale_figure",
     "top_activations_figure",
+    # over a data set, in Vega-Lite (the charts *Across the data set* draws on load)
+    "ablation_spec", "dataset_gradient_flow_spec", "saturation_spec", "timescale_spec", "top_activations_spec",
     # one unit's page
     "shaded_contexts_html", "shaded_words_html", "steering_figure", "unit_histograms_figure",
+    "steering_spec", "unit_histograms_specs",
+    # small tables as plain HTML
+    "values_table_html",
     # the memory's dynamics
     "attribution_figure", "connectivity_figure", "eigenvalue_figure", "fixed_points_figure", "gradient_flow_figure",
     "gradient_flow_spec",

@@ -1,6 +1,7 @@
 """Across the data set: how the units use their gates, where a unit fires, what each gate is worth, and how
-far the gradient reaches back, on the shipped validation data or a TSV of your own. Every view draws on
-request."""
+far the gradient reaches back: first over the whole corpus, read from the index that ships with the model (drawn on
+load, Vega-Lite only, so the first screen paints quickly), then computed on request on the shipped validation data or
+a TSV of your own."""
 
 from __future__ import annotations
 
@@ -15,28 +16,31 @@ FLOW_SENTENCES = 400  # the data-set gradient flow (two models, O(T·H³) per se
 FLIP_EXAMPLES = 5  # sentences shown whose verdict the reset gate decides
 
 model_key, model = state.current_model()
-data_column, model_column = st.columns([3, 1])
+index_column, model_column = st.columns([3, 1])
 with model_column:
     state.model_picker()
 if not model.single_path:
     st.info("The data-set views read one layer, one direction and one logit from the last state (the shipped models' "
             "shape); pick such a model for them. Read a sentence shows any shape.")
     st.stop()
+
+# ---- the corpus index, when one is built: first, so its charts are on the first screen ----
+indexed = corpus.corpus_section(model, model_key=model_key, picker=index_column)
+
+# ---- the data the views below compute on, on request ----
+st.subheader("On the validation file or a TSV of your own")
 # no type= filter: Streamlit would raise on another extension; the parser says what is wrong in words
-upload = data_column.file_uploader(f"Data: the shipped SST-2 validation file, or a TSV of your own (sentence, a tab, "
-                                   f"then 0 or 1; at most {UPLOAD_MAX_MB} MB)", key="dataset_upload",
-                                   max_upload_size=UPLOAD_MAX_MB)
-data_column.caption(state.UPLOAD_NOTE)
+upload = st.file_uploader(f"Data: the shipped SST-2 validation file, or a TSV of your own (sentence, a tab, then 0 or "
+                          f"1; at most {UPLOAD_MAX_MB} MB)", key="dataset_upload", max_upload_size=UPLOAD_MAX_MB)
+st.caption(state.UPLOAD_NOTE)
 dataset, problem = labelled_data(upload)
 if dataset is None:
     st.error(problem)
     st.stop()
 st.caption(f"Every view below reads {dataset.description}.")
+if not indexed:
+    st.caption("No corpus index is built for this model, so every view here computes live on these sentences.")
 is_gru = model.arch == "gru"
-
-# ---- the corpus index, when one is built ----
-if not corpus.corpus_section(model, model_key=model_key):
-    st.caption("No corpus index is built for this model, so the views below compute live on the sentences above.")
 
 # ---- memory statistics ----
 st.subheader("How each unit uses its gates")

@@ -9,6 +9,7 @@ page computes only your sentence and the steering.
 from __future__ import annotations
 
 import html
+from functools import partial
 
 import streamlit as st
 
@@ -16,7 +17,7 @@ from gru_viz import figures
 from gru_viz.corpus import describe_unit
 from views.parts import caches, corpus, state
 from views.parts import unit as sections
-from views.parts.charts import chart, figure_download
+from views.parts.charts import figure_download, remember_figure, vega_chart
 
 model_key, model = state.current_model()
 units = model.gru.hidden_size
@@ -62,7 +63,10 @@ else:
 
     # ---- over the corpus ----
     if profile.histograms:
-        chart(figures.unit_histograms_figure(profile.histograms, unit), "chart_unit_histograms")
+        remember_figure("chart_unit_histograms", partial(figures.unit_histograms_figure, profile.histograms, unit))
+        for column, (field, spec) in zip(st.columns(len(profile.histograms)),
+                                         figures.unit_histograms_specs(profile.histograms, unit).items()):
+            column.vega_lite_chart(spec, width="stretch", key=f"chart_unit_histograms_{field}")
     window = index.manifest.options["window"]
     high, low = st.columns(2)
     with high:
@@ -86,11 +90,13 @@ text = st.session_state["text"]
 sentence = state.read_sentence(model_key, model, text)
 if sentence is not None:
     st.html(figures.shaded_words_html(sentence.tokens, sentence.hidden[:, unit]))
-    chart(caches.unit_figure(model_key, text, unit, None, _sentence=sentence), "chart_unit_sentence")
+    vega_chart(caches.unit_spec(model_key, text, unit, None, _sentence=sentence), "chart_unit_sentence",
+               partial(caches.unit_figure, model_key, text, unit, None, _sentence=sentence))
     fields = {"h": sentence.hidden, "z": sentence.update, "r": sentence.reset, "n": sentence.candidate}
-    st.dataframe([{"word": word, **{name: float(values[t, unit]) for name, values in fields.items()}}
-                  for t, word in enumerate(sentence.tokens)], key="table_unit_sentence", hide_index=True,
-                 column_config={name: st.column_config.NumberColumn(format="%+.4f") for name in fields})
+    # a plain HTML table: st.dataframe's grid code costs the browser ~0.3 s before it paints the page
+    st.html(figures.values_table_html([{"word": word, **{name: float(values[t, unit]) for name, values in
+                                                         fields.items()}} for t, word in enumerate(sentence.tokens)],
+                                      {name: "+.4f" for name in fields}, max_height=320))
 
     # ---- steering ----
     st.subheader(f"Steering: push the memory along unit {unit}, or along the verdict direction")

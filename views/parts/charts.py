@@ -1,7 +1,6 @@
 """Drawing a chart on a page: a Plotly chart whose camera button saves a PNG named after it, a Vega-Lite chart with
-its Plotly twin for the download, the one HTML download
-of the charts a page drew in this run, the two memory-statistics charts that two views share, and the fields'
-names as the page's widgets say them."""
+its Plotly twin kept for the download, the one HTML download of the charts a page drew in this run, the two
+memory-statistics charts that two views share, and the fields' names as the page's widgets say them."""
 
 from __future__ import annotations
 
@@ -22,10 +21,11 @@ def chart(figure, key: str) -> None:
 
 
 def vega_chart(spec: dict, key: str, figure) -> None:
-    """A chart drawn as Vega-Lite ``spec``, which the browser draws without loading Plotly's bundle, its Plotly
-    twin ``figure`` (a function that builds it) offered in the HTML download and built only if asked for."""
-    st.vega_lite_chart(spec, width="stretch", key=key)
+    """A Vega-Lite chart, drawn without Plotly's 4.7 MB bundle (a page whose first render holds a Plotly chart
+    paints nothing until the browser has evaluated it); ``figure``, its Plotly twin (or a function that builds
+    it), is what the HTML download offers under the same key."""
     remember_figure(key, figure)
+    st.vega_lite_chart(spec, width="stretch", key=key)
 
 
 def remember_figure(key: str, figure) -> None:
@@ -56,12 +56,15 @@ def figure_download() -> None:
                           key="download_html", width="stretch")
 
 
-def memory_charts(stats, prefix: str) -> dict[str, int]:
+def memory_charts(stats, prefix: str, *, unit_link: str | None = None) -> dict[str, int]:
     """The saturation and timescale charts of ``analysis.MemoryStatistics`` side by side (live on *Across the data
-    set*, from an index in the corpus section); returns how many units carry each label."""
+    set*, from an index in the corpus section), in Vega-Lite; a click on a unit opens ``unit_link`` (a URL with
+    ``{unit}`` in it) when given. Returns how many units carry each label."""
     left, right = st.columns(2)
     with left:
-        chart(figures.saturation_figure(stats), f"chart_{prefix}saturation")
+        vega_chart(figures.saturation_spec(stats, unit_link=unit_link), f"chart_{prefix}saturation",
+                   partial(figures.saturation_figure, stats))
     with right:
-        chart(figures.timescale_figure(stats.timescale, stats.labels), f"chart_{prefix}timescale")
+        vega_chart(figures.timescale_spec(stats.timescale, stats.labels, unit_link=unit_link),
+                   f"chart_{prefix}timescale", partial(figures.timescale_figure, stats.timescale, stats.labels))
     return {label: stats.labels.count(label) for label in ("integrator", "resetter", "fast", "mixed")}

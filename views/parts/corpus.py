@@ -12,6 +12,7 @@ another model is refused with ``st.error``.
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
@@ -19,7 +20,7 @@ import streamlit as st
 from gru_viz import analysis, figures
 from gru_viz.corpus import model_sha256, open_index
 from views.parts import caches
-from views.parts.charts import FIELD_LABELS, chart, memory_charts
+from views.parts.charts import FIELD_LABELS, memory_charts, vega_chart
 
 INDEX_ENV = "GRU_VIZ_INDEX"
 MANIFEST = "manifest.json"
@@ -66,14 +67,16 @@ def model_index(model, *, model_key: tuple):
     return None
 
 
-def corpus_section(model, *, model_key: tuple) -> bool:
+def corpus_section(model, *, model_key: tuple, picker=None) -> bool:
     """Draw the corpus-index section for ``model`` and return True, or return False (drawing at most a
-    message) when there is no usable index, so the caller computes live."""
+    message) when there is no usable index, so the caller computes live. ``picker``: where the choice of index
+    goes (a column beside the model picker, say); default: in the flow of the section."""
     choices = index_choices(model.name)
     if not choices:
         return False
-    name = st.selectbox("Corpus index (built by `python -m gru_viz index`)", list(choices), key="corpus_index",
-                        help="The indexes this server holds for the chosen model, by name.")
+    name = (picker or st).selectbox("Corpus index (built by `python -m gru_viz index`)", list(choices),
+                                    key="corpus_index",
+                                    help="The indexes this server holds for the chosen model, by name.")
     folder = choices[name]
     try:
         index = _open(str(folder.resolve()), (folder / MANIFEST).stat().st_mtime_ns)
@@ -87,11 +90,11 @@ def corpus_section(model, *, model_key: tuple) -> bool:
                  f"{manifest.model['name']}, or build an index for this model with "
                  f"`python -m gru_viz index --model … --out …`.")
         return False
-    _draw(index, model, name)
+    _draw(index, model, name, model_key)
     return True
 
 
-def _draw(index, model, name: str) -> None:
+def _draw(index, model, name: str, model_key: tuple) -> None:
 
     manifest = index.manifest
     files = ", ".join(manifest.files[:3]) + (f" and {len(manifest.files) - 3} more files" if len(manifest.files) > 3
@@ -104,15 +107,17 @@ def _draw(index, model, name: str) -> None:
 
     stats = _statistics(index)
     if model.arch == "gru":
-        counts = memory_charts(stats, "corpus_")
+        counts = memory_charts(stats, "corpus_", unit_link=caches.unit_link(model_key))
         st.caption(f"Over all {manifest.tokens:,} words: integrator ({counts['integrator']} units), resetter "
                    f"({counts['resetter']}), fast ({counts['fast']}), mixed ({counts['mixed']}), by the rules of the "
                    f"view below.")
-        st.dataframe([{"unit": unit, "label": stats.labels[unit], "τ (words)": stats.timescale[unit],
-                       "mean z": stats.update_mean[unit], "z < 0.1": stats.update_low[unit],
-                       "z > 0.9": stats.update_high[unit], "mean r": stats.reset_mean[unit],
-                       "r < 0.1": stats.reset_low[unit], "r > 0.9": stats.reset_high[unit]}
-                      for unit in range(len(stats.labels))], key="table_corpus_units", hide_index=True, height=250)
+        # tables drawn on load are plain HTML: st.dataframe's grid code costs the browser ~0.3 s before it paints
+        columns = {"τ (words)": stats.timescale, "mean z": stats.update_mean, "z < 0.1": stats.update_low,
+                   "z > 0.9": stats.update_high, "mean r": stats.reset_mean, "r < 0.1": stats.reset_low,
+                   "r > 0.9": stats.reset_high}
+        st.html(figures.values_table_html(
+            [{"unit": unit, "label": stats.labels[unit], **{name: values[unit] for name, values in columns.items()}}
+             for unit in range(len(stats.labels))], {name: ".4f" for name in columns}, max_height=250))
 
     fields = analysis.FIELDS if model.arch == "gru" else ("hidden",)
     unit_column, field_column, direction_column = st.columns(3)
@@ -123,13 +128,13 @@ def _draw(index, model, name: str) -> None:
     direction = direction_column.radio("Find", ("highest", "lowest"), key="corpus_direction", horizontal=True)
     hits = index.contexts(unit, field, largest=direction == "highest", k=caches.TOP_CONTEXTS, one_per_sentence=True)
     if hits:
-        chart(figures.top_activations_figure(hits, window=manifest.options["window"], field=field),
-              "chart_corpus_contexts")
-        st.dataframe([{"rank": rank, "value": hit.value, "before": " ".join(hit.context(6)[0]),
-                       "word": hit.context(6)[1], "after": " ".join(hit.context(6)[2]),
-                       "where": "{1}, line {2}".format(*index.sentence(hit.sentence))}
-                      for rank, hit in enumerate(hits, start=1)], key="table_corpus_contexts", hide_index=True,
-                     column_config={"value": st.column_config.NumberColumn(format="%.4f")})
+        window = manifest.options["window"]
+        vega_chart(figures.top_activations_spec(hits, window=window, field=field), "chart_corpus_contexts",
+                   partial(figures.top_activations_figure, hits, window=window, field=field))
+        st.html(figures.values_table_html(
+            [{"rank": rank, "value": hit.value, "before": " ".join(hit.context(6)[0]), "word": hit.context(6)[1],
+              "after": " ".join(hit.context(6)[2]), "where": "{1}, line {2}".format(*index.sentence(hit.sentence))}
+             for rank, hit in enumerate(hits, start=1)], {"value": ".4f"}))
         st.caption(f"The {len(hits)} sentences of the whole corpus where unit {unit}'s {field} is {direction}, each "
                    f"at its strongest word (boxed), from the index's {manifest.options['top_k']} strongest words; "
                    f"words further than {manifest.options['window']} from it are not stored.")
@@ -137,19 +142,19 @@ def _draw(index, model, name: str) -> None:
     if index.ablation is not None:
         left, right = st.columns(2)
         with left:
-            chart(figures.ablation_figure(index.ablation, size=manifest.sentences),
-                  "chart_corpus_ablation")
+            vega_chart(figures.ablation_spec(index.ablation, size=manifest.sentences), "chart_corpus_ablation",
+                       partial(figures.ablation_figure, index.ablation, size=manifest.sentences))
         with right:
             free = index.ablation["free"]
-            st.dataframe([{"condition": name, "accuracy": value, "change": value - free,
-                           "meaning": analysis.ABLATION_MEANINGS[name]} for name, value in index.ablation.items()],
-                         key="table_corpus_ablation", hide_index=True,
-                         column_config={"accuracy": st.column_config.NumberColumn(format="%.4f"),
-                                        "change": st.column_config.NumberColumn(format="%+.4f")})
+            st.html(figures.values_table_html(
+                [{"condition": name, "accuracy": value, "change": value - free,
+                  "meaning": analysis.ABLATION_MEANINGS[name]} for name, value in index.ablation.items()],
+                {"accuracy": ".4f", "change": "+.4f"}))
             st.caption(f"Accuracy over all {manifest.sentences:,} sentences with the gates forced.")
     if index.flow is not None:
-        chart(figures.dataset_gradient_flow_figure({model.name: index.flow}, min_count=caches.FLOW_MIN_COUNT),
-              "chart_corpus_flow")
+        flows = {model.name: index.flow}
+        vega_chart(figures.dataset_gradient_flow_spec(flows, min_count=caches.FLOW_MIN_COUNT), "chart_corpus_flow",
+                   partial(figures.dataset_gradient_flow_figure, flows, min_count=caches.FLOW_MIN_COUNT))
         sample = manifest.gradient_flow
         st.caption(f"‖∂h_T/∂h_t‖ over a seeded sample of {len(sample['sentences']):,} of the corpus's "
                    f"{sample['eligible']:,} sentences of at least {sample['min_tokens']} words "

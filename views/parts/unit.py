@@ -1,14 +1,17 @@
 """The sections of the unit page that *Compare & intervene* shares (steering) or that hold a table: each wires
-widgets to ``gru_viz`` and draws; nothing here computes a number."""
+widgets to ``gru_viz`` and draws; nothing here computes a number. Charts are Vega-Lite and tables plain HTML
+(``figures.values_table_html``), so the page paints without Plotly's bundle or ``st.dataframe``'s grid code."""
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 import streamlit as st
 
 from gru_viz import analysis, figures
 from views.parts import caches, corpus, state
-from views.parts.charts import chart
+from views.parts.charts import vega_chart
 
 ALPHA_RANGE = (-3.0, 3.0)  # h lies in [−1, 1]: a push of ±3 along a unit saturates it; more shows nothing new
 DIRECTIONS = ("this unit", "the verdict direction")
@@ -33,9 +36,7 @@ def ablation(profile) -> None:
     rows = [{"condition": f"h of unit {profile.unit} {condition}" + (" at h0" if condition == "frozen" else " (h ≡ 0)"),
              "accuracy": result["accuracy"], "change": result["change"], "verdicts flipped": len(result["flips"])}
             for condition, result in profile.ablation.items()]
-    st.dataframe(rows, key="table_unit_ablation", hide_index=True,
-                 column_config={"accuracy": st.column_config.NumberColumn(format="%.4f"),
-                                "change": st.column_config.NumberColumn(format="%+.4f")})
+    st.html(figures.values_table_html(rows, {"accuracy": ".4f", "change": "+.4f", "verdicts flipped": ",.0f"}))
     flips = profile.ablation["zeroed"]["flips"]
     same = profile.ablation["zeroed"]["accuracy"] == profile.ablation["frozen"]["accuracy"]
     st.caption(f"On {profile.heldout} (accuracy {profile.free_accuracy:.4f} with every unit free), with unit "
@@ -43,13 +44,10 @@ def ablation(profile) -> None:
                + (" The model starts from h0 = 0, so freezing at h0 is zeroing." if same else ""))
     if flips:
         with st.expander(f"The {len(flips)} sentences whose verdict flips with the unit zeroed"):
-            st.dataframe([{"line": flip["line"], "sentence": flip["text"],
-                           "label": "positive" if flip["label"] else "negative",
-                           "P(positive), free": flip["free"], "P(positive), zeroed": flip["ablated"]}
-                          for flip in flips],
-                         key="table_unit_flips", hide_index=True,
-                         column_config={name: st.column_config.NumberColumn(format="%.3f")
-                                        for name in ("P(positive), free", "P(positive), zeroed")})
+            st.html(figures.values_table_html(
+                [{"line": flip["line"], "sentence": flip["text"], "label": "positive" if flip["label"] else "negative",
+                  "P(positive), free": flip["free"], "P(positive), zeroed": flip["ablated"]} for flip in flips],
+                {"P(positive), free": ".3f", "P(positive), zeroed": ".3f"}, max_height=400))
 
 
 def steering(model_key: tuple, model, text: str, *, unit: int | None, verdict_direction, key: str) -> None:
@@ -73,7 +71,8 @@ def steering(model_key: tuple, model, text: str, *, unit: int | None, verdict_di
     vector = (verdict_direction if name == "the verdict direction"
               else analysis.unit_direction(model, int(chosen_unit)))
     tokens, steered, free = caches.steer(model_key, text, name, float(alpha), _model=model, _direction=vector)
-    chart(figures.steering_figure(tokens, steered, free, alpha=float(alpha), direction=name), f"chart_{key}")
+    vega_chart(figures.steering_spec(tokens, steered, free, alpha=float(alpha), direction=name), f"chart_{key}",
+               partial(figures.steering_figure, tokens, steered, free, alpha=float(alpha), direction=name))
     st.caption(f"After the last word P(positive) is {free[-1]:.3f} free and {steered[-1]:.3f} with "
                f"{float(alpha):+g} · {name} added to h after every word; each step reads the pushed memory, so the "
                "push must survive the gates to matter. The verdict direction is the mean final h of positive "
