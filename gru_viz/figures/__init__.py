@@ -1,5 +1,7 @@
-"""Figures by subject: arrays (or the analyses' named results) in, a Plotly ``go.Figure`` out — or, for the Read
-page's first chart, Vega-Lite specs. Nothing here computes a number the page shows.
+"""Figures by subject: arrays (or the analyses' named results) in, a Plotly ``go.Figure`` out, and for every chart a
+page draws when it opens, a Vega-Lite spec too (``*_spec``, ``*_specs``: a plain dict), which the browser draws
+without evaluating Plotly's bundle first; the Plotly twin is what the HTML download and notebooks use. Nothing
+here computes a number the page shows.
 
 - ``style``:    the template, colour scales, the fields' titles and ranges, the rule for which words are ringed.
 - ``sentence``: a sentence read: the story, each word's change of the logit, unit heatmaps, the memory's path,
@@ -16,7 +18,8 @@ page's first chart, Vega-Lite specs. Nothing here computes a number the page sho
 - ``table``:    small tables as plain HTML (numbers formatted, exact on hover; text escaped).
 - ``trace``:    any ``GRUTrace`` (from ``trace_gru``, ``capture`` or a model), for notebooks: gate heatmaps of a
   layer, a direction and a batch item, and the hidden state's path.
-- ``lesson``:   the lesson's charts: several models reading one sentence, one gate across every unit at a word.
+- ``lesson``:   the lesson's charts: several models reading one sentence, one gate across every unit at a word
+  (each also as Vega-Lite).
 
 Builders skip Plotly's validation for speed; the tests validate every one. Every public name is re-exported here.
 

@@ -1,9 +1,8 @@
 """The first chart of *Read a sentence* as Vega-Lite specs (plain dicts): how the verdict formed, word by word.
 
-Every other figure is a Plotly ``go.Figure``. This one is not because it is the page's first picture: Streamlit
-draws a Vega-Lite chart without Plotly's 4.7 MB bundle, which takes Chromium 1.6–1.7 s to evaluate on a 2-core
-machine (``benchmarks/browser_bench.py``; a one-chart page draws first at 2.1–2.4 s with Vega-Lite against 3.3–3.9 s
-with Plotly). ``figures.sentence.story_figure`` draws the same story with Plotly for the HTML download; both take
+It is Vega-Lite, as every chart a page draws when it opens is, because Streamlit draws a Vega-Lite chart without
+Plotly's 4.7 MB bundle, and a page whose first render holds a Plotly chart paints nothing until Chromium has
+evaluated that bundle (about 1 s on a quiet 2-core machine; ``benchmarks/browser_bench.py``). ``figures.sentence.story_figure`` draws the same story with Plotly for the HTML download; both take
 their colours, ranges and ringed words from ``figures.style``.
 
 Its rows share one word axis:
