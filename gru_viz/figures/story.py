@@ -2,8 +2,9 @@
 
 It is Vega-Lite, as every chart a page draws when it opens is, because Streamlit draws a Vega-Lite chart without
 Plotly's 4.7 MB bundle, and a page whose first render holds a Plotly chart paints nothing until Chromium has
-evaluated that bundle (about 1 s on a quiet 2-core machine; ``benchmarks/browser_bench.py``). ``figures.sentence.story_figure`` draws the same story with Plotly for the HTML download; both take
-their colours, ranges and ringed words from ``figures.style``.
+evaluated that bundle (about 1 s on a quiet 2-core machine; ``benchmarks/browser_bench.py``).
+``figures.sentence.story_figure`` draws the same story with Plotly for the HTML download; both take their colours,
+ranges and ringed words from ``figures.style``.
 
 Its rows share one word axis:
 
