@@ -106,14 +106,14 @@ def test_the_unit_page_shows_the_units_numbers(app, corpus):
     hidden = np.concatenate([trace.hidden[:, UNIT] for trace in traces])
     edges = np.linspace(-1, 1, 41)
     counts = np.histogram(hidden, edges)[0]
-    rows = shown[f"Unit {UNIT}: h over every word of the corpus"][1]
+    rows = shown[f"Unit {UNIT}: h at every word"][1]
     assert [row["count"] for row in rows] == counts.tolist()
     assert [row["share"] for row in rows] == (counts / counts.sum()).tolist()
     np.testing.assert_allclose([row["bin_low"] for row in rows], edges[:-1], atol=1e-6)
     np.testing.assert_allclose([row["bin_high"] for row in rows], edges[1:], atol=1e-6)
     for symbol, field in (("z", "update"), ("r", "reset")):
         values = np.concatenate([getattr(trace, field)[:, UNIT] for trace in traces])
-        rows = shown[f"Unit {UNIT}: {symbol} over every word of the corpus"][1]
+        rows = shown[f"Unit {UNIT}: {symbol} at every word"][1]
         assert sum(row["count"] for row in rows) == len(values)
     ablation = [body for body in (element.proto.body for element in app.get("html")) if "verdicts flipped" in body]
     assert len(ablation) == 1 and "h of unit 5 zeroed (h ≡ 0)" in ablation[0]
@@ -175,6 +175,9 @@ def _table(body: str) -> tuple[list[str], dict[str, np.ndarray]]:
 def test_steering_along_the_unit_and_the_verdict_direction(app, corpus):
     model, texts, labels, traces = corpus
     _unit_page(app)
+    assert not [title for title in vega_charts(app) if title.startswith("P(positive) after each word: free")]
+    app.toggle(key="unit_steer_on").set_value(True)  # steering draws on request
+    run(app)
     free, steered = _steering(app, "+1", f"unit {UNIT}")
     push = np.zeros(12)
     push[UNIT] = 1.0  # α = 1 by default

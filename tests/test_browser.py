@@ -244,9 +244,9 @@ def test_the_unit_page_shows_markup_literally_and_links_to_its_neighbours_and_se
         assert "<" in typed.inner_text() and "script" in typed.inner_text()  # the characters, as typed
         assert typed.locator("b, script").count() == 0  # and no element made of them
         assert page.locator(".unit-contexts a[href^='read?text=']").count() == 40
-        # h, z and r histograms, the sentence through the unit, steering: all Vega-Lite, no Plotly bundle on load
+        # h, z and r histograms and the sentence through the unit: all Vega-Lite, no Plotly bundle on load
         page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] svg.marks')"
-                               ".length >= 5", timeout=LOAD_TIMEOUT)
+                               ".length >= 4", timeout=LOAD_TIMEOUT)
         assert page.locator(PLOTLY).count() == 0
         page.evaluate("() => document.activeElement && document.activeElement.blur()")
         _screenshot_whole_page(page, ARTIFACTS / f"unit-page-{width}.png")

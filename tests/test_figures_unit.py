@@ -91,7 +91,7 @@ def test_histogram_specs_are_one_valid_chart_per_field_with_each_bin_exactly():
         assert [row["share"] for row in rows] == [n / counts[field].sum() for n in counts[field].tolist()]
         assert specs[field]["encoding"]["x"]["scale"]["domain"] == [low[0], high[-1]]
         assert specs[field]["encoding"]["x2"] == {"field": "bin_high"}  # each bar spans its bin
-    assert specs["hidden"]["title"]["text"] == "Unit 3: h over every word of the corpus"
+    assert specs["hidden"]["title"]["text"] == "Unit 3: h at every word"
 
 
 def test_steering_spec_holds_both_runs_exactly_with_words_as_data():

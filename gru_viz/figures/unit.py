@@ -134,7 +134,7 @@ def unit_histograms_specs(histograms: dict, unit: int) -> dict[str, dict]:
         x = {"field": "bin_low", "type": "quantitative", "scale": {"domain": [float(low[0]), float(high[-1])]},
              "axis": {"title": f"{symbol}: {FIELD_TITLES[field]}"}}
         specs[field] = {
-            "title": {"text": f"Unit {int(unit)}: {symbol} over every word of the corpus", "anchor": "start",
+            "title": {"text": f"Unit {int(unit)}: {symbol} at every word", "anchor": "start",
                       "fontSize": 13},
             "data": {"values": rows}, "height": 200, "width": "container",
             "autosize": {"type": "fit-x", "contains": "padding"},

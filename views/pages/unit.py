@@ -98,8 +98,11 @@ if sentence is not None:
                                                          fields.items()}} for t, word in enumerate(sentence.tokens)],
                                       {name: "+.4f" for name in fields}, max_height=320))
 
-    # ---- steering ----
+    # ---- steering: on request, as on Compare; its widgets and chart cost the page's first paint ~0.3 s ----
     st.subheader(f"Steering: push the memory along unit {unit}, or along the verdict direction")
-    sections.steering(model_key, model, text, unit=unit, key="unit_steer",
-                      verdict_direction=sections.verdict_direction(model, model_key))
+    if st.toggle("Steer this sentence", key="unit_steer_on",
+                 help="Add α times the unit's direction (or the verdict direction) to h after every word, and read on "
+                      "from the pushed memory."):
+        sections.steering(model_key, model, text, unit=unit, key="unit_steer",
+                          verdict_direction=sections.verdict_direction(model, model_key))
 figure_download()
