@@ -115,6 +115,9 @@ def test_an_index_is_drawn_from_its_files(monkeypatch, index_folder):
 
 def test_unit_search_shows_the_stored_contexts(monkeypatch, index_folder):
     app = _run(monkeypatch, index_folder)
+    assert not [box for box in app.get("selectbox") if box.key == "corpus_unit"]  # on request: closed on load
+    app.session_state["corpus_search_open"] = True  # the reader opens it
+    app.run()
     app.selectbox(key="corpus_unit").set_value(7)
     app.selectbox(key="corpus_field").set_value("update")
     app.radio(key="corpus_direction").set_value("lowest")

@@ -119,25 +119,13 @@ def _draw(index, model, name: str, model_key: tuple) -> None:
             [{"unit": unit, "label": stats.labels[unit], **{name: values[unit] for name, values in columns.items()}}
              for unit in range(len(stats.labels))], {name: ".4f" for name in columns}, max_height=250))
 
-    fields = analysis.FIELDS if model.arch == "gru" else ("hidden",)
-    unit_column, field_column, direction_column = st.columns(3)
-    unit = unit_column.selectbox("Unit", list(range(len(stats.labels))), key="corpus_unit",
-                                 format_func=lambda u: f"unit {u} ({stats.labels[u]})")
-    field = field_column.selectbox("Value", fields, index=fields.index("hidden"), key="corpus_field",
-                                   format_func=FIELD_LABELS.get)
-    direction = direction_column.radio("Find", ("highest", "lowest"), key="corpus_direction", horizontal=True)
-    hits = index.contexts(unit, field, largest=direction == "highest", k=caches.TOP_CONTEXTS, one_per_sentence=True)
-    if hits:
-        window = manifest.options["window"]
-        vega_chart(figures.top_activations_spec(hits, window=window, field=field), "chart_corpus_contexts",
-                   partial(figures.top_activations_figure, hits, window=window, field=field))
-        st.html(figures.values_table_html(
-            [{"rank": rank, "value": hit.value, "before": " ".join(hit.context(6)[0]), "word": hit.context(6)[1],
-              "after": " ".join(hit.context(6)[2]), "where": "{1}, line {2}".format(*index.sentence(hit.sentence))}
-             for rank, hit in enumerate(hits, start=1)], {"value": ".4f"}))
-        st.caption(f"The {len(hits)} sentences of the whole corpus where unit {unit}'s {field} is {direction}, each "
-                   f"at its strongest word (boxed), from the index's {manifest.options['top_k']} strongest words; "
-                   f"words further than {manifest.options['window']} from it are not stored.")
+    # on request: its chart of 20 contexts and their table cost the page's first paint, and every unit's own page
+    # (unit?unit=N) shows its contexts too
+    search = st.expander("Where a unit is strongest, over the whole corpus", key="corpus_search_open",
+                         on_change="rerun")
+    if search.open:
+        with search:
+            _unit_search(index, stats, model)
 
     if index.ablation is not None:
         left, right = st.columns(2)
@@ -159,6 +147,30 @@ def _draw(index, model, name: str, model_key: tuple) -> None:
         st.caption(f"‖∂h_T/∂h_t‖ over a seeded sample of {len(sample['sentences']):,} of the corpus's "
                    f"{sample['eligible']:,} sentences of at least {sample['min_tokens']} words "
                    f"(seed {sample['seed']}).")
+
+
+def _unit_search(index, stats, model) -> None:
+    """The corpus's strongest contexts of one unit's value, read from the index."""
+    manifest = index.manifest
+    fields = analysis.FIELDS if model.arch == "gru" else ("hidden",)
+    unit_column, field_column, direction_column = st.columns(3)
+    unit = unit_column.selectbox("Unit", list(range(len(stats.labels))), key="corpus_unit",
+                                 format_func=lambda u: f"unit {u} ({stats.labels[u]})")
+    field = field_column.selectbox("Value", fields, index=fields.index("hidden"), key="corpus_field",
+                                   format_func=FIELD_LABELS.get)
+    direction = direction_column.radio("Find", ("highest", "lowest"), key="corpus_direction", horizontal=True)
+    hits = index.contexts(unit, field, largest=direction == "highest", k=caches.TOP_CONTEXTS, one_per_sentence=True)
+    if hits:
+        window = manifest.options["window"]
+        vega_chart(figures.top_activations_spec(hits, window=window, field=field), "chart_corpus_contexts",
+                   partial(figures.top_activations_figure, hits, window=window, field=field))
+        st.html(figures.values_table_html(
+            [{"rank": rank, "value": hit.value, "before": " ".join(hit.context(6)[0]), "word": hit.context(6)[1],
+              "after": " ".join(hit.context(6)[2]), "where": "{1}, line {2}".format(*index.sentence(hit.sentence))}
+             for rank, hit in enumerate(hits, start=1)], {"value": ".4f"}))
+        st.caption(f"The {len(hits)} sentences of the whole corpus where unit {unit}'s {field} is {direction}, each "
+                   f"at its strongest word (boxed), from the index's {manifest.options['top_k']} strongest words; "
+                   f"words further than {manifest.options['window']} from it are not stored.")
 
 
 def _statistics(index) -> analysis.MemoryStatistics:
