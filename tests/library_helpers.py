@@ -144,3 +144,12 @@ def float64_step(rnn, gate=torch.sigmoid, candidate=None):
         n = candidate(w_in @ x_t + b_in + r * (w_hn @ h + b_hn))
         return (1 - z) * n + z * h
     return step
+
+def vega_expressions(spec) -> list[str]:
+    """Every string Vega evaluates as an expression in ``spec`` (labelExpr, filter, test, expr)."""
+    if isinstance(spec, dict):
+        return [item for key, item in spec.items() if key in ("filter", "test", "labelExpr", "expr")
+                and isinstance(item, str)] + [found for item in spec.values() for found in vega_expressions(item)]
+    if isinstance(spec, list):
+        return [found for item in spec for found in vega_expressions(item)]
+    return []

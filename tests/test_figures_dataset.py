@@ -16,7 +16,7 @@ from gru_viz.analysis import (
     top_activations,
 )
 from gru_viz.figures import dataset as figures_dataset
-from tests.library_helpers import validated
+from tests.library_helpers import validated, vega_expressions
 
 
 def test_figure_builders_hold_the_numbers_given(model, texts):
@@ -51,15 +51,6 @@ def test_figure_builders_hold_the_numbers_given(model, texts):
     assert "&gt;" in cells and not any("<" in cell or ">" in cell for cell in cells)
 
 
-def _expressions(spec) -> list[str]:
-    """Every string Vega evaluates as an expression in ``spec`` (labelExpr, filter, test, expr)."""
-    if isinstance(spec, dict):
-        return [item for key, item in spec.items() if key in ("filter", "test", "labelExpr", "expr")
-                and isinstance(item, str)] + [found for item in spec.values() for found in _expressions(item)]
-    if isinstance(spec, list):
-        return [found for item in spec for found in _expressions(item)]
-    return []
-
 
 def test_gradient_flow_spec_holds_each_models_kept_distances_exactly(model, texts):
     flow = dataset_gradient_flow(model.gru, embed_texts(model, texts[:6]))
@@ -72,7 +63,7 @@ def test_gradient_flow_spec_holds_each_models_kept_distances_exactly(model, text
         assert [row["value"] for row in rows] == flow.geometric_mean[kept].tolist()
         assert [row["mean"] for row in rows] == flow.mean[kept].tolist()
         assert [row["count"] for row in rows] == flow.count[kept].tolist()
-    assert spec["encoding"]["y"]["scale"] == {"type": "log"} and not _expressions(spec)
+    assert spec["encoding"]["y"]["scale"] == {"type": "log"} and not vega_expressions(spec)
     mean = figures_dataset.dataset_gradient_flow_spec({"GRU": flow}, statistic="mean")
     assert [row["value"] for row in mean["data"]["values"]] == flow.mean.tolist()
 
@@ -104,7 +95,7 @@ def test_saturation_and_timescale_specs_hold_every_unit_exactly_and_link_to_it(m
     assert spec["encoding"]["color"]["scale"] == {"domain": ["integrator", "fast", "mixed", "<b>odd</b>"],
                                                   "range": ["#2166ac", "#ef8a62", "#7f7f7f", "#7f7f7f"]}
     assert "href" not in figures_dataset.timescale_spec(timescale)["encoding"]  # no link without unit_link
-    assert not _expressions(spec)
+    assert not vega_expressions(spec)
 
 
 def test_ablation_spec_labels_each_bar_with_its_value_and_change():
@@ -133,7 +124,7 @@ def test_top_activations_spec_holds_each_context_word_as_data_with_its_value(mod
         assert [(row["offset"], row["word"], row["value"]) for row in rows if row["rank"] == rank] == expected
     words = [row["word"] for row in rows]
     assert ">" in words and not any("&" in word for word in words)  # markup as the characters typed, as data
-    assert not any("<" in expression for expression in _expressions(spec))
+    assert not any("<" in expression for expression in vega_expressions(spec))
     assert spec["layer"][0]["encoding"]["color"]["scale"]["domain"][0] == -1.0  # h on [−1, 1]
     gate = figures_dataset.top_activations_spec(hits, window=2, field="update")
     assert gate["layer"][0]["encoding"]["color"]["scale"] == {"scheme": "viridis", "domain": [0.0, 1.0]}

@@ -21,7 +21,7 @@ from gru_viz.figures import (
     unit_histograms_specs,
     values_table_html,
 )
-from tests.library_helpers import validated
+from tests.library_helpers import validated, vega_expressions
 
 TOKENS = ["not", "<b>bad</b>", "&", '"x"', "film"]
 
@@ -66,15 +66,6 @@ def test_unit_labels_link_to_the_unit_page():
                                                   '<a href="unit?unit=0&amp;model=m" target="_self">unit 0</a>']
 
 
-def _expressions(spec) -> list[str]:
-    """Every string Vega evaluates as an expression in ``spec`` (labelExpr, filter, test, expr)."""
-    if isinstance(spec, dict):
-        return [item for key, item in spec.items() if key in ("filter", "test", "labelExpr", "expr")
-                and isinstance(item, str)] + [found for item in spec.values() for found in _expressions(item)]
-    if isinstance(spec, list):
-        return [found for item in spec for found in _expressions(item)]
-    return []
-
 
 def test_histogram_specs_are_one_valid_chart_per_field_with_each_bin_exactly():
     edges = np.linspace(0, 1, 5)
@@ -106,7 +97,7 @@ def test_steering_spec_holds_both_runs_exactly_with_words_as_data():
     assert [row["word"] for row in rows[:3]] == tokens
     assert len({row["key"] for row in rows}) == 3  # the repeated "a" keeps its own column
     assert spec["layer"][0]["encoding"]["y"] == {"datum": 0.5}  # the verdict line
-    assert _expressions(spec) and not any("bad" in expression for expression in _expressions(spec))
+    assert vega_expressions(spec) and not any("bad" in expression for expression in vega_expressions(spec))
     assert "-1.5 · unit 3" in spec["title"]["text"]
     figure = steering_figure(tokens, steered, free, alpha=-1.5, direction="unit 3")
     assert figure.data[0].y.tolist() == free.tolist() and figure.data[1].y.tolist() == steered.tolist()

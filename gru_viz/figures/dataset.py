@@ -196,17 +196,23 @@ def _tau_text(value) -> str:
     return "∞" if np.isinf(value) else f"{float(value):.9g}"
 
 
-def timescale_figure(timescale: np.ndarray, labels: list[str] | None = None, *, sort: bool = True) -> go.Figure:
-    """Memory timescale τ = −1/ln(mean z) of each unit (H,), in steps, as bars on a log axis, coloured by
-    label (``LABEL_COLORS``). τ = inf (z ≡ 1) is drawn at twice the longest finite τ and hovers as ∞.
-    sort: longest memory first (the x axis names the unit either way)."""
+def _timescale_bars(timescale, labels, sort: bool):
+    """(τ as float64, a label per unit, the units' order, the height that stands for τ = inf: twice the longest
+    finite τ) for both timescale charts."""
     timescale = np.asarray(timescale, dtype=np.float64)
     labels = list(labels) if labels is not None else ["mixed"] * len(timescale)
     if len(labels) != len(timescale):
         raise ValueError(f"{len(labels)} labels for {len(timescale)} units")
     order = np.argsort(-timescale, kind="stable") if sort else np.arange(len(timescale))
     finite = timescale[np.isfinite(timescale) & (timescale > 0)]
-    ceiling = 2 * finite.max() if finite.size else 1.0
+    return timescale, labels, order, 2 * finite.max() if finite.size else 1.0
+
+
+def timescale_figure(timescale: np.ndarray, labels: list[str] | None = None, *, sort: bool = True) -> go.Figure:
+    """Memory timescale τ = −1/ln(mean z) of each unit (H,), in steps, as bars on a log axis, coloured by
+    label (``LABEL_COLORS``). τ = inf (z ≡ 1) is drawn at twice the longest finite τ and hovers as ∞.
+    sort: longest memory first (the x axis names the unit either way)."""
+    timescale, labels, order, ceiling = _timescale_bars(timescale, labels, sort)
     shown = np.where(np.isinf(timescale), ceiling, timescale)[order]
     exact = ["∞" if np.isinf(value) else f"{value:.9g}" for value in timescale[order]]
     data = [{"type": "bar", "x": [f"unit {u}" for u in order], "y": shown,
@@ -229,13 +235,7 @@ def timescale_spec(timescale: np.ndarray, labels: list[str] | None = None, *, so
     >>> [(row["unit"], row["shown"], row["tau"]) for row in timescale_spec([2.0, np.inf, 8.0])["data"]["values"]]
     [('unit 1', 16.0, '∞'), ('unit 2', 8.0, '8'), ('unit 0', 2.0, '2')]
     """
-    timescale = np.asarray(timescale, dtype=np.float64)
-    labels = list(labels) if labels is not None else ["mixed"] * len(timescale)
-    if len(labels) != len(timescale):
-        raise ValueError(f"{len(labels)} labels for {len(timescale)} units")
-    order = np.argsort(-timescale, kind="stable") if sort else np.arange(len(timescale))
-    finite = timescale[np.isfinite(timescale) & (timescale > 0)]
-    ceiling = 2 * finite.max() if finite.size else 1.0
+    timescale, labels, order, ceiling = _timescale_bars(timescale, labels, sort)
     rows = [{"unit": f"unit {u}", "label": labels[u], "tau": _tau_text(timescale[u]),
              "shown": float(ceiling if np.isinf(timescale[u]) else timescale[u]), **_link(unit_link, u)}
             for u in order]
