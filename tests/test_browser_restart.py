@@ -16,22 +16,24 @@ from tests.test_browser import LOAD_TIMEOUT, _open, _wait_until_idle
 SENTENCE_A = "the plot is dull but the acting is wonderful"
 SENTENCE_B = "a lovely film that turns boring"
 MODEL = "sst2-gru-noreset"
-HEATMAPS = ".stPlotlyChart .js-plotly-plot"  # the units of A and of B beside each other, under the first chart
+# the units of A and of B beside each other, under the first chart: Vega-Lite rect marks, each bound to its row
+HEATMAPS = "[data-testid=stVegaLiteChart]:has(g.mark-rect path)"
 
 pytestmark = pytest.mark.slow
 
 
 def _state(page) -> dict:
     """What the reader sees: the page, both sentences, the chosen model and the numbers of both sentences' unit
-    heatmaps (the first chart, in Vega-Lite, keeps its numbers inside its canvas; the heatmaps' are in the DOM)."""
+    heatmaps, as drawn: the data row Vega binds to each cell."""
     page.wait_for_selector(HEATMAPS, timeout=LOAD_TIMEOUT)
     return {
         "page": urlparse(page.url).path,
         "sentences": [area.input_value() for area in page.locator("textarea").all()],
         "model": page.locator('[data-testid="stRadio"] label:has(input:checked)').first.inner_text(),
         "heatmaps": page.eval_on_selector_all(
-            HEATMAPS, "plots => plots.map(plot => plot._fullData.filter(trace => trace.type === 'heatmap')"
-                      "  .map(trace => Array.from(trace.z, row => Array.from(row))))"),  # as drawn, decoded
+            HEATMAPS, "charts => charts.map(chart => [...chart.querySelectorAll('g.mark-rect path')]"
+                      "  .map(cell => cell.__data__ && cell.__data__.datum)"
+                      "  .filter(row => row && 'value' in row).map(row => [row.unit, row.key, row.value]))"),
     }
 
 
@@ -56,7 +58,7 @@ def test_a_killed_server_comes_back_with_the_readers_page_sentences_model_and_nu
         _wait_until_idle(page)
         before = _state(page)
         assert before["page"] == "/compare" and before["sentences"] == [SENTENCE_A, SENTENCE_B]
-        assert before["model"] == MODEL and len(before["heatmaps"]) >= 2
+        assert before["model"] == MODEL and len(before["heatmaps"]) >= 2 and all(before["heatmaps"])
         link = parse_qs(urlparse(page.url).query)
         assert link == {"text": [SENTENCE_A], "b": [SENTENCE_B], "model": [MODEL]}
 
