@@ -50,6 +50,26 @@ def test_the_warm_up_fills_the_caches_the_first_screen_reads(models_dir, monkeyp
     assert shown == expected.probability.astype(float).tolist()
 
 
+def test_the_warm_up_opens_the_shipped_index_and_the_unit_page_opening_unit(monkeypatch):
+    import gru_viz.corpus
+    from views.parts import caches, corpus, startup, state
+
+    monkeypatch.setenv("GRU_VIZ_MODELS", str(Path(APP).parent / "models"))  # the shipped models, with their indexes
+    monkeypatch.delenv("GRU_VIZ_INDEX", raising=False)
+    corpus._open.clear()
+    caches.unit_profile.clear()
+    assert startup.warm_caches() > 0
+    opened, profiled = [], []
+    monkeypatch.setattr(corpus, "open_index", lambda *args: opened.append(args))
+    monkeypatch.setattr(gru_viz.corpus, "unit_profile", lambda *args: profiled.append(args))
+    model_key, model = caches.named_model(state.DEFAULT_MODEL)
+    index = corpus.model_index(model, model_key=model_key)
+    profile = caches.unit_profile(model_key, str(index.folder), index.manifest.created, state.DEFAULT_UNIT,
+                                  _index=index, _model=model)
+    assert opened == [] and profiled == []  # both served from the warm caches
+    assert profile.unit == state.DEFAULT_UNIT and profile.sentences == index.manifest.sentences
+
+
 def test_a_broken_model_folder_is_logged_and_the_server_still_starts(models_dir, caplog):
     from views.parts import caches, startup
 

@@ -1,6 +1,8 @@
-"""What the server does once, before its first visitor: import torch and Plotly, load the default model and read
-the default sentence into the caches the pages use. Without it the first visitor after a start waited ~3 s more
-than the next one (``python -m benchmarks.browser_bench``: cold against warm).
+"""What the server does once, before its first visitor: import torch and Plotly, load the default model, read
+the default sentence into the caches the pages use, and open the model's shipped corpus index with its first unit's
+profile. Without it the first visitor after a start waited ~3 s more than the next one (``python -m
+benchmarks.browser_bench``: cold against warm), and the first visit to *Units* ran its script 0.7 s longer than
+the next (opening the index).
 
 ``app.py`` hands ``warm_up`` to ``st.App`` as its lifespan; ``streamlit run app.py`` runs it before the
 server answers. A failure here is only logged: the page then says what is wrong, as it would without it.
@@ -35,7 +37,8 @@ def server_threads() -> int:
 
 def warm_caches() -> float:
     """Import what the pages import, load the default model and trace the default sentence through the pages'
-    own cached loaders (so a session finds them filled), and build its story chart once. Returns seconds."""
+    own cached loaders (so a session finds them filled), build its story chart once, and open the model's corpus
+    index with the profile of the unit the unit page opens on. Returns seconds."""
     started = time.perf_counter()
     server_threads()
     # Imported here, once, before any session: sessions run in threads, and two threads importing pandas at once
@@ -44,13 +47,17 @@ def warm_caches() -> float:
     import pandas  # noqa: F401
     import pyarrow  # noqa: F401
 
-    from views.parts import caches, state  # imports torch and Plotly: most of the time
+    from views.parts import caches, corpus, state  # imports torch and Plotly: most of the time
 
     folders = caches.model_folders(caches.models_root())
     if state.DEFAULT_MODEL in folders:
         model_key, model = caches.named_model(state.DEFAULT_MODEL)
         sentence = caches.trace(model_key, state.DEFAULT_TEXT, model)
         caches.story(model_key, state.DEFAULT_TEXT, sentence)
+        index = corpus.model_index(model, model_key=model_key)
+        if index is not None:
+            caches.unit_profile(model_key, str(index.folder), index.manifest.created, state.DEFAULT_UNIT,
+                                _index=index, _model=model)
     return time.perf_counter() - started
 
 

@@ -39,6 +39,7 @@ UPLOAD_NOTE = ("Uploads live in this session's memory only: never kept on the se
 SHARED_KEYS = ("text", "model", "compare_b", "unit_field", "unit_scope", "unit_order", "layer", "direction",
                "unit_number")
 UNIT_KEY = "unit_number"  # the unit page's unit, 0-based as every "unit N" label in the app
+DEFAULT_UNIT = 0  # the unit the unit page opens on without ?unit=
 
 
 def _fallback_model(folders: list[str]) -> str:
@@ -239,10 +240,10 @@ def unit_from_link(units: int) -> int:
         try:
             state[UNIT_KEY] = parse_unit(asked, units)
         except ValueError as error:
-            state[UNIT_KEY] = 0
-            st.error(f"The link's unit is not a unit of this model ({error}); showing unit 0.")
+            state[UNIT_KEY] = DEFAULT_UNIT
+            st.error(f"The link's unit is not a unit of this model ({error}); showing unit {DEFAULT_UNIT}.")
     if not isinstance(state.get(UNIT_KEY), int) or not 0 <= state[UNIT_KEY] < units:
-        state[UNIT_KEY] = 0  # a model with fewer units was chosen
+        state[UNIT_KEY] = DEFAULT_UNIT  # a model with fewer units was chosen
     return state[UNIT_KEY]
 
 
