@@ -143,6 +143,42 @@ def test_the_contexts_are_the_sentences_of_highest_and_lowest_h_shown_literally(
     assert ">&lt;</span>" in typed and ">&amp;</span>" in typed and "<b>" not in typed
 
 
+def test_the_sentences_whose_verdict_flips_open_on_request_against_a_float64_run(app, corpus):
+    model, texts, labels, traces = corpus
+    _unit_page(app)
+    listed = lambda: [body for body in (element.proto.body for element in app.get("html"))  # noqa: E731
+                      if "P(positive), zeroed" in body]
+    step = float64_step(model.gru)
+    state = model.state_dict()
+    embedding, weight, bias = state["embedding.weight"].double(), state["head.weight"][0].double(), state["head.bias"]
+    flips = []
+    for line, text in enumerate(texts, start=1):
+        p = {}
+        for zeroed in (False, True):
+            h = torch.zeros(model.gru.hidden_size, dtype=torch.float64)
+            for word in model.tokenize(text)[1]:
+                h = step(embedding[word], h)
+                if zeroed:
+                    h[UNIT] = 0.0
+            p[zeroed] = float(torch.sigmoid(weight @ h + bias[0].double()))
+        if (p[False] > 0.5) != (p[True] > 0.5):
+            flips.append((line, p[False], p[True]))
+    expanders = [e for e in app.expander if "whose verdict flips" in e.label]
+    if not flips:
+        assert not expanders
+        return
+    assert [e.label for e in expanders] == [f"The {len(flips)} sentences whose verdict flips with the unit zeroed"]
+    assert listed() == []  # closed on load: nothing below the first screen waits on it
+    app.session_state["unit_flips_open"] = True
+    run(app)
+    [body] = listed()
+    rows = re.findall(r"<tr><td[^>]*>(\d+)</td>.*?</td>.*?</td>"
+                      r'<td class="number" title="([^"]+)">.*?</td><td class="number" title="([^"]+)">', body)
+    shown = {int(line): (float(free), float(zeroed)) for line, free, zeroed in rows}
+    assert len(rows) == len(flips) and sorted(shown) == [line for line, _, _ in flips]
+    np.testing.assert_allclose([shown[line] for line, _, _ in flips], [(a, b) for _, a, b in flips], atol=1e-5)
+
+
 def test_your_sentence_through_the_unit_against_a_float64_run(app, corpus):
     model = corpus[0]
     _unit_page(app)

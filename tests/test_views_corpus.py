@@ -87,6 +87,9 @@ def _shown(app) -> bool:
 def test_an_index_is_drawn_from_its_files(monkeypatch, index_folder):
     app = _run(monkeypatch, index_folder)
     assert _shown(app) and not app.error
+    assert not [body for body in (element.proto.body for element in app.get("html")) if "τ (words)" in body]
+    app.session_state["corpus_table_open"] = True  # every unit's row: on request
+    app.run()
     units = pq.read_table(index_folder / "units.parquet").to_pandas()
     table = _table(app, "τ (words)")
     np.testing.assert_array_equal(table["τ (words)"], units["timescale"])
@@ -167,4 +170,6 @@ def test_the_index_a_model_ships_with_is_found_by_itself(monkeypatch):
     assert _shown(app) and not app.error
     assert app.selectbox(key="corpus_index").options[0] == "shipped with sst2-gru"
     units = pq.read_table(ROOT / "models" / "sst2-gru" / "index" / "units.parquet").to_pandas()
+    app.session_state["corpus_table_open"] = True
+    app.run()
     np.testing.assert_array_equal(_table(app, "τ (words)")["τ (words)"], units["timescale"])

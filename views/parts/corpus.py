@@ -111,13 +111,17 @@ def _draw(index, model, name: str, model_key: tuple) -> None:
         st.caption(f"Over all {manifest.tokens:,} words: integrator ({counts['integrator']} units), resetter "
                    f"({counts['resetter']}), fast ({counts['fast']}), mixed ({counts['mixed']}), by the rules of the "
                    f"view below.")
-        # tables drawn on load are plain HTML: st.dataframe's grid code costs the browser ~0.3 s before it paints
-        columns = {"τ (words)": stats.timescale, "mean z": stats.update_mean, "z < 0.1": stats.update_low,
-                   "z > 0.9": stats.update_high, "mean r": stats.reset_mean, "r < 0.1": stats.reset_low,
-                   "r > 0.9": stats.reset_high}
-        st.html(figures.values_table_html(
-            [{"unit": unit, "label": stats.labels[unit], **{name: values[unit] for name, values in columns.items()}}
-             for unit in range(len(stats.labels))], {name: ".4f" for name in columns}, max_height=250))
+        # on request: the charts' tooltips hold the same numbers, and drawing every unit's row on load cost the
+        # page's first chart ~0.1 s (tables are plain HTML: st.dataframe's grid code would cost ~0.3 s more)
+        table = st.expander(f"Every unit's numbers ({len(stats.labels)} rows)", key="corpus_table_open",
+                            on_change="rerun")
+        if table.open:
+            columns = {"τ (words)": stats.timescale, "mean z": stats.update_mean, "z < 0.1": stats.update_low,
+                       "z > 0.9": stats.update_high, "mean r": stats.reset_mean, "r < 0.1": stats.reset_low,
+                       "r > 0.9": stats.reset_high}
+            table.html(figures.values_table_html(
+                [{"unit": unit, "label": stats.labels[unit], **{name: values[unit] for name, values in columns.items()}}
+                 for unit in range(len(stats.labels))], {name: ".4f" for name in columns}, max_height=250))
 
     # on request: its chart of 20 contexts and their table cost the page's first paint, and every unit's own page
     # (unit?unit=N) shows its contexts too

@@ -42,9 +42,11 @@ def ablation(profile) -> None:
     st.caption(f"On {profile.heldout} (accuracy {profile.free_accuracy:.4f} with every unit free), with unit "
                f"{profile.unit}'s h set after every word, so later words and the verdict read the changed memory."
                + (" The model starts from h0 = 0, so freezing at h0 is zeroing." if same else ""))
-    if flips:
-        with st.expander(f"The {len(flips)} sentences whose verdict flips with the unit zeroed"):
-            st.html(figures.values_table_html(
+    if flips:  # on request: even inside a closed expander, the list was drawn and delayed the first chart
+        listed = st.expander(f"The {len(flips)} sentences whose verdict flips with the unit zeroed",
+                             key="unit_flips_open", on_change="rerun")
+        if listed.open:
+            listed.html(figures.values_table_html(
                 [{"line": flip["line"], "sentence": flip["text"], "label": "positive" if flip["label"] else "negative",
                   "P(positive), free": flip["free"], "P(positive), zeroed": flip["ablated"]} for flip in flips],
                 {"P(positive), free": ".3f", "P(positive), zeroed": ".3f"}, max_height=400))
