@@ -8,7 +8,7 @@ import streamlit as st
 
 from gru_viz import analysis, figures
 from views.parts import caches, state
-from views.parts.charts import remember_figure
+from views.parts.charts import vega_chart
 
 GRU_EQUATIONS = r"""
 \begin{aligned}
@@ -49,9 +49,8 @@ unit = unit_column.selectbox("Unit (ranked by its share of the verdict)" if shar
 unit_column.page_link("views/pages/unit.py", label=f"Unit {unit}'s page", icon=":material/arrow_forward:",
                       query_params={"unit": unit, "model": model.name})
 # ---- the unit through the sentence, in the first screen: Vega-Lite, so it waits for no Plotly bundle ----
-st.vega_lite_chart(caches.unit_spec(model_key, text, unit, position, _sentence=sentence), width="stretch",
-                   key="chart_cell_unit")
-remember_figure("chart_cell_unit", partial(caches.unit_figure, model_key, text, unit, position, _sentence=sentence))
+vega_chart(caches.unit_spec(model_key, text, unit, position, _sentence=sentence), "chart_cell_unit",
+           partial(caches.unit_figure, model_key, text, unit, position, _sentence=sentence))
 st.caption("The chosen unit's gates, candidate and memory after every word; the shaded column is the chosen word.")
 
 # ---- the equations in general, folded: the same equations with the model's numbers follow ----
