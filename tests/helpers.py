@@ -44,6 +44,14 @@ def write_tiny_model(folder: Path, arch: str, seed: int, projection: bool, extra
         (folder / "card.json").write_text(json.dumps(card))
 
 
+def write_gru_and_rnn(folder: Path) -> Path:
+    """``folder`` holding a tiny GRU (``sst2-gru``, with a projection) and a tiny vanilla RNN (``sst2-rnn``): the
+    models folder the app tests serve."""
+    write_tiny_model(folder / "sst2-gru", "gru", seed=0, projection=True)
+    write_tiny_model(folder / "sst2-rnn", "rnn", seed=1, projection=False)
+    return folder
+
+
 def run(app: AppTest) -> AppTest:
     app.run(timeout=TIMEOUT)
     assert not app.exception, [e.message for e in app.exception]

@@ -28,16 +28,13 @@ from tests.helpers import (
     story,
     switch_on_every_toggle,
     walk,
-    write_tiny_model,
+    write_gru_and_rnn,
 )
 
 
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("models")
-    write_tiny_model(folder / "sst2-gru", "gru", seed=0, projection=True)
-    write_tiny_model(folder / "sst2-rnn", "rnn", seed=1, projection=False)
-    return folder
+    return write_gru_and_rnn(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture

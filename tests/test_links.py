@@ -24,7 +24,7 @@ from tests.helpers import (
     run,
     switch_on_every_toggle,
     walk,
-    write_tiny_model,
+    write_gru_and_rnn,
 )
 
 HOSTILE_NAMES = ["../sst2-rnn", "../../etc", "/etc", "/etc/passwd", "%2e%2e%2fetc", "..%2F..%2Fetc%2Fpasswd",
@@ -36,10 +36,7 @@ EVERY_PAGE = {**PAGES, "seeds": "views/pages/seeds.py"}
 
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("models")
-    write_tiny_model(folder / "sst2-gru", "gru", seed=0, projection=True)
-    write_tiny_model(folder / "sst2-rnn", "rnn", seed=1, projection=False)
-    return folder
+    return write_gru_and_rnn(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture
