@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import torch
 from streamlit.testing.v1 import AppTest
@@ -50,6 +53,24 @@ def write_gru_and_rnn(folder: Path) -> Path:
     write_tiny_model(folder / "sst2-gru", "gru", seed=0, projection=True)
     write_tiny_model(folder / "sst2-rnn", "rnn", seed=1, projection=False)
     return folder
+
+
+def html_table(app: AppTest, column: str) -> pd.DataFrame:
+    """The one plain HTML table (``figures.values_table_html``) on the page with this column: text cells unescaped,
+    number cells at the exact value their tooltip holds, each checked to print that value rounded to its digits."""
+    bodies = [element.proto.body for element in app.get("html") if f'<th class="number">{column}</th>' in
+              element.proto.body or f"<th>{column}</th>" in element.proto.body]
+    assert len(bodies) == 1, len(bodies)
+    head, body = bodies[0].split("<tbody>")
+    names = [html.unescape(name) for name in re.findall(r"<th[^>]*>([^<]*)</th>", head)]
+    rows = []
+    for row in re.findall(r"<tr>(.*?)</tr>", body):
+        cells = re.findall(r'<td( class="number" title="([^"]+)")?>([^<]*)</td>', row)
+        for number, exact, printed in cells:
+            digits = len(printed.partition(".")[2])
+            assert not number or abs(float(printed.replace(",", "")) - float(exact)) <= 0.5 * 10 ** -digits + 1e-12
+        rows.append([float(exact) if number else html.unescape(printed) for number, exact, printed in cells])
+    return pd.DataFrame(rows, columns=names)
 
 
 def run(app: AppTest) -> AppTest:

@@ -5,9 +5,7 @@ folders hold, and never sees or types a server path."""
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from gru_viz.corpus import build_index, open_index
-from tests.helpers import vega_charts
+from tests.helpers import html_table, vega_charts
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "sst2-gru"
@@ -64,20 +62,9 @@ def _run(monkeypatch, index: Path | str | None, model: Path = MODEL, models: Pat
 
 
 def _table(app, column: str) -> pd.DataFrame:
-    """The one table drawn with this column, as plain HTML (``figures.values_table_html``): text cells unescaped,
-    number cells at the exact value their tooltip holds (each printed to 4 decimals)."""
-    bodies = [element.proto.body for element in app.get("html") if f"<th{NUMBER}>{column}</th>" in element.proto.body
-              or f"<th>{column}</th>" in element.proto.body]
-    assert len(bodies) == 1 and not app.dataframe, len(bodies)
-    head, body = bodies[0].split("<tbody>")
-    names = [html.unescape(name) for name in re.findall(r"<th[^>]*>([^<]*)</th>", head)]
-    rows = []
-    for row in re.findall(r"<tr>(.*?)</tr>", body):
-        cells = re.findall(r'<td( class="number" title="([^"]+)")?>([^<]*)</td>', row)
-        for number, exact, printed in cells:
-            assert not number or printed.lstrip("+") == f"{float(exact):.4f}"
-        rows.append([float(exact) if number else html.unescape(printed) for number, exact, printed in cells])
-    return pd.DataFrame(rows, columns=names)
+    table = html_table(app, column)
+    assert not app.dataframe  # plain HTML: no grid code for the browser to load
+    return table
 
 
 def _shown(app) -> bool:

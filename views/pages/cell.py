@@ -83,8 +83,8 @@ if model.arch == "gru":
 st.subheader(f"The {min(caches.TOP_UNITS, units)} units that carry the verdict, at “{step.token}”" if shares is not None
              else f"Units 0 to {min(caches.TOP_UNITS, units) - 1}, at “{step.token}”")
 rows = caches.step_rows(model_key, text, position, tuple(ranked[:caches.TOP_UNITS]), _model=model, _sentence=sentence)
-st.dataframe(rows, hide_index=True, key="table_cell_units",
-             column_config={name: st.column_config.NumberColumn(format="%+.4f") for name in rows[0] if name != "unit"})
+# a plain HTML table: st.dataframe's grid code delayed this page's first chart by 0.3 s (benchmarks/first_chart_ab)
+st.html(figures.values_table_html(rows, {name: "+.4f" for name in rows[0] if name != "unit"}))
 st.caption("h_t = kept + written: what the unit keeps of its memory plus what the word writes. Computed in float64 "
            "from the weights, the word's embedding and the state `h_{t−1}` the trace holds; equal to the trace to "
            "1e-6.")
