@@ -24,3 +24,22 @@ def test_readers_see_no_developer_toolbar():
 def test_an_unexpected_exception_shows_no_traceback():
     config = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
     assert config["client"]["showErrorDetails"] == "none"
+
+
+def test_no_page_needs_magic_which_is_off():
+    """With magic off a bare value on its own line draws nothing; no page script holds one (docstrings aside)."""
+    import ast
+
+    config = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
+    assert config["runner"]["magicEnabled"] is False
+    root = CONFIG.parents[1]
+    for script in [root / "app.py", *sorted((root / "views" / "pages").glob("*.py"))]:
+        tree = ast.parse(script.read_text(encoding="utf-8"))
+        for parent in ast.walk(tree):
+            for field in ("body", "orelse", "finalbody"):
+                body = getattr(parent, field, None)
+                for i, node in enumerate(body if isinstance(body, list) else []):
+                    docstring = i == 0 and field == "body" and isinstance(
+                        parent, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                    if isinstance(node, ast.Expr) and not docstring:
+                        assert isinstance(node.value, (ast.Call, ast.Await)), (script.name, node.lineno)
