@@ -55,9 +55,10 @@ def write_gru_and_rnn(folder: Path) -> Path:
     return folder
 
 
-def html_table(app: AppTest, column: str) -> pd.DataFrame:
+def html_table(app: AppTest, column: str, formats: dict[str, str] | None = None) -> pd.DataFrame:
     """The one plain HTML table (``figures.values_table_html``) on the page with this column: text cells unescaped,
-    number cells at the exact value their tooltip holds, each checked to print that value rounded to its digits."""
+    number cells at the exact value their tooltip holds. Each number cell is checked to print that value: in its
+    column's format when ``formats`` names one (e.g. "+.4f"), else rounded to the digits it shows."""
     bodies = [element.proto.body for element in app.get("html") if f'<th class="number">{column}</th>' in
               element.proto.body or f"<th>{column}</th>" in element.proto.body]
     assert len(bodies) == 1, len(bodies)
@@ -66,9 +67,12 @@ def html_table(app: AppTest, column: str) -> pd.DataFrame:
     rows = []
     for row in re.findall(r"<tr>(.*?)</tr>", body):
         cells = re.findall(r'<td( class="number" title="([^"]+)")?>([^<]*)</td>', row)
-        for number, exact, printed in cells:
-            digits = len(printed.partition(".")[2])
-            assert not number or abs(float(printed.replace(",", "")) - float(exact)) <= 0.5 * 10 ** -digits + 1e-12
+        for name, (number, exact, printed) in zip(names, cells):
+            if number and formats and name in formats:
+                assert printed == format(float(exact), formats[name]), (name, exact, printed)
+            elif number:
+                digits = len(printed.partition(".")[2])
+                assert abs(float(printed.replace(",", "")) - float(exact)) <= 0.5 * 10 ** -digits + 1e-12
         rows.append([float(exact) if number else html.unescape(printed) for number, exact, printed in cells])
     return pd.DataFrame(rows, columns=names)
 

@@ -5,7 +5,6 @@ statistics over per-sentence traces), markup in the corpus or typed shown litera
 from __future__ import annotations
 
 import html
-import re
 from urllib.parse import urlencode
 
 import numpy as np
@@ -15,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from gru_viz.corpus import build_index
 from gru_viz.model import load_model
-from tests.helpers import APP, TIMEOUT, open_page, run, story, vega_charts, write_tiny_model
+from tests.helpers import APP, TIMEOUT, html_table, open_page, run, story, vega_charts, write_tiny_model
 from tests.library_helpers import float64_step
 
 WORDS = "a great movie boring plot not lovely awful the film is and but bold script alert".split()
@@ -146,8 +145,6 @@ def test_the_contexts_are_the_sentences_of_highest_and_lowest_h_shown_literally(
 def test_the_sentences_whose_verdict_flips_open_on_request_against_a_float64_run(app, corpus):
     model, texts, labels, traces = corpus
     _unit_page(app)
-    listed = lambda: [body for body in (element.proto.body for element in app.get("html"))  # noqa: E731
-                      if "P(positive), zeroed" in body]
     step = float64_step(model.gru)
     state = model.state_dict()
     embedding, weight, bias = state["embedding.weight"].double(), state["head.weight"][0].double(), state["head.bias"]
@@ -168,14 +165,13 @@ def test_the_sentences_whose_verdict_flips_open_on_request_against_a_float64_run
         assert not expanders
         return
     assert [e.label for e in expanders] == [f"The {len(flips)} sentences whose verdict flips with the unit zeroed"]
-    assert listed() == []  # closed on load: nothing below the first screen waits on it
+    assert not [e for e in app.get("html") if "P(positive), zeroed" in e.proto.body]  # closed on load
     app.session_state["unit_flips_open"] = True
     run(app)
-    [body] = listed()
-    rows = re.findall(r"<tr><td[^>]*>(\d+)</td>.*?</td>.*?</td>"
-                      r'<td class="number" title="([^"]+)">.*?</td><td class="number" title="([^"]+)">', body)
-    shown = {int(line): (float(free), float(zeroed)) for line, free, zeroed in rows}
-    assert len(rows) == len(flips) and sorted(shown) == [line for line, _, _ in flips]
+    table = html_table(app, "P(positive), zeroed", {"P(positive), free": ".3f", "P(positive), zeroed": ".3f"})
+    shown = {int(line): (free, zeroed) for line, free, zeroed in
+             zip(table["line"], table["P(positive), free"], table["P(positive), zeroed"])}
+    assert len(table) == len(flips) and sorted(shown) == [line for line, _, _ in flips]
     np.testing.assert_allclose([shown[line] for line, _, _ in flips], [(a, b) for _, a, b in flips], atol=1e-5)
 
 
@@ -184,7 +180,8 @@ def test_your_sentence_through_the_unit_against_a_float64_run(app, corpus):
     _unit_page(app)
     assert not app.dataframe  # a plain HTML table: no grid code for the browser to load
     [body] = [element.proto.body for element in app.get("html") if "<th>word</th>" in element.proto.body]
-    words, table = _table(body)
+    table = html_table(app, "word", dict.fromkeys("hzrn", "+.4f"))  # each cell printed as its exact value's +.4f
+    words = table["word"].tolist()
     states, _ = _float64_run(model, TYPED)
     np.testing.assert_allclose(table["h"], states[:, UNIT], atol=1e-6)
     sentence = model.trace(TYPED)
@@ -195,17 +192,6 @@ def test_your_sentence_through_the_unit_against_a_float64_run(app, corpus):
     assert [row["value"] for row in rows if row["series"].startswith("h:")] == \
         sentence.hidden[:, UNIT].astype(float).tolist()
     assert [row["word"] for row in rows if row["series"].startswith("h:")] == sentence.tokens  # as data
-
-
-def _table(body: str) -> tuple[list[str], dict[str, np.ndarray]]:
-    """The words and the exact values (each number cell's tooltip) of the page's HTML table of h, z, r, n; checks
-    that each cell prints its value to 4 decimals."""
-    rows = re.findall(r"<tr><td>(.*?)</td>(.*?)</tr>", body.split("<tbody>")[1])
-    cells = [re.findall(r'<td class="number" title="([^"]+)">([^<]+)</td>', numbers) for _, numbers in rows]
-    for row in cells:
-        assert all(printed == f"{float(exact):+.4f}" for exact, printed in row)
-    values = np.array([[float(exact) for exact, _ in row] for row in cells])  # (T, 4)
-    return [html.unescape(word) for word, _ in rows], dict(zip("hzrn", values.T))
 
 
 def test_steering_along_the_unit_and_the_verdict_direction(app, corpus):
