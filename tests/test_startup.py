@@ -86,6 +86,28 @@ def test_a_broken_model_folder_is_logged_and_the_server_still_starts(models_dir,
     assert "could not warm the caches" in caplog.text
 
 
+def test_the_warm_up_leaves_what_it_loaded_out_of_every_later_collection(models_dir):
+    import gc
+
+    from views.parts import caches, startup, state
+
+    caches._load.clear()
+
+    async def start():
+        async with startup.warm_up(None):
+            model = caches.named_model(state.DEFAULT_MODEL)[1]
+            return gc.get_freeze_count(), {id(o) for o in gc.get_objects()}, model
+
+    try:
+        with ThreadPoolExecutor(1) as thread:
+            frozen, tracked, model = thread.submit(asyncio.run, start()).result()
+        assert frozen > len(tracked)  # the modules, the model and the caches: most of what is alive
+        # the model loaded by the warm-up, its GRU and its weights are frozen: no collection scans them again
+        assert not {id(model), id(model.gru), id(model.gru.weight_hh_l0)} & tracked
+    finally:
+        gc.unfreeze()  # this test process goes on collecting as before
+
+
 def test_the_server_sets_torchs_threads_deliberately(monkeypatch):
     import torch
 
