@@ -16,7 +16,7 @@ from __future__ import annotations
 import streamlit as st
 
 if __name__ == "__main__":  # one visitor's run of the page
-    from views.parts import state
+    from views.parts import first_screen, state
 
     st.set_page_config(page_title="gru-viz: watch a GRU read", layout="wide", initial_sidebar_state="collapsed")
     state.init_session()
@@ -32,7 +32,10 @@ if __name__ == "__main__":  # one visitor's run of the page
         st.Page("views/pages/lesson.py", title="Lesson", url_path="lesson"),
         st.Page("views/pages/your_model.py", title="Your model", url_path="your-model"),
     ], position="top")
-    page.run()
+    try:
+        page.run()
+    except first_screen.FirstScreenOnly:  # a new tab's first run: the rest follows once the browser has painted it
+        pass
     state.write_link()
 else:  # imported by `streamlit run app.py` to serve the pages
     from views.parts.startup import warm_up

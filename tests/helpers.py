@@ -18,6 +18,7 @@ from gru_viz.analysis import fit_pca
 from gru_viz.examples import EXAMPLES, NEUTRAL_TAIL, SEED_PAIR
 from gru_viz.model import ModelConfig, SentimentNet, load_model, save_model
 from gru_viz.text import Vocabulary, tokenize
+from views.parts.first_screen import WHOLE_PAGES_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -75,6 +76,14 @@ def html_table(app: AppTest, column: str, formats: dict[str, str] | None = None)
                 assert abs(float(printed.replace(",", "")) - float(exact)) <= 0.5 * 10 ** -digits + 1e-12
         rows.append([float(exact) if number else html.unescape(printed) for number, exact, printed in cells])
     return pd.DataFrame(rows, columns=names)
+
+
+def page_app(timeout: float = TIMEOUT) -> AppTest:
+    """app.py under AppTest, drawing whole pages from its first run: AppTest has no browser to report that a page's
+    first screen has painted (``views/parts/first_screen.py``; its own test covers that path)."""
+    app = AppTest.from_file(APP, default_timeout=timeout)
+    app.session_state[WHOLE_PAGES_KEY] = True
+    return app
 
 
 def run(app: AppTest) -> AppTest:

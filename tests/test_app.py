@@ -10,21 +10,19 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from gru_viz.examples import EXAMPLES, SEED_PAIR
 from gru_viz.model import load_model
 from gru_viz.text import tokenize
 from tests.helpers import (
-    APP,
     ROOT,
     SENTENCE,
-    TIMEOUT,
     charts,
     decode,
     html_table,
     open_page,
     open_sections,
+    page_app,
     run,
     story,
     switch_on_every_toggle,
@@ -42,7 +40,7 @@ def models_dir(tmp_path_factory):
 def app(models_dir, monkeypatch):
     """A fresh AppTest of app.py over the tiny models (not yet run)."""
     monkeypatch.setenv("GRU_VIZ_MODELS", str(models_dir))
-    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+    return page_app()
 
 
 def oracle(model, text: str) -> dict:
@@ -315,7 +313,7 @@ def _strings(value):
 
 def test_shipped_model_first_load_holds_its_exact_values(monkeypatch):
     monkeypatch.delenv("GRU_VIZ_MODELS", raising=False)
-    app = run(AppTest.from_file(APP, default_timeout=TIMEOUT))
+    app = run(page_app())
     assert app.radio(key="model").value == "sst2-gru"
     model = load_model(ROOT / "models" / "sst2-gru")
     start = model.readout_bias

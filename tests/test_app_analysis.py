@@ -17,7 +17,7 @@ from gru_viz import analysis
 from gru_viz.model import load_model
 from gru_viz.text import parse_labelled_tsv
 from gru_viz.train import read_tsv
-from tests.helpers import APP, TIMEOUT, charts, decode, open_page, run, switch_on_every_toggle, vega_charts
+from tests.helpers import charts, decode, open_page, page_app, run, switch_on_every_toggle, vega_charts
 
 ROOT = Path(__file__).resolve().parent.parent
 GRU_DIR, RNN_DIR = ROOT / "models" / "sst2-gru", ROOT / "models" / "sst2-rnn"
@@ -72,7 +72,7 @@ def app(data_file, models_without_index, monkeypatch):
     """A fresh AppTest of app.py over the shipped models, with the small TSV as its data set (not yet run)."""
     monkeypatch.setenv("GRU_VIZ_MODELS", str(models_without_index))
     monkeypatch.setenv("GRU_VIZ_DATA", str(data_file))
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app = page_app()
     app.query_params["text"] = SENTENCE
     return run(app)
 
@@ -265,7 +265,7 @@ def test_an_uploaded_files_name_is_never_markup(app):
 def test_the_shipped_validation_file_is_the_default(monkeypatch, gru):
     monkeypatch.delenv("GRU_VIZ_MODELS", raising=False)
     monkeypatch.delenv("GRU_VIZ_DATA", raising=False)
-    app = run(AppTest.from_file(APP, default_timeout=TIMEOUT))
+    app = run(page_app())
     open_page(app, "dataset")
     total = len(read_tsv(ROOT / "data" / "sst2" / "val.tsv"))
     assert any(f"the first 872 of the {total:,} in the validation file val.tsv" in c.value for c in app.caption)

@@ -8,12 +8,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from gru_viz import analysis
 from gru_viz.model import load_model
 from gru_viz.upload import write_template
-from tests.helpers import APP, ROOT, TIMEOUT, charts, decode, open_page, open_sections, run, story, vega_charts
+from tests.helpers import (
+    ROOT,
+    charts,
+    decode,
+    open_page,
+    open_sections,
+    page_app,
+    run,
+    story,
+    vega_charts,
+)
 
 UPLOADED = "your uploaded model"
 SENTENCE = "a great and lovely film"
@@ -32,7 +41,7 @@ def _files(folder: Path):
 @pytest.fixture
 def app(monkeypatch):
     monkeypatch.delenv("GRU_VIZ_MODELS", raising=False)
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app = page_app()
     app.query_params["text"] = SENTENCE
     return run(app)
 

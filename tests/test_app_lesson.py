@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from gru_viz import probe
 from gru_viz.examples import EXAMPLES
 from gru_viz.model import load_model
-from tests.helpers import APP, ROOT, TIMEOUT, run, vega_charts, write_tiny_model
+from tests.helpers import ROOT, page_app, run, vega_charts, write_tiny_model
 
 PAGE = "views/pages/lesson.py"
 GRU, NO_RESET, RNN = "sst2-gru", "sst2-gru-noreset", "sst2-rnn"
@@ -101,7 +101,7 @@ def oracles():
 
 
 def open_lesson(step: str | None) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app = page_app()
     if step is not None:
         app.query_params["step"] = step
     run(app)

@@ -8,10 +8,9 @@ import re
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from gru_viz import study
-from tests.helpers import APP, TIMEOUT
+from tests.helpers import page_app
 
 SEEDS = (0, 1, 2, 3)
 GRU_K8 = [0.91, 0.86, 0.88, 0.92]
@@ -40,7 +39,7 @@ def study_file(tmp_path, monkeypatch):
 
 
 def _open_seeds():
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app = page_app()
     app.run()
     app.switch_page("views/pages/seeds.py")
     app.run()

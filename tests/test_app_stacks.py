@@ -9,11 +9,18 @@ import json
 import numpy as np
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
 from gru_viz.model import ModelConfig, SentimentNet, load_model, save_model
 from gru_viz.text import Vocabulary, tokenize
-from tests.helpers import APP, SENTENCE, TIMEOUT, open_page, run, story, switch_on_every_toggle, write_tiny_model
+from tests.helpers import (
+    SENTENCE,
+    open_page,
+    page_app,
+    run,
+    story,
+    switch_on_every_toggle,
+    write_tiny_model,
+)
 
 LABELS = ["sad", "neutral", "happy"]
 
@@ -43,7 +50,7 @@ def models_dir(tmp_path_factory):
 @pytest.fixture
 def app(models_dir, monkeypatch):
     monkeypatch.setenv("GRU_VIZ_MODELS", str(models_dir))
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app = page_app()
     app.query_params["text"] = SENTENCE
     app.query_params["model"] = "stack"
     return app

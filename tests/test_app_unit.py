@@ -10,11 +10,10 @@ from urllib.parse import urlencode
 import numpy as np
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
 from gru_viz.corpus import build_index
 from gru_viz.model import load_model
-from tests.helpers import APP, TIMEOUT, html_table, open_page, run, story, vega_charts, write_tiny_model
+from tests.helpers import html_table, open_page, page_app, run, story, vega_charts, write_tiny_model
 from tests.library_helpers import float64_step
 
 WORDS = "a great movie boring plot not lovely awful the film is and but bold script alert".split()
@@ -51,7 +50,7 @@ def corpus(models_dir):
 def app(models_dir, monkeypatch):
     monkeypatch.setenv("GRU_VIZ_MODELS", str(models_dir))
     monkeypatch.delenv("GRU_VIZ_INDEX", raising=False)
-    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+    return page_app()
 
 
 def _unit_page(app, unit="5", text=TYPED):

@@ -271,3 +271,40 @@ def test_a_bad_unit_in_the_link_is_one_message_and_unit_0(app_url, page):
     errors = page.locator('[data-testid="stAlertContentError"]')
     assert errors.count() == 1 and "<i>" not in errors.inner_text() and "showing unit 0" in errors.inner_text()
     assert page.get_by_text("Unit 0 of 64 in sst2-gru").count() == 1
+
+
+
+# Set in a new document before its scripts run: performance.now() when the first chart's drawing appears, and when
+# REST (a selector of what lies below the page's first screen) first matches at least COUNT elements.
+_ORDER_CLOCK = """(() => {
+  window.__order = {};
+  new MutationObserver(() => {
+    if (window.__order.chart === undefined && document.querySelector('[data-testid="stVegaLiteChart"] svg.marks'))
+      window.__order.chart = performance.now();
+    if (window.__order.rest === undefined && document.querySelectorAll('REST').length >= COUNT)
+      window.__order.rest = performance.now();
+  }).observe(document, {subtree: true, childList: true, attributes: true});
+})();"""
+
+
+@pytest.mark.parametrize(("path", "rest", "count"), [
+    ("unit", ".unit-contexts", 1),  # the contexts, below the h, z and r histograms
+    ("seeds", VEGA, 4),  # a fourth chart: the first section has three
+])
+def test_a_new_tab_draws_its_first_chart_before_the_rest_of_the_page_which_follows_by_itself(app_url, browser, path,
+                                                                                             rest, count):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    try:
+        page.add_init_script(_ORDER_CLOCK.replace("REST", rest).replace("COUNT", str(count)))
+        _open(page, f"{app_url}/{path}")
+        page.wait_for_function("() => window.__order.rest !== undefined", timeout=LOAD_TIMEOUT)  # without a click
+        _wait_until_idle(page)
+        assert not _problems(page), _problems(page)
+        order = page.evaluate("() => window.__order")
+        assert order["chart"] < order["rest"], order  # the first chart was drawn before the rest existed
+        assert page.locator(".st-key-first_screen_painted").count() == 0  # the signal went with the first screen
+        if path == "unit":
+            assert page.locator(".unit-words").count() == 41  # 20 top and 20 bottom contexts, and the sentence
+    finally:
+        context.close()

@@ -31,9 +31,9 @@ from gru_viz import model as model_module
 from gru_viz.model import MAX_WEIGHTS_BYTES, load_model
 from gru_viz.text import MAX_TOKENS, tokenize
 from gru_viz.upload import MAX_UPLOAD_BYTES, MODEL_FILES, model_from_uploads, write_template
+from tests.helpers import page_app
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 APP_TIMEOUT = 120  # seconds per page run: the first imports torch on 2 shared cores
 WORDS = "the movie is great but the plot is boring and I did n't love it".split()
 
@@ -144,7 +144,7 @@ def _rendered_markdown(app) -> list[str]:
 
 
 def _run_page(text=None, query=None) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=APP_TIMEOUT)
+    app = page_app(APP_TIMEOUT)
     if text is not None:
         app.session_state["text"] = text
     for key, value in (query or {}).items():

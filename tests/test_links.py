@@ -11,16 +11,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from gru_viz.examples import SEED_PAIR
 from tests.helpers import (
-    APP,
     PAGES,
     ROOT,
     SENTENCE,
-    TIMEOUT,
     open_page,
+    page_app,
     run,
     switch_on_every_toggle,
     walk,
@@ -48,7 +46,7 @@ def app(models_dir, tmp_path, monkeypatch):
     (shelf / "etc").symlink_to("/etc", target_is_directory=True)
     monkeypatch.setenv("GRU_VIZ_MODELS", str(models_dir))
     monkeypatch.setenv("GRU_VIZ_INDEX", str(shelf))
-    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+    return page_app()
 
 
 def _rendered(app) -> str:
@@ -128,7 +126,7 @@ def test_a_broken_model_folder_is_a_message_without_the_servers_folders(models_d
     (folder / "broken").mkdir()
     (folder / "broken" / "card.json").write_text("{not json")
     monkeypatch.setenv("GRU_VIZ_MODELS", str(folder))
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app = page_app()
     app.query_params["model"] = "broken"
     run(app)
     assert [error.value for error in app.error] == ["The model broken could not be loaded:"]
@@ -139,6 +137,6 @@ def test_a_broken_model_folder_is_a_message_without_the_servers_folders(models_d
 
 def test_an_empty_models_folder_is_a_message_that_names_no_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("GRU_VIZ_MODELS", str(tmp_path))
-    app = run(AppTest.from_file(APP, default_timeout=TIMEOUT))
+    app = run(page_app())
     assert [error.value for error in app.error][0].startswith("This server has no model folders.")
     _assert_no_server_path(app, tmp_path)

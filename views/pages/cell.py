@@ -7,7 +7,7 @@ from functools import partial
 import streamlit as st
 
 from gru_viz import analysis, figures
-from views.parts import caches, state
+from views.parts import caches, first_screen, state
 from views.parts.charts import vega_chart
 
 GRU_EQUATIONS = r"""
@@ -52,6 +52,7 @@ unit_column.page_link("views/pages/unit.py", label=f"Unit {unit}'s page", icon="
 vega_chart(caches.unit_spec(model_key, text, unit, position, _sentence=sentence), "chart_cell_unit",
            partial(caches.unit_figure, model_key, text, unit, position, _sentence=sentence))
 st.caption("The chosen unit's gates, candidate and memory after every word; the shaded column is the chosen word.")
+first_screen.rest_of_page()
 
 # ---- the equations in general, folded: the same equations with the model's numbers follow ----
 with st.expander("PyTorch's GRU equations, in general" if model.arch == "gru"

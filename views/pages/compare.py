@@ -9,7 +9,7 @@ import streamlit as st
 
 from gru_viz import analysis, paths
 from gru_viz.model import is_positive
-from views.parts import caches, research, state
+from views.parts import caches, first_screen, research, state
 from views.parts import unit as unit_sections
 from views.parts.charts import chart, figure_download, vega_chart
 from views.parts.models_side_by_side import models_side_by_side
@@ -65,6 +65,8 @@ st.caption(f"Both sentences read by the same model. Rows: the {caches.TOP_UNITS}
            f"Both sentences read by the same model. Rows: units 0 to {caches.TOP_UNITS - 1} by index (the verdict "
            f"splits by unit only for a one-direction \"last\" readout at its top layer). A click on a row opens its "
            "unit's page.")
+
+first_screen.rest_of_page()
 
 # ---- one sentence, several models ----
 models_side_by_side(texts[0])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gru_viz import analysis, figures, paths
-from views.parts import caches, corpus, state
+from views.parts import caches, corpus, first_screen, state
 from views.parts.charts import FIELD_LABELS, chart, figure_download, memory_charts
 from views.parts.labelled_data import UPLOAD_MAX_MB, labelled_data
 
@@ -25,7 +25,8 @@ if not model.single_path:
     st.stop()
 
 # ---- the corpus index, when one is built: first, so its charts are on the first screen ----
-indexed = corpus.corpus_section(model, model_key=model_key, picker=index_column)
+indexed = corpus.corpus_section(model, model_key=model_key, picker=index_column,
+                                 after_first_charts=first_screen.rest_of_page)
 
 # ---- the data the views below compute on, on request ----
 st.subheader("On the validation file or a TSV of your own")

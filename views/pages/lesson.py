@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from gru_viz import figures, lesson, paths, study
-from views.parts import caches
+from views.parts import caches, first_screen
 from views.parts.charts import figure_download, vega_chart
 from views.parts.markdown import literal
 
@@ -206,6 +206,7 @@ if algebra:
     st.latex(algebra)
 {1: lambda: gradient_step(models), 2: lambda: memory_step(models), 3: lambda: reset_step(models),
  4: lambda: vanilla_step(models), 5: seeds_step}[step]()
+first_screen.rest_of_page()
 
 # ---- next ----
 back, forward = st.columns(2)

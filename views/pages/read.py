@@ -12,7 +12,7 @@ import streamlit as st
 from gru_viz import export, figures
 from gru_viz.examples import EXAMPLES, SEED_PAIR, how_it_reads
 from gru_viz.model import is_positive
-from views.parts import caches, state
+from views.parts import caches, first_screen, state
 from views.parts.charts import FIELD_LABELS, chart, figure_download, forget_figures, remember_figure
 
 SCOPES = {"top": f"the {caches.TOP_UNITS} units that carry the verdict", "all": "all units"}
@@ -85,6 +85,7 @@ st.caption(f"Top: P(positive) had the sentence ended after each word; the ringed
               "memory from the candidate the word writes: the unit starts afresh." if field == "update" else ""))
 if not sentence.splits_by_unit:
     st.info(state.NO_UNIT_SPLIT)
+first_screen.rest_of_page()
 
 # ---- which words decided: the exact change against the retention decomposition ----
 box, open_ = section("Which words decided: the exact change against the retention decomposition", "open_words")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gru_viz import figures, paths, study
+from views.parts import first_screen
 from views.parts.markdown import literal
 
 SECTIONS = [
@@ -81,6 +82,8 @@ for heading, explanation, names in SECTIONS:
             continue
         st.markdown(f"**{literal(claim['statement'])}** {literal(study.verdict(claim))}")
         draw_claim(claim)
+    if heading == SECTIONS[0][0]:  # a dozen charts follow: the first section's are the first screen
+        first_screen.rest_of_page()
 
 st.subheader("Why tanh and sigmoid?")
 st.caption(literal(

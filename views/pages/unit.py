@@ -15,7 +15,7 @@ import streamlit as st
 
 from gru_viz import figures
 from gru_viz.corpus import describe_unit
-from views.parts import caches, corpus, state
+from views.parts import caches, corpus, first_screen, state
 from views.parts import unit as sections
 from views.parts.charts import figure_download, remember_figure, vega_chart
 
@@ -67,6 +67,7 @@ else:
         for column, (field, spec) in zip(st.columns(len(profile.histograms)),
                                          figures.unit_histograms_specs(profile.histograms, unit).items()):
             column.vega_lite_chart(spec, width="stretch", key=f"chart_unit_histograms_{field}")
+        first_screen.rest_of_page()
     window = index.manifest.options["window"]
     high, low = st.columns(2)
     with high:

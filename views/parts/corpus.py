@@ -67,10 +67,11 @@ def model_index(model, *, model_key: tuple):
     return None
 
 
-def corpus_section(model, *, model_key: tuple, picker=None) -> bool:
+def corpus_section(model, *, model_key: tuple, picker=None, after_first_charts=None) -> bool:
     """Draw the corpus-index section for ``model`` and return True, or return False (drawing at most a
     message) when there is no usable index, so the caller computes live. ``picker``: where the choice of index
-    goes (a column beside the model picker, say); default: in the flow of the section."""
+    goes (a column beside the model picker, say); default: in the flow of the section. ``after_first_charts``:
+    called once the section's first charts are drawn (where the page's first screen ends, say)."""
     choices = index_choices(model.name)
     if not choices:
         return False
@@ -90,11 +91,11 @@ def corpus_section(model, *, model_key: tuple, picker=None) -> bool:
                  f"{manifest.model['name']}, or build an index for this model with "
                  f"`python -m gru_viz index --model … --out …`.")
         return False
-    _draw(index, model, name, model_key)
+    _draw(index, model, name, model_key, after_first_charts or (lambda: None))
     return True
 
 
-def _draw(index, model, name: str, model_key: tuple) -> None:
+def _draw(index, model, name: str, model_key: tuple, after_first_charts) -> None:
 
     manifest = index.manifest
     files = ", ".join(manifest.files[:3]) + (f" and {len(manifest.files) - 3} more files" if len(manifest.files) > 3
@@ -111,6 +112,7 @@ def _draw(index, model, name: str, model_key: tuple) -> None:
         st.caption(f"Over all {manifest.tokens:,} words: integrator ({counts['integrator']} units), resetter "
                    f"({counts['resetter']}), fast ({counts['fast']}), mixed ({counts['mixed']}), by the rules of the "
                    f"view below.")
+        after_first_charts()
         # on request: the charts' tooltips hold the same numbers, and drawing every unit's row on load cost the
         # page's first chart ~0.1 s (tables are plain HTML: st.dataframe's grid code would cost ~0.3 s more)
         table = st.expander(f"Every unit's numbers ({len(stats.labels)} rows)", key="corpus_table_open",
@@ -143,6 +145,8 @@ def _draw(index, model, name: str, model_key: tuple) -> None:
                   "meaning": analysis.ABLATION_MEANINGS[name]} for name, value in index.ablation.items()],
                 {"accuracy": ".4f", "change": "+.4f"}))
             st.caption(f"Accuracy over all {manifest.sentences:,} sentences with the gates forced.")
+        if model.arch != "gru":  # no memory charts: the ablation chart is the first
+            after_first_charts()
     if index.flow is not None:
         flows = {model.name: index.flow}
         vega_chart(figures.dataset_gradient_flow_spec(flows, min_count=caches.FLOW_MIN_COUNT), "chart_corpus_flow",

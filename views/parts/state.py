@@ -24,7 +24,7 @@ from gru_viz import paths
 from gru_viz.corpus import parse_unit
 from gru_viz.examples import SEED_PAIR
 from gru_viz.model import DIRECTIONS
-from views.parts import caches
+from views.parts import caches, first_screen
 
 DEFAULT_MODEL = paths.DEFAULT_MODEL
 DEFAULT_TEXT, DEFAULT_B = SEED_PAIR
@@ -42,6 +42,26 @@ UNIT_KEY = "unit_number"  # the unit page's unit, 0-based as every "unit N" labe
 DEFAULT_UNIT = 0  # the unit the unit page opens on without ?unit=
 
 
+KEPT_NOTICES = "_kept_link_notices"  # what a link's notices say, until the page they belong to is drawn whole
+
+
+def link_notice(key: str, kind: str, message: str) -> None:
+    """Say ``message`` about the link (``kind``: "error" or "warning"). A link is read once a session, in a run that
+    may end after the page's first screen (``first_screen``): the notice is kept, under ``key``, for the run that
+    draws the page whole (``kept_link_notice``), so it does not vanish a moment after it appeared."""
+    getattr(st, kind)(message)
+    if not st.session_state.get(first_screen.WHOLE_PAGES_KEY):
+        st.session_state.setdefault(KEPT_NOTICES, {})[key] = (kind, message)
+
+
+def kept_link_notice(key: str) -> None:
+    """Say again the notice ``link_notice`` kept under ``key``, once, in the first run that draws pages whole."""
+    kept = st.session_state.get(KEPT_NOTICES)
+    if kept and key in kept and st.session_state.get(first_screen.WHOLE_PAGES_KEY):
+        kind, message = kept.pop(key)
+        getattr(st, kind)(message)
+
+
 def _fallback_model(folders: list[str]) -> str:
     return DEFAULT_MODEL if DEFAULT_MODEL in folders else (folders or [DEFAULT_MODEL])[0]
 
@@ -57,7 +77,10 @@ def init_session() -> None:
         asked = st.query_params.get("model", DEFAULT_MODEL)
         state["model"] = asked if asked in folders else _fallback_model(folders)  # a folder name only, never a path
         if asked not in folders and "model" in st.query_params:  # the name is the link's: never echoed
-            st.warning(f"The link names a model that is not in the models folder; showing {state['model']} instead.")
+            link_notice("model", "warning", f"The link names a model that is not in the models folder; showing "
+                                            f"{state['model']} instead.")
+    else:
+        kept_link_notice("model")
     if state.get("model") == UPLOADED and state.get("uploaded") is None:
         state["model"] = _fallback_model(folders)
     if "compare_b" not in state:
@@ -241,7 +264,10 @@ def unit_from_link(units: int) -> int:
             state[UNIT_KEY] = parse_unit(asked, units)
         except ValueError as error:
             state[UNIT_KEY] = DEFAULT_UNIT
-            st.error(f"The link's unit is not a unit of this model ({error}); showing unit {DEFAULT_UNIT}.")
+            link_notice("unit", "error", f"The link's unit is not a unit of this model ({error}); showing unit "
+                                         f"{DEFAULT_UNIT}.")
+    else:
+        kept_link_notice("unit")
     if not isinstance(state.get(UNIT_KEY), int) or not 0 <= state[UNIT_KEY] < units:
         state[UNIT_KEY] = DEFAULT_UNIT  # a model with fewer units was chosen
     return state[UNIT_KEY]
