@@ -103,3 +103,12 @@ def test_a_bad_links_notice_stays_through_the_rest_of_the_page_and_then_goes(shi
     assert "bidi_component" not in {node.type for node in app.main}
     run(app)
     assert not app.error and not app.warning  # said once, as a link is read once a session
+
+
+def test_a_page_with_no_chart_to_wait_for_is_drawn_whole_in_its_first_run(shipped_models):
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app.query_params["step"] = "5"  # the lesson's last step: the seed study's answers as tables, no chart
+    app.switch_page("views/pages/lesson.py")
+    run(app)
+    assert "bidi_component" not in {node.type for node in app.main}
+    assert app.button  # its buttons at the end are there at once

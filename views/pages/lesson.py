@@ -77,6 +77,7 @@ def gradient_step(models: dict) -> None:
     names = (f"GRU ({GRU})", f"vanilla RNN ({RNN})")
     vega_chart(figures.gradient_flow_spec(*flow, names=names), "chart_lesson_gradient",
                partial(figures.gradient_flow_figure, *flow, names=names))
+    first_screen.rest_of_page()
     readings(shown.readings)
     review_text(lesson.VERDICT_FIRST, "The review (a verdict, then 8 plot sentences)")
 
@@ -89,6 +90,7 @@ def memory_step(models: dict) -> None:
     series = [(reading.name, reading.probability, reading.start_probability) for reading in shown.readings]
     vega_chart(figures.models_probability_spec(shown.readings[0].tokens, series), "chart_lesson_models",
                partial(figures.models_probability_figure, shown.readings[0].tokens, series))
+    first_screen.rest_of_page()
     readings(shown.readings)
     plot = range(len(shown.update))[shown.plot]
     st.markdown(literal(f"The {GRU} units that carry its verdict, and how much of their memory survives the "
@@ -116,6 +118,7 @@ def reset_step(models: dict) -> None:
     gate = {"values": shown.reset, "word": shown.tokens[shown.position], "marked": shown.unit, "shut": lesson.SHUT}
     vega_chart(figures.gate_across_units_spec(**gate), "chart_lesson_reset",
                partial(figures.gate_across_units_figure, **gate))
+    first_screen.rest_of_page()
     st.latex(figures.cell_latex(step))
     st.caption(f"Unit {shown.unit} at “{step.token}”, PyTorch's four GRU equations with the model's own numbers.")
     readings([shown.reading])
@@ -138,6 +141,7 @@ def vanilla_step(models: dict) -> None:
     title = "P(positive) after each word: the GRU free, forced, and the RNN"
     vega_chart(figures.models_probability_spec(shown.tokens, series, title=title), "chart_lesson_forced",
                partial(figures.models_probability_figure, shown.tokens, series, title=title))
+    first_screen.rest_of_page()
     shown_readings = list(shown.readings)
     if st.toggle("Score the forced GRU on the memory probe's contrast tests too", key="lesson_probe_forced",
                  help="The 300 tests the cards' rates count, read again with r ≡ 1, z ≡ 0: about 15 s the first "
@@ -205,8 +209,7 @@ algebra = {1: GRADIENT_ALGEBRA, 2: UPDATE_ALGEBRA, 3: RESET_ALGEBRA, 4: VANILLA_
 if algebra:
     st.latex(algebra)
 {1: lambda: gradient_step(models), 2: lambda: memory_step(models), 3: lambda: reset_step(models),
- 4: lambda: vanilla_step(models), 5: seeds_step}[step]()
-first_screen.rest_of_page()
+ 4: lambda: vanilla_step(models), 5: seeds_step}[step]()  # steps 1-4 end a new tab's first run at their chart
 
 # ---- next ----
 back, forward = st.columns(2)
