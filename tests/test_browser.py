@@ -308,3 +308,18 @@ def test_a_new_tab_draws_its_first_chart_before_the_rest_of_the_page_which_follo
             assert page.locator(".unit-words").count() == 41  # 20 top and 20 bottom contexts, and the sentence
     finally:
         context.close()
+
+
+def test_a_tab_opened_in_the_background_gets_its_whole_page_without_painting_first(app_url, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    try:
+        # as Chromium treats a tab opened behind the current one: hidden, and no animation frames until it is shown
+        page.add_init_script("""Object.defineProperty(document, 'hidden', {get: () => true});
+                                window.requestAnimationFrame = () => 0;""")
+        page.goto(f"{app_url}/cell", wait_until="commit", timeout=LOAD_TIMEOUT)
+        page.get_by_text("PyTorch's GRU equations, in general").wait_for(timeout=LOAD_TIMEOUT)  # below the first screen
+        page.wait_for_function("() => !document.querySelector('.st-key-first_screen_painted')", timeout=LOAD_TIMEOUT)
+        assert not _problems(page), _problems(page)
+    finally:
+        context.close()

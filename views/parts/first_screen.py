@@ -3,12 +3,14 @@ and the rest follows in a second run that the browser asks for once it has paint
 
 Why: Streamlit's browser code builds every element a run sends before a chart's own drawing gets its turn, so a
 page's first chart waited for everything below it: contexts, tables, equations, a dozen charts on *Seeds*
-(``benchmarks/first_chart_ab``: the unit page's first chart 0.23 s sooner, the whole page no later). The second run
+(``benchmarks/first_chart_ab``: first charts 0.06–0.38 s sooner by page, the whole page no later; figures in
+docs/performance.md). The second run
 reads the same caches and costs the server a few tens of ms; every later run of the session (a new sentence, another
 page) draws the whole page at once.
 
 The browser's signal is a Streamlit component of a few lines (``st.components.v2``): it waits until a chart in the
-page has drawn, or 2 s if none does, lets that frame reach the screen, and reports. A run with no browser behind it
+page has drawn, or 2 s if none does, lets that frame reach the screen, and reports (at once in a tab opened in the
+background, which paints nothing). A run with no browser behind it
 (``AppTest``) never reports: tests start with ``WHOLE_PAGES_KEY`` set (``tests/helpers.page_app``) unless they test
 this.
 """
@@ -27,7 +29,8 @@ SIGNAL_WAIT_MS = 2000  # a page whose first screen holds no chart reports after 
 
 _SIGNAL_JS = """
 export default function ({ setTriggerValue }) {
-  let sent = false;
+  let sent = false, reported = false;
+  const report = () => { if (!reported) { reported = true; setTriggerValue("painted", true); } };
   const drawn = () => document.querySelector(
     '[data-testid="stVegaLiteChart"] svg.marks, .js-plotly-plot .main-svg');
   const send = () => {
@@ -35,13 +38,16 @@ export default function ({ setTriggerValue }) {
     sent = true;
     observer.disconnect();
     clearTimeout(timer);
-    // after the frame that shows the chart, so the rest's elements do not delay its paint
-    requestAnimationFrame(() => setTimeout(() => setTriggerValue("painted", true), 0));
+    if (document.hidden) { report(); return; }  // a tab in the background has no screen to paint first
+    // after the frame that shows the chart, so the rest's elements do not delay its paint; a tab hidden meanwhile
+    // gets no animation frames, hence the timeout
+    requestAnimationFrame(() => setTimeout(report, 0));
+    setTimeout(report, 500);
   };
   const observer = new MutationObserver(() => { if (drawn()) send(); });
   const timer = setTimeout(send, WAIT);
   observer.observe(document.body, { subtree: true, childList: true });
-  if (drawn()) send();
+  if (drawn() || document.hidden) send();
   return () => { observer.disconnect(); clearTimeout(timer); };
 }
 """.replace("WAIT", str(SIGNAL_WAIT_MS))
