@@ -8,6 +8,7 @@ label or chart title is cut, and no chart is wider than its box.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlparse
 
@@ -53,6 +54,16 @@ def _open(page, url: str) -> None:
     page.wait_for_selector('[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]',
                            timeout=LOAD_TIMEOUT)
     _wait_until_idle(page)
+
+
+@contextmanager
+def _new_tab(browser, width: int = 1400):
+    """A page in a browser context of its own (an empty cache, as a new reader's), closed on exit."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def _problems(page) -> list[str]:
@@ -293,9 +304,7 @@ _ORDER_CLOCK = """(() => {
 ])
 def test_a_new_tab_draws_its_first_chart_before_the_rest_of_the_page_which_follows_by_itself(app_url, browser, path,
                                                                                              rest, count):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    try:
+    with _new_tab(browser) as page:
         page.add_init_script(_ORDER_CLOCK.replace("REST", rest).replace("COUNT", str(count)))
         _open(page, f"{app_url}/{path}")
         page.wait_for_function("() => window.__order.rest !== undefined", timeout=LOAD_TIMEOUT)  # without a click
@@ -306,14 +315,10 @@ def test_a_new_tab_draws_its_first_chart_before_the_rest_of_the_page_which_follo
         assert page.locator(".st-key-first_screen_painted").count() == 0  # the signal went with the first screen
         if path == "unit":
             assert page.locator(".unit-words").count() == 41  # 20 top and 20 bottom contexts, and the sentence
-    finally:
-        context.close()
 
 
 def test_a_tab_opened_in_the_background_gets_its_whole_page_without_painting_first(app_url, browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    try:
+    with _new_tab(browser) as page:
         # as Chromium treats a tab opened behind the current one: hidden, and no animation frames until it is shown
         page.add_init_script("""Object.defineProperty(document, 'hidden', {get: () => true});
                                 window.requestAnimationFrame = () => 0;""")
@@ -321,5 +326,3 @@ def test_a_tab_opened_in_the_background_gets_its_whole_page_without_painting_fir
         page.get_by_text("PyTorch's GRU equations, in general").wait_for(timeout=LOAD_TIMEOUT)  # below the first screen
         page.wait_for_function("() => !document.querySelector('.st-key-first_screen_painted')", timeout=LOAD_TIMEOUT)
         assert not _problems(page), _problems(page)
-    finally:
-        context.close()
