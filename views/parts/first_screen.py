@@ -3,16 +3,14 @@ and the rest follows in a second run that the browser asks for once it has paint
 
 Why: Streamlit's browser code builds every element a run sends before a chart's own drawing gets its turn, so a
 page's first chart waited for everything below it: contexts, tables, equations, a dozen charts on *Seeds*
-(``benchmarks/first_chart_ab``: first charts 0.06–0.38 s sooner by page, the whole page no later; figures in
-docs/performance.md). The second run
-reads the same caches and costs the server a few tens of ms; every later run of the session (a new sentence, another
-page) draws the whole page at once.
+(``benchmarks/first_chart_ab``: first charts 0.09–0.48 s sooner by page, the whole page no later; figures in
+docs/performance.md). The second run reads the same caches and costs the server a few tens of ms; every later run of
+the session (a new sentence, another page) draws the whole page at once.
 
 The browser's signal is a Streamlit component of a few lines (``st.components.v2``): it waits until a chart in the
 page has drawn, or 2 s if none does, lets that frame reach the screen, and reports (at once in a tab opened in the
-background, which paints nothing). A run with no browser behind it
-(``AppTest``) never reports: tests start with ``WHOLE_PAGES_KEY`` set (``tests/helpers.page_app``) unless they test
-this.
+background, which paints nothing). A run with no browser behind it (``AppTest``) never reports: tests start with
+``WHOLE_PAGES_KEY`` set (``tests/helpers.page_app``) unless they test this.
 """
 
 from __future__ import annotations
